@@ -1,0 +1,1 @@
+"""Looplink core: domain, storage, loop engine, org config, neutral messages, templates, CLI."""

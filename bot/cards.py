@@ -1,0 +1,136 @@
+"""The item card: how a barrier or success looks in a team channel, with its decision buttons."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import AuditEvent, Hop, Item, Person, Team
+from bot.domain import (
+    DRIVER_LABELS,
+    OPEN_STATES,
+    STAGE_LABELS,
+    Decision,
+    Driver,
+    Kind,
+    Stage,
+    State,
+)
+from bot.messages import Button, Message
+from bot.texts import texts
+
+STATE_LABELS = {
+    State.NEW: "New — waiting for a decision",
+    State.ACKNOWLEDGED: "Acknowledged",
+    State.NEEDS_INFO: "Waiting on the reporter",
+    State.ESCALATED: "Escalated — waiting for a decision",
+    State.RESOLVED: "Resolved",
+    State.DECLINED: "Declined",
+    State.MERGED: "Merged",
+}
+
+DECISION_LABELS = {
+    Decision.ACKNOWLEDGE: "Acknowledge",
+    Decision.RESOLVE: "Resolve here",
+    Decision.ESCALATE: "Escalate",
+    Decision.ASK_INFO: "Ask reporter",
+    Decision.DECLINE: "Decline",
+}
+
+
+def card_key(item_id: int, team_id: str) -> str:
+    return f"item:{item_id}:team:{team_id}"
+
+
+def item_fields(item: Item, reporter: Person | None) -> tuple[tuple[str, str], ...]:
+    fields: list[tuple[str, str]] = []
+    if item.details:
+        fields.append(("Where / when / how often", item.details))
+    if item.affected:
+        who = ", ".join(str(a) for a in item.affected)
+        fields.append(("Who is affected", who + (f" ({item.subgroup})" if item.subgroup else "")))
+    try:
+        fields.append(("Driver", DRIVER_LABELS[Driver(item.driver)]))
+    except ValueError:
+        fields.append(("Driver", item.driver))
+    if item.stage:
+        try:
+            fields.append(("Stage", STAGE_LABELS[Stage(item.stage)]))
+        except ValueError:
+            fields.append(("Stage", item.stage))
+    if item.tried:
+        fields.append(("What was tried", item.tried))
+    if item.suggestion:
+        fields.append(("Suggested fix", item.suggestion))
+    fields.append(("Urgency", item.urgency))
+    fields.append(
+        ("Reported by", "Anonymous" if item.anonymous or reporter is None else reporter.name)
+    )
+    if item.response:
+        fields.append(("Response", item.response))
+    return tuple(fields)
+
+
+async def item_card(s: AsyncSession, item: Item, team: Team) -> Message:
+    """The card for `item` as shown in `team`'s channel (buttons only where that team decides)."""
+    origin = await s.get(Team, item.origin_team_id)
+    holding = await s.get(Team, item.holding_team_id)
+    reporter = None if item.anonymous else await s.get(Person, item.reporter_id)
+    last = (
+        await s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.item_id == item.id)
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+    ).first()
+    last_actor = "the reporter" if last is not None and last.actor_id is None else "Looplink"
+    if last is not None and last.actor_id:
+        actor = await s.get(Person, last.actor_id)
+        last_actor = actor.name if actor else last.actor_id
+    hop_note = ""
+    if holding is not None and holding.id == team.id and holding.id != item.origin_team_id:
+        below = (
+            await s.scalars(
+                select(Hop)
+                .where(Hop.item_id == item.id, Hop.left_at.is_not(None))
+                .order_by(Hop.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        hop_note = below.escalation_note if below else ""
+    t = texts()
+    text = t.render("item_card", item=item, origin=origin, holding=holding, hop_note=hop_note)
+    footer = t.render(
+        "item_footer",
+        item=item,
+        last=last,
+        last_actor=last_actor,
+        state_label=STATE_LABELS.get(State(item.state), item.state),
+        tz=team.timezone,
+    )
+    buttons: tuple[Button, ...] = ()
+    if item.state in OPEN_STATES and item.holding_team_id == team.id:
+        buttons = decision_buttons(item, has_parent=team.parent_id is not None)
+    return Message(
+        title=t.render("item_title", item=item),
+        text=text,
+        fields=item_fields(item, reporter),
+        buttons=buttons,
+        footer=footer,
+    )
+
+
+def decision_buttons(item: Item, has_parent: bool) -> tuple[Button, ...]:
+    value = str(item.id)
+    out = []
+    if item.state in (State.NEW, State.ESCALATED, State.NEEDS_INFO):
+        out.append(Button(DECISION_LABELS[Decision.ACKNOWLEDGE], "decide:acknowledge", value))
+    out.append(Button(DECISION_LABELS[Decision.RESOLVE], "decide:resolve", value, "primary"))
+    if has_parent:
+        label = "Send up" if item.kind == Kind.SUCCESS else DECISION_LABELS[Decision.ESCALATE]
+        out.append(Button(label, "decide:escalate", value))
+    if item.kind == Kind.BARRIER:
+        out.append(Button(DECISION_LABELS[Decision.ASK_INFO], "decide:ask_info", value))
+        out.append(Button(DECISION_LABELS[Decision.DECLINE], "decide:decline", value, "danger"))
+    return tuple(out)

@@ -1,0 +1,243 @@
+"""SQLAlchemy 2 models. Every schema change needs an Alembic migration in bot/migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Setting(Base):
+    """Organisation-wide settings from the org file (name, timezone, calendar)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    slack_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    teams_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    teams_aad_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("teams.id"))
+    response_days: Mapped[int] = mapped_column(Integer, default=5)
+    timezone: Mapped[str] = mapped_column(String(64))
+    slack_channel: Mapped[str | None] = mapped_column(String(64), index=True)
+    teams_channel: Mapped[str | None] = mapped_column(String(200), index=True)
+    meeting_schedule: Mapped[str | None] = mapped_column(String(64))
+    agenda_before_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    digest_schedule: Mapped[str] = mapped_column(String(64), default="0 8 * * mon")
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Item(Base):
+    """A barrier or success report and where it stands in the loop."""
+
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="barrier")
+    summary: Mapped[str] = mapped_column(Text)  # what is getting in the way / what worked
+    details: Mapped[str] = mapped_column(Text, default="")  # where, when, how often
+    affected: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    subgroup: Mapped[str] = mapped_column(String(200), default="")
+    driver: Mapped[str] = mapped_column(String(40), default="other")
+    stage: Mapped[str] = mapped_column(String(40), default="")
+    tried: Mapped[str] = mapped_column(Text, default="")
+    suggestion: Mapped[str] = mapped_column(Text, default="")
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    reporter_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    origin_team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
+    holding_team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    due_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_by_team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"))
+    response: Mapped[str] = mapped_column(Text, default="")  # resolution or decline rationale
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    reporter_told_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_at: Mapped[datetime | None] = mapped_column()
+    follow_up_sent_at: Mapped[datetime | None] = mapped_column()
+    source: Mapped[str] = mapped_column(String(16), default="local")
+
+
+class Hop(Base):
+    """One team an item passed through: when it arrived, left, and when that team was told."""
+
+    __tablename__ = "hops"
+    __table_args__ = (UniqueConstraint("item_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # 0 = the origin team
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
+    arrived_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime | None] = mapped_column()
+    left_at: Mapped[datetime | None] = mapped_column()  # escalated onwards
+    escalation_note: Mapped[str] = mapped_column(Text, default="")
+    told_at: Mapped[datetime | None] = mapped_column()  # the response reached this team
+    overdue_flagged_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+
+
+class AuditEvent(Base):
+    """Every transition: who, when, from-state, to-state, note."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(64))  # None: anonymous or the system
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Kudos(Base):
+    __tablename__ = "kudos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    giver_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"), index=True)
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    driver: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Outbox(Base):
+    """Durable outgoing messages. Delivered in id order per channel_key, retried, never dropped."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    dest_kind: Mapped[str] = mapped_column(String(8))  # "person" or "team"
+    dest_id: Mapped[str] = mapped_column(String(64))
+    channel_key: Mapped[str] = mapped_column(String(100), index=True)
+    update_key: Mapped[str | None] = mapped_column(String(100))  # same key -> edit in place
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    track: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what to stamp when sent
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class PostedMessage(Base):
+    """Where a message with an update_key landed on a platform, so it can be edited in place."""
+
+    __tablename__ = "posted_messages"
+    update_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ref: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ConversationRef(Base):
+    """How to reach a person or a channel proactively (Slack DM channel, Teams reference)."""
+
+    __tablename__ = "conversation_refs"
+    owner_kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # person / team
+    owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ref: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class ConversationState(Base):
+    """A half-finished step-by-step conversation, so a restart mid-report loses nothing."""
+
+    __tablename__ = "conversation_states"
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class ProcessedDelivery(Base):
+    """Inbound delivery ids already handled (Slack retries, Teams redeliveries)."""
+
+    __tablename__ = "processed_deliveries"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LocalMessage(Base):
+    """Messages delivered by the local adapter: the playground's DMs and team channels."""
+
+    __tablename__ = "local_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dest_kind: Mapped[str] = mapped_column(String(8))
+    dest_id: Mapped[str] = mapped_column(String(64), index=True)
+    update_key: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,87 @@
+"""Database engines and transactions. One URL setting; async for the app, sync for migrations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+DEFAULT_URL = "sqlite:///looplink.db"
+
+
+def _driver_url(url: str, sqlite_driver: str, pg_driver: str) -> str:
+    u = make_url(url)
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        return u.set(drivername=sqlite_driver).render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return u.set(drivername=pg_driver).render_as_string(hide_password=False)
+    raise ValueError(f"Unsupported database URL {u!r}: use sqlite:///FILE or postgresql://...")
+
+
+def async_url(url: str) -> str:
+    return _driver_url(url, "sqlite+aiosqlite", "postgresql+psycopg")
+
+
+def sync_url(url: str) -> str:
+    return _driver_url(url, "sqlite", "postgresql+psycopg")
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+class Database:
+    """The app's handle on its database: `async with db.transaction() as s: ...`."""
+
+    def __init__(self, url: str = DEFAULT_URL, **engine_kw: Any) -> None:
+        self.url = url
+        if is_sqlite(url):
+            path = make_url(url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            engine_kw.setdefault("pool_pre_ping", True)
+        self.engine: AsyncEngine = create_async_engine(async_url(url), **engine_kw)
+        if is_sqlite(url):
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits on success, rolls back on any error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self.engine.dispose()

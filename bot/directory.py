@@ -1,0 +1,169 @@
+"""Read-side questions about the organisation: who is who, which team is above which."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.calendar import WorkCalendar
+from bot.db.models import Membership, Person, Setting, Team
+from bot.domain import DECIDING_ROLES, Role
+
+
+class Directory:
+    """Org lookups within one session (one unit of work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+        self._teams: dict[str, Team] | None = None
+
+    async def person(self, person_id: str) -> Person | None:
+        return await self.s.get(Person, person_id)
+
+    async def team(self, team_id: str) -> Team | None:
+        return await self.s.get(Team, team_id)
+
+    async def all_teams(self) -> dict[str, Team]:
+        if self._teams is None:
+            rows = (await self.s.scalars(select(Team))).all()
+            self._teams = {t.id: t for t in rows}
+        return self._teams
+
+    async def chain_up(self, team_id: str) -> list[Team]:
+        """The team and every linked team above it, bottom first."""
+        teams = await self.all_teams()
+        out: list[Team] = []
+        cur: str | None = team_id
+        while cur is not None and cur in teams and len(out) < 50:
+            out.append(teams[cur])
+            cur = teams[cur].parent_id
+        return out
+
+    async def children(self, team_id: str) -> list[Team]:
+        return [t for t in (await self.all_teams()).values() if t.parent_id == team_id and t.active]
+
+    async def memberships(self, person_id: str) -> list[Membership]:
+        q = select(Membership).where(Membership.person_id == person_id, Membership.active.is_(True))
+        return list((await self.s.scalars(q)).all())
+
+    async def members(self, team_id: str) -> list[tuple[Person, str]]:
+        q = (
+            select(Person, Membership.role)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(
+                Membership.team_id == team_id, Membership.active.is_(True), Person.active.is_(True)
+            )
+            .order_by(Person.name)
+        )
+        return [(p, r) for p, r in (await self.s.execute(q)).all()]
+
+    async def member_count(self, team_id: str) -> int:
+        q = (
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.team_id == team_id, Membership.active.is_(True))
+        )
+        return int((await self.s.scalar(q)) or 0)
+
+    async def home_team(self, person_id: str) -> Team | None:
+        """The team a person reports to: their lowest-level active team."""
+        ms = await self.memberships(person_id)
+        teams = await self.all_teams()
+        candidates = [
+            teams[m.team_id] for m in ms if m.team_id in teams and teams[m.team_id].active
+        ]
+        if not candidates:
+            return None
+        depth = {t.id: len(await self.chain_up(t.id)) for t in candidates}
+        return max(candidates, key=lambda t: (depth[t.id], t.id == candidates[0].id))
+
+    async def role_in(self, person_id: str, team_id: str) -> str | None:
+        m = await self.s.get(Membership, (team_id, person_id))
+        return m.role if m is not None and m.active else None
+
+    async def leads_of(self, team_id: str, roles: frozenset[Role] = DECIDING_ROLES) -> list[Person]:
+        return [p for p, r in await self.members(team_id) if r in roles]
+
+    async def can_decide(self, person_id: str, team_id: str) -> bool:
+        """The holding team's lead or liaison, or a lead of any linked team above it."""
+        role = await self.role_in(person_id, team_id)
+        if role in DECIDING_ROLES:
+            return True
+        for above in (await self.chain_up(team_id))[1:]:
+            if await self.role_in(person_id, above.id) == Role.LEAD:
+                return True
+        return False
+
+    async def calendar(self) -> WorkCalendar:
+        row = await self.s.get(Setting, "calendar")
+        if row is None:
+            return WorkCalendar()
+        value = row.value or {}
+        holidays = frozenset(date.fromisoformat(d) for d in value.get("holidays", []))
+        return WorkCalendar(bool(value.get("weekends_pause", True)), holidays)
+
+    async def setting(self, key: str, default: object = None) -> object:
+        row = await self.s.get(Setting, key)
+        return default if row is None else row.value
+
+    async def find_person(self, token: str) -> Person | None:
+        """Resolve '@alice', 'alice', an email, or a platform id to an active person."""
+        t = token.strip().lstrip("@").strip()
+        if not t:
+            return None
+        q = select(Person).where(
+            Person.active.is_(True),
+            or_(
+                Person.id == t,
+                Person.slack_id == t,
+                Person.teams_id == t,
+                Person.teams_aad_id == t,
+                func.lower(Person.email) == t.lower(),
+            ),
+        )
+        found = (await self.s.scalars(q)).first()
+        if found is not None:
+            return found
+        q = select(Person).where(Person.active.is_(True), func.lower(Person.name) == t.lower())
+        return (await self.s.scalars(q)).first()
+
+    async def person_by_platform(
+        self, platform: str, user_id: str, email: str | None = None
+    ) -> Person | None:
+        column = {"slack": Person.slack_id, "teams": Person.teams_id, "local": Person.id}.get(
+            platform
+        )
+        if column is not None and user_id:
+            q = select(Person).where(Person.active.is_(True), column == user_id)
+            found = (await self.s.scalars(q)).first()
+            if found is not None:
+                return found
+        if platform == "teams" and user_id:
+            q = select(Person).where(Person.active.is_(True), Person.teams_aad_id == user_id)
+            found = (await self.s.scalars(q)).first()
+            if found is not None:
+                return found
+        if email:
+            q = select(Person).where(
+                Person.active.is_(True), func.lower(Person.email) == email.lower()
+            )
+            return (await self.s.scalars(q)).first()
+        return None
+
+    async def team_by_channel(self, platform: str, channel_id: str) -> Team | None:
+        column = {"slack": Team.slack_channel, "teams": Team.teams_channel, "local": Team.id}.get(
+            platform
+        )
+        if column is None:
+            return None
+        return (await self.s.scalars(select(Team).where(column == channel_id))).first()
+
+    async def find_team(self, token: str) -> Team | None:
+        t = token.strip().lstrip("#@").strip()
+        found = await self.s.get(Team, t)
+        if found is not None and found.active:
+            return found
+        q = select(Team).where(Team.active.is_(True), func.lower(Team.name) == t.lower())
+        return (await self.s.scalars(q)).first()

@@ -1,0 +1,129 @@
+"""The vocabulary of the practice-to-policy loop (see ../shared/DOMAIN.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    BARRIER = "barrier"
+    SUCCESS = "success"
+
+
+class State(StrEnum):
+    NEW = "new"  # waiting for the holding team's decision
+    ACKNOWLEDGED = "acknowledged"  # the holding team has it in hand
+    NEEDS_INFO = "needs_info"  # waiting on the reporter
+    ESCALATED = "escalated"  # sent up; waiting for the (new) holding team's decision
+    RESOLVED = "resolved"
+    DECLINED = "declined"
+    MERGED = "merged"
+
+
+OPEN_STATES = frozenset({State.NEW, State.ACKNOWLEDGED, State.NEEDS_INFO, State.ESCALATED})
+CLOSED_STATES = frozenset({State.RESOLVED, State.DECLINED, State.MERGED})
+
+
+class Decision(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    ASSIGN = "assign"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+    ASK_INFO = "ask_info"
+    DECLINE = "decline"
+    MERGE = "merge"
+
+
+# Decisions that must carry a note, and what the note is called when we ask for it.
+NOTE_REQUIRED = {
+    Decision.RESOLVE: "Resolution: what was done or decided",
+    Decision.ESCALATE: "Why it cannot be solved at this level",
+    Decision.ASK_INFO: "Your question for the reporter",
+    Decision.DECLINE: "Rationale for declining",
+}
+
+
+class Role(StrEnum):
+    LEAD = "lead"
+    LIAISON = "liaison"
+    COACH = "coach"
+    DATA = "data"
+    FACILITATOR = "facilitator"
+    NOTES = "notes"
+    MEMBER = "member"
+
+
+DECIDING_ROLES = frozenset({Role.LEAD, Role.LIAISON})
+
+
+class Driver(StrEnum):
+    SELECTION = "selection"
+    TRAINING = "training"
+    COACHING = "coaching"
+    FIDELITY = "fidelity"
+    DATA_SYSTEMS = "data_systems"
+    FACILITATIVE_ADMINISTRATION = "facilitative_administration"
+    SYSTEMS_INTERVENTION = "systems_intervention"
+    LEADERSHIP = "leadership"
+    OTHER = "other"
+
+
+DRIVER_LABELS = {
+    Driver.SELECTION: "Selection",
+    Driver.TRAINING: "Training",
+    Driver.COACHING: "Coaching",
+    Driver.FIDELITY: "Fidelity assessment",
+    Driver.DATA_SYSTEMS: "Decision-support data systems",
+    Driver.FACILITATIVE_ADMINISTRATION: "Facilitative administration",
+    Driver.SYSTEMS_INTERVENTION: "Systems intervention",
+    Driver.LEADERSHIP: "Leadership",
+    Driver.OTHER: "Other",
+}
+
+
+class Stage(StrEnum):
+    EXPLORATION = "exploration"
+    INSTALLATION = "installation"
+    INITIAL = "initial_implementation"
+    FULL = "full_implementation"
+
+
+STAGE_LABELS = {
+    Stage.EXPLORATION: "Exploration",
+    Stage.INSTALLATION: "Installation",
+    Stage.INITIAL: "Initial implementation",
+    Stage.FULL: "Full implementation",
+}
+
+
+class Affected(StrEnum):
+    STUDENTS = "students"
+    FAMILIES = "families"
+    STAFF = "staff"
+
+
+class Urgency(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class Outcome(StrEnum):
+    WORSE = "worse"
+    NO_CHANGE = "no_change"
+    BETTER = "better"
+    GOAL_MET = "goal_met"
+
+
+OUTCOME_LABELS = {
+    Outcome.WORSE: "Worse",
+    Outcome.NO_CHANGE: "No change",
+    Outcome.BETTER: "Better, not yet at goal",
+    Outcome.GOAL_MET: "Goal met",
+}
+
+# Anonymity in a team smaller than this protects nobody; the reporter is told so.
+ANONYMITY_MIN_TEAM = 5
+
+# Longest free text we accept in any one field; longer input is refused politely.
+MAX_TEXT = 3000

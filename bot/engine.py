@@ -1,0 +1,562 @@
+"""The loop engine: report, decide, escalate, respond, relay down, follow up, recognise.
+
+One `Loop` works inside one database transaction. It checks authorisation, changes state,
+writes the audit log and enqueues every resulting message in the outbox, all atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cards import card_key, item_card
+from bot.clock import Clock
+from bot.db.models import AuditEvent, Hop, Item, Kudos, Person, Team
+from bot.directory import Directory
+from bot.domain import (
+    ANONYMITY_MIN_TEAM,
+    CLOSED_STATES,
+    MAX_TEXT,
+    NOTE_REQUIRED,
+    OPEN_STATES,
+    Affected,
+    Decision,
+    Driver,
+    Kind,
+    Outcome,
+    Stage,
+    State,
+    Urgency,
+)
+from bot.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from bot.messages import Button, Message
+from bot.outbox import Fanout, enqueue
+from bot.texts import texts
+
+
+@dataclass
+class ReportInput:
+    summary: str
+    details: str = ""
+    affected: list[str] = field(default_factory=list)
+    subgroup: str = ""
+    driver: str = Driver.OTHER.value
+    stage: str = ""
+    tried: str = ""
+    suggestion: str = ""
+    urgency: str = Urgency.NORMAL.value
+    anonymous: bool = False
+    kind: str = Kind.BARRIER.value
+    team_id: str | None = None
+
+    def validate(self) -> None:
+        self.summary = (self.summary or "").strip()
+        if not self.summary:
+            raise InvalidInput("Please say what is getting in the way (or what worked).")
+        for name in ("summary", "details", "subgroup", "tried", "suggestion"):
+            value = getattr(self, name) or ""
+            if len(value) > MAX_TEXT:
+                raise InvalidInput(
+                    f"That is too long ({len(value)} characters in '{name}'); please keep each answer under {MAX_TEXT}."
+                )
+            setattr(self, name, value.strip())
+        _check_enum(Kind, self.kind, "kind")
+        _check_enum(Driver, self.driver or Driver.OTHER.value, "implementation driver")
+        self.driver = self.driver or Driver.OTHER.value
+        if self.stage:
+            _check_enum(Stage, self.stage, "stage of implementation")
+        _check_enum(Urgency, self.urgency or Urgency.NORMAL.value, "urgency")
+        self.urgency = self.urgency or Urgency.NORMAL.value
+        for a in self.affected:
+            _check_enum(Affected, a, "who is affected")
+
+
+def _check_enum(enum: type, value: str, what: str) -> None:
+    allowed = [e.value for e in enum]  # type: ignore[attr-defined]
+    if value not in allowed:
+        raise InvalidInput(f"'{value}' is not a known {what}. Choose one of: {', '.join(allowed)}.")
+
+
+def _note(text: str | None) -> str:
+    note = (text or "").strip()
+    if len(note) > MAX_TEXT:
+        raise InvalidInput(
+            f"That note is too long ({len(note)} characters); please keep it under {MAX_TEXT}."
+        )
+    return note
+
+
+class Loop:
+    def __init__(self, session: AsyncSession, clock: Clock, fanout: Fanout) -> None:
+        self.s = session
+        self.clock = clock
+        self.fanout = fanout
+        self.dir = Directory(session)
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    async def _person(self, person_id: str) -> Person:
+        person = await self.dir.person(person_id)
+        if person is None or not person.active:
+            raise NotAllowed(
+                "You are not in this organisation's Looplink directory. Ask your implementation specialist to add you."
+            )
+        return person
+
+    async def item(self, item_id: int | str) -> Item:
+        try:
+            iid = int(str(item_id).lstrip("#"))
+        except ValueError as e:
+            raise NotFound(f"'{item_id}' is not an item number.") from e
+        item = await self.s.get(Item, iid)
+        if item is None:
+            raise NotFound(f"There is no item #{iid}.")
+        return item
+
+    async def _audit(
+        self,
+        item: Item,
+        actor: str | None,
+        action: str,
+        from_state: str | None,
+        note: str = "",
+        team_id: str | None = None,
+    ) -> None:
+        self.s.add(
+            AuditEvent(
+                item_id=item.id,
+                at=self.clock.now(),
+                actor_id=actor,
+                action=action,
+                from_state=from_state,
+                to_state=item.state,
+                team_id=team_id or item.holding_team_id,
+                note=note,
+            )
+        )
+        await self.s.flush()
+
+    async def _send(self, dest_kind: str, dest_id: str, message: Message, **kw: object) -> None:
+        await enqueue(self.s, self.fanout, self.clock.now(), dest_kind, dest_id, message, **kw)  # type: ignore[arg-type]
+
+    async def _post_card(self, item: Item, team_id: str) -> None:
+        team = await self.dir.team(team_id)
+        if team is None:
+            return
+        card = await item_card(self.s, item, team)
+        await self._send("team", team_id, card, update_key=card_key(item.id, team_id))
+
+    async def hops(self, item: Item) -> list[Hop]:
+        q = select(Hop).where(Hop.item_id == item.id).order_by(Hop.seq)
+        return list((await self.s.scalars(q)).all())
+
+    async def _due(self, team: Team, start: datetime) -> datetime:
+        cal = await self.dir.calendar()
+        return cal.due_date(start, team.response_days, team.timezone)
+
+    # ---- report --------------------------------------------------------------------------
+
+    async def anonymity_is_weak(self, team_id: str) -> int | None:
+        """The team's size when it is too small for anonymity to mean much, else None."""
+        size = await self.dir.member_count(team_id)
+        return size if size < ANONYMITY_MIN_TEAM else None
+
+    async def reporting_team(self, person_id: str, team_id: str | None = None) -> Team:
+        if team_id:
+            team = await self.dir.team(team_id)
+            if (
+                team is None
+                or not team.active
+                or await self.dir.role_in(person_id, team_id) is None
+            ):
+                raise NotAllowed("You can only report to a team you belong to.")
+            return team
+        team = await self.dir.home_team(person_id)
+        if team is None:
+            raise NotAllowed(
+                "You are not on any implementation team yet, so there is no team to send this to. Ask your implementation specialist to add you."
+            )
+        return team
+
+    async def report(self, reporter_id: str, inp: ReportInput, source: str = "local") -> Item:
+        inp.validate()
+        await self._person(reporter_id)
+        team = await self.reporting_team(reporter_id, inp.team_id)
+        now = self.clock.now()
+        due = await self._due(team, now) if inp.kind == Kind.BARRIER else None
+        item = Item(
+            kind=inp.kind,
+            summary=inp.summary,
+            details=inp.details,
+            affected=list(inp.affected),
+            subgroup=inp.subgroup,
+            driver=inp.driver,
+            stage=inp.stage,
+            tried=inp.tried,
+            suggestion=inp.suggestion,
+            urgency=inp.urgency,
+            anonymous=inp.anonymous,
+            reporter_id=reporter_id,
+            origin_team_id=team.id,
+            holding_team_id=team.id,
+            state=State.NEW.value,
+            due_at=due,
+            created_at=now,
+            updated_at=now,
+            source=source,
+            response="",
+        )
+        self.s.add(item)
+        await self.s.flush()
+        self.s.add(
+            Hop(
+                item_id=item.id,
+                seq=0,
+                team_id=team.id,
+                arrived_at=now,
+                due_at=due,
+                escalation_note="",
+            )
+        )
+        await self._audit(
+            item, None if inp.anonymous else reporter_id, "reported", None, team_id=team.id
+        )
+        await self._post_card(item, team.id)
+        return item
+
+    async def thanks_message(self, item: Item) -> Message:
+        team = await self.dir.team(item.origin_team_id)
+        weak = await self.anonymity_is_weak(item.origin_team_id) if item.anonymous else None
+        text = texts().render(
+            "report_thanks",
+            item=item,
+            team=team,
+            weak_anonymity=weak is not None,
+            min_team=ANONYMITY_MIN_TEAM,
+        )
+        return Message(text=text, buttons=(Button("My reports", "mine", ""),))
+
+    # ---- decisions -----------------------------------------------------------------------
+
+    async def decide(
+        self,
+        actor_id: str,
+        item_id: int | str,
+        decision: Decision | str,
+        note: str | None = None,
+        *,
+        owner: str | None = None,
+        merge_into: int | str | None = None,
+    ) -> Item:
+        try:
+            decision = Decision(decision)
+        except ValueError as e:
+            raise InvalidInput(f"'{decision}' is not a decision I know.") from e
+        actor = await self._person(actor_id)
+        item = await self.item(item_id)
+        if item.state not in OPEN_STATES:
+            raise InvalidState(
+                f"#{item.id} is already {item.state.replace('_', ' ')}; nothing more to decide."
+            )
+        holding = await self.dir.team(item.holding_team_id)
+        assert holding is not None
+        if not await self.dir.can_decide(actor.id, holding.id):
+            raise NotAllowed(
+                f"Only the lead or liaison of {holding.name}, or a lead of a team above it, can decide on #{item.id}."
+            )
+        text = _note(note)
+        if decision in NOTE_REQUIRED and not text:
+            raise InvalidInput(f"Please add a note: {NOTE_REQUIRED[decision].lower()}.")
+        before = item.state
+        item.updated_at = self.clock.now()
+        handlers: dict[Decision, Callable[..., Awaitable[None]]] = {
+            Decision.ACKNOWLEDGE: self._acknowledge,
+            Decision.ASSIGN: self._assign,
+            Decision.RESOLVE: self._close,
+            Decision.DECLINE: self._close,
+            Decision.ESCALATE: self._escalate,
+            Decision.ASK_INFO: self._ask_info,
+            Decision.MERGE: self._merge,
+        }
+        await handlers[decision](item, actor, holding, decision, text, owner, merge_into)
+        await self._audit(item, actor.id, decision.value, before, text, team_id=holding.id)
+        for hop in await self.hops(item):
+            await self._post_card(item, hop.team_id)
+        return item
+
+    async def _acknowledge(
+        self,
+        item: Item,
+        actor: Person,
+        holding: Team,
+        d: Decision,
+        text: str,
+        owner: str | None,
+        merge_into: int | str | None,
+    ) -> None:
+        item.state = State.ACKNOWLEDGED.value
+
+    async def _assign(
+        self,
+        item: Item,
+        actor: Person,
+        holding: Team,
+        d: Decision,
+        text: str,
+        owner: str | None,
+        _m: object,
+    ) -> None:
+        person = await self.dir.find_person(owner or "")
+        if person is None:
+            raise InvalidInput(f"I could not find '{owner}' to assign as owner.")
+        item.owner_id = person.id
+        if item.state in (State.NEW, State.ESCALATED):
+            item.state = State.ACKNOWLEDGED.value
+        await self._send(
+            "person",
+            person.id,
+            Message(
+                text=f'{actor.name} made you the owner of #{item.id} ("{item.summary[:80]}") for {holding.name}.'
+            ),
+        )
+
+    async def _escalate(
+        self, item: Item, actor: Person, holding: Team, d: Decision, text: str, *_: object
+    ) -> None:
+        if holding.parent_id is None:
+            raise InvalidInput(
+                f"{holding.name} is the top team: there is no linked team above. Resolve or decline #{item.id} here."
+            )
+        parent = await self.dir.team(holding.parent_id)
+        if parent is None or not parent.active:
+            raise InvalidState(
+                f"The team above {holding.name} is not active; ask your implementation specialist to fix the links."
+            )
+        now = self.clock.now()
+        hops = await self.hops(item)
+        current = hops[-1]
+        current.left_at = now
+        current.escalation_note = text
+        due = await self._due(parent, now)
+        self.s.add(
+            Hop(
+                item_id=item.id,
+                seq=current.seq + 1,
+                team_id=parent.id,
+                arrived_at=now,
+                due_at=due,
+                escalation_note="",
+            )
+        )
+        item.holding_team_id = parent.id
+        item.state = State.ESCALATED.value
+        item.due_at = due
+        await self.s.flush()
+        notice = texts().render(
+            "escalated_notice", item=item, to_team=parent, actor=actor.name, note=text
+        )
+        await self._send("team", holding.id, Message(text=notice))
+
+    async def _ask_info(
+        self, item: Item, actor: Person, holding: Team, d: Decision, text: str, *_: object
+    ) -> None:
+        item.state = State.NEEDS_INFO.value
+        body = texts().render("ask_info", item=item, team=holding, question=text)
+        await self._send(
+            "person",
+            item.reporter_id,
+            Message(text=body, buttons=(Button("Answer", "answer", str(item.id), "primary"),)),
+        )
+
+    async def _merge(
+        self,
+        item: Item,
+        actor: Person,
+        holding: Team,
+        d: Decision,
+        text: str,
+        owner: object,
+        merge_into: object,
+    ) -> None:
+        target = await self.item(str(merge_into or ""))
+        if target.id == item.id:
+            raise InvalidInput("An item cannot be merged into itself.")
+        if target.state == State.MERGED:
+            raise InvalidInput(
+                f"#{target.id} was itself merged; merge into #{target.merged_into_id} instead."
+            )
+        item.merged_into_id = target.id
+        item.response = text or f"This is the same issue as #{target.id}; follow that one."
+        await self._finish(item, holding, State.MERGED)
+
+    async def _close(
+        self, item: Item, actor: Person, holding: Team, d: Decision, text: str, *_: object
+    ) -> None:
+        item.response = text
+        await self._finish(
+            item, holding, State.RESOLVED if d == Decision.RESOLVE else State.DECLINED
+        )
+
+    async def _finish(self, item: Item, holding: Team, state: State) -> None:
+        now = self.clock.now()
+        item.state = state.value
+        item.closed_at = now
+        item.closed_by_team_id = holding.id
+        await self._relay_down(item, holding)
+
+    async def _relay_down(self, item: Item, decided_by: Team) -> None:
+        """Close the loop: every team the item passed and the reporter hear the response."""
+        hops = await self.hops(item)
+        teams = {t.id: t for t in await self.dir.chain_up(item.origin_team_id)}
+        path = " → ".join(teams[h.team_id].name if h.team_id in teams else h.team_id for h in hops)
+        now = self.clock.now()
+        for hop in hops:
+            if hop.team_id == decided_by.id:
+                hop.told_at = now  # the deciding team made the response itself
+                continue
+            body = texts().render(
+                "response_relay", item=item, decided_by=decided_by, for_reporter=False, path=path
+            )
+            await self._send("team", hop.team_id, Message(text=body), track={"hop": hop.id})
+        body = texts().render(
+            "response_relay", item=item, decided_by=decided_by, for_reporter=True, path=path
+        )
+        buttons: tuple[Button, ...] = ()
+        if item.state == State.RESOLVED and item.kind == Kind.BARRIER:
+            buttons = feedback_buttons(item.id)
+        await self._send(
+            "person",
+            item.reporter_id,
+            Message(text=body, buttons=buttons),
+            track={"reporter": item.id},
+        )
+
+    # ---- the reporter's side -------------------------------------------------------------
+
+    async def provide_info(self, person_id: str, item_id: int | str, answer: str) -> Item:
+        item = await self.item(item_id)
+        if item.reporter_id != person_id:
+            raise NotAllowed("Only the person who reported this can answer questions about it.")
+        text = _note(answer)
+        if not text:
+            raise InvalidInput("Please write your answer.")
+        if item.state != State.NEEDS_INFO:
+            raise InvalidState(f"#{item.id} is not waiting for an answer from you.")
+        last_ask = (
+            await self.s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.item_id == item.id, AuditEvent.action == Decision.ASK_INFO.value)
+                .order_by(AuditEvent.id.desc())
+                .limit(1)
+            )
+        ).first()
+        before = item.state
+        previous = (
+            last_ask.from_state if last_ask and last_ask.from_state else State.ACKNOWLEDGED.value
+        )
+        item.state = State.ACKNOWLEDGED.value if previous == State.NEEDS_INFO else previous
+        item.updated_at = self.clock.now()
+        reporter = await self.dir.person(person_id)
+        body = texts().render("info_provided", item=item, reporter=reporter, answer=text)
+        await self._send("team", item.holding_team_id, Message(text=body))
+        await self._audit(
+            item, None if item.anonymous else person_id, "info_provided", before, text
+        )
+        await self._post_card(item, item.holding_team_id)
+        return item
+
+    async def feedback(self, person_id: str, item_id: int | str, outcome: str) -> Item:
+        item = await self.item(item_id)
+        try:
+            result = Outcome(outcome)
+        except ValueError as e:
+            raise InvalidInput("Please choose worse, no change, better or goal met.") from e
+        if item.reporter_id != person_id:
+            lead_ok = await self.dir.can_decide(person_id, item.origin_team_id)
+            if not (item.anonymous and lead_ok):
+                raise NotAllowed(
+                    "Only the reporter (or, for an anonymous report, the team's lead) can say whether the fix worked."
+                )
+        if item.state != State.RESOLVED:
+            raise InvalidState(
+                f"#{item.id} has not been resolved yet, so there is no fix to judge."
+            )
+        item.outcome = result.value
+        item.outcome_at = self.clock.now()
+        actor = None if item.anonymous and item.reporter_id == person_id else person_id
+        await self._audit(item, actor, "feedback", item.state, result.value)
+        body = texts().render("feedback_recorded", item=item)
+        targets = {h.team_id for h in await self.hops(item)}
+        for team_id in sorted(targets):
+            await self._send("team", team_id, Message(text=body))
+        return item
+
+    # ---- recognition ---------------------------------------------------------------------
+
+    async def kudos(
+        self,
+        giver_id: str,
+        target: str,
+        text: str,
+        *,
+        item_id: int | str | None = None,
+        driver: str | None = None,
+    ) -> Kudos:
+        giver = await self._person(giver_id)
+        body = _note(text)
+        if not body:
+            raise InvalidInput(
+                "Say what you are recognising, e.g. 'kudos @alice for running the data review'."
+            )
+        person = await self.dir.find_person(target)
+        team = None if person else await self.dir.find_team(target)
+        if person is None and team is None:
+            raise InvalidInput(f"I could not find a person or team called '{target}'.")
+        if person is not None and person.id == giver.id:
+            raise InvalidInput(
+                "Recognition is for someone else — try recognising your team instead."
+            )
+        if driver:
+            _check_enum(Driver, driver, "implementation driver")
+        item = await self.item(item_id) if item_id else None
+        k = Kudos(
+            giver_id=giver.id,
+            person_id=person.id if person else None,
+            team_id=team.id if team else None,
+            text=body,
+            item_id=item.id if item else None,
+            driver=driver,
+            created_at=self.clock.now(),
+        )
+        self.s.add(k)
+        await self.s.flush()
+        name = person.name if person else team.name  # type: ignore[union-attr]
+        msg = Message(
+            text=texts().render("kudos", giver=giver, target_name=name, kudos=k, item=item)
+        )
+        if person is not None:
+            await self._send("person", person.id, msg)
+            home = await self.dir.home_team(person.id)
+            if home is not None:
+                await self._send("team", home.id, msg)
+        elif team is not None:
+            await self._send("team", team.id, msg)
+        return k
+
+
+def feedback_buttons(item_id: int) -> tuple[Button, ...]:
+    v = str(item_id)
+    return (
+        Button("Worse", "feedback:worse", v, "danger"),
+        Button("No change", "feedback:no_change", v),
+        Button("Better", "feedback:better", v),
+        Button("Goal met", "feedback:goal_met", v, "primary"),
+    )
+
+
+def is_closed(item: Item) -> bool:
+    return item.state in CLOSED_STATES

@@ -1,0 +1,526 @@
+"""The organisation file: people, linked teams, roles, schedules. Parsed and validated here.
+
+Every error names the file, the line and the fix. `load_org(path)` returns an OrgSpec or
+raises OrgFileError carrying every problem found (not just the first).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from bot.domain import Role
+from bot.schedule import CronError, parse_cron
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+LEVELS = ("building", "school", "clinic", "site", "district", "region", "regional", "state")
+DEFAULT_DIGEST = "0 8 * * mon"
+
+
+@dataclass(frozen=True)
+class PersonSpec:
+    id: str
+    name: str
+    email: str | None = None
+    slack: str | None = None
+    teams: str | None = None
+    teams_aad: str | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    person: str
+    role: str = "member"
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    id: str
+    name: str
+    level: str
+    parent: str | None
+    response_days: int
+    timezone: str
+    slack_channel: str | None
+    teams_channel: str | None
+    meeting_schedule: str | None
+    agenda_before_minutes: int
+    digest_schedule: str
+    members: tuple[MemberSpec, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CalendarSpec:
+    weekends_pause: bool = True
+    holidays: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrgSpec:
+    organization: str
+    timezone: str
+    calendar: CalendarSpec
+    people: tuple[PersonSpec, ...]
+    teams: tuple[TeamSpec, ...]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+    fix: str
+
+
+class OrgFileError(Exception):
+    """The org file cannot be used. `str(err)` is a readable, line-numbered list of problems."""
+
+    def __init__(self, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"{self.path}:{p.line}: {p.message}. Fix: {p.fix}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class _Lined(dict[str, Any]):
+    """A mapping that remembers the line it started on and the line of each key."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Lined:
+    out = _Lined()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        out[str(key)] = loader.construct_object(value_node, deep=True)
+        out.key_lines[str(key)] = key_node.start_mark.line + 1
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line(obj: Any, key: str | None = None, default: int = 1) -> int:
+    if isinstance(obj, _Lined):
+        if key is not None and key in obj.key_lines:
+            return obj.key_lines[key]
+        return obj.line
+    return default
+
+
+def load_org(path: str | Path) -> OrgSpec:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise OrgFileError(
+            str(p), [Problem(1, f"cannot read the file ({e.strerror})", "check the path")]
+        ) from e
+    return parse_org(text, str(p))
+
+
+def parse_org(text: str, path: str = "<org file>") -> OrgSpec:
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - our loader is a SafeLoader
+    except yaml.MarkedYAMLError as e:
+        line = (e.problem_mark.line + 1) if e.problem_mark else 1
+        raise OrgFileError(
+            path,
+            [
+                Problem(
+                    line, f"this is not valid YAML ({e.problem})", "fix the indentation or quoting"
+                )
+            ],
+        ) from e
+    except yaml.YAMLError as e:
+        raise OrgFileError(
+            path, [Problem(1, f"this is not valid YAML ({e})", "fix the YAML")]
+        ) from e
+    return _Validator(path).validate(data)
+
+
+class _Validator:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def bad(self, line: int, message: str, fix: str) -> None:
+        self.problems.append(Problem(line, message, fix))
+
+    def text(self, obj: _Lined, key: str, required: bool = False, max_len: int = 200) -> str | None:
+        value = obj.get(key)
+        if value is None or value == "":
+            if required:
+                self.bad(_line(obj, key), f"'{key}' is missing", f"add '{key}: ...'")
+            return None
+        if not isinstance(value, str | int | float):
+            self.bad(_line(obj, key), f"'{key}' must be text", f"write '{key}' as a single value")
+            return None
+        value = str(value).strip()
+        if len(value) > max_len:
+            self.bad(_line(obj, key), f"'{key}' is longer than {max_len} characters", "shorten it")
+        return value
+
+    def validate(self, data: Any) -> OrgSpec:
+        if not isinstance(data, _Lined):
+            raise OrgFileError(
+                self.path,
+                [
+                    Problem(
+                        1,
+                        "the file must be a mapping with 'organization', 'people' and 'teams'",
+                        "start from examples/org.yaml",
+                    )
+                ],
+            )
+        known = {"organization", "timezone", "calendar", "people", "teams", "settings"}
+        for key in data:
+            if key not in known:
+                self.bad(
+                    _line(data, key),
+                    f"unknown key '{key}'",
+                    f"use one of {', '.join(sorted(known))}",
+                )
+        org_name = self.text(data, "organization", required=True) or ""
+        tz = self.timezone(data, "timezone", default="UTC")
+        calendar = self.calendar(data.get("calendar"), _line(data, "calendar"))
+        people = self.people(data.get("people"), _line(data, "people"))
+        teams = self.teams(data.get("teams"), _line(data, "teams"), tz, {p.id for p in people})
+        settings = data.get("settings") or {}
+        if not isinstance(settings, dict):
+            self.bad(
+                _line(data, "settings"), "'settings' must be a mapping", "write key: value pairs"
+            )
+            settings = {}
+        if self.problems:
+            raise OrgFileError(self.path, self.problems)
+        return OrgSpec(org_name, tz, calendar, tuple(people), tuple(teams), dict(settings))
+
+    def timezone(self, obj: _Lined, key: str, default: str) -> str:
+        name = self.text(obj, key)
+        if name is None:
+            return default
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.bad(
+                _line(obj, key),
+                f"unknown timezone '{name}'",
+                "use an IANA name such as America/Chicago",
+            )
+            return default
+        return name
+
+    def calendar(self, cal: Any, line: int) -> CalendarSpec:
+        if cal is None:
+            return CalendarSpec()
+        if not isinstance(cal, _Lined):
+            self.bad(
+                line,
+                "'calendar' must be a mapping",
+                "write 'weekends: pause' and 'holidays: [...]'",
+            )
+            return CalendarSpec()
+        weekends = cal.get("weekends", "pause")
+        if weekends not in ("pause", "count"):
+            self.bad(
+                _line(cal, "weekends"),
+                f"weekends must be 'pause' or 'count', not '{weekends}'",
+                "write 'weekends: pause'",
+            )
+        holidays: list[date] = []
+        raw = cal.get("holidays") or []
+        if not isinstance(raw, list):
+            self.bad(
+                _line(cal, "holidays"),
+                "'holidays' must be a list of dates",
+                "write holidays: [2026-12-24, 2026-12-25]",
+            )
+            raw = []
+        for h in raw:
+            if isinstance(h, date):
+                holidays.append(h)
+            else:
+                try:
+                    holidays.append(date.fromisoformat(str(h)))
+                except ValueError:
+                    self.bad(
+                        _line(cal, "holidays"), f"'{h}' is not a date", "write dates as YYYY-MM-DD"
+                    )
+        return CalendarSpec(weekends != "count", tuple(sorted(set(holidays))))
+
+    def people(self, raw: Any, line: int) -> list[PersonSpec]:
+        if not isinstance(raw, list) or not raw:
+            self.bad(line, "'people' must be a non-empty list", "list each person with id and name")
+            return []
+        out: list[PersonSpec] = []
+        seen: dict[str, int] = {}
+        for entry in raw:
+            if not isinstance(entry, _Lined):
+                self.bad(line, "each person must be a mapping", "write '- id: ...' and 'name: ...'")
+                continue
+            pid = self.ident(entry, "person")
+            name = self.text(entry, "name", required=True)
+            if pid is None or name is None:
+                continue
+            if pid in seen:
+                self.bad(
+                    _line(entry, "id"),
+                    f"duplicate person id '{pid}' (first on line {seen[pid]})",
+                    "give each person a unique id",
+                )
+                continue
+            seen[pid] = _line(entry, "id")
+            lang = self.text(entry, "language") or "en"
+            out.append(
+                PersonSpec(
+                    id=pid,
+                    name=name,
+                    email=self.text(entry, "email", max_len=320),
+                    slack=self.text(entry, "slack", max_len=64),
+                    teams=self.text(entry, "teams"),
+                    teams_aad=self.text(entry, "teams_aad", max_len=64),
+                    language=lang,
+                )
+            )
+        return out
+
+    def ident(self, entry: _Lined, what: str) -> str | None:
+        value = self.text(entry, "id", required=True)
+        if value is not None and not ID_RE.match(value):
+            self.bad(
+                _line(entry, "id"),
+                f"{what} id '{value}' has characters we cannot use",
+                "use letters, digits, '-', '_' or '.'",
+            )
+            return None
+        return value
+
+    def teams(self, raw: Any, line: int, org_tz: str, people: set[str]) -> list[TeamSpec]:
+        if not isinstance(raw, list) or not raw:
+            self.bad(
+                line,
+                "'teams' must be a non-empty list",
+                "list each team with id, name, level and members",
+            )
+            return []
+        out: list[TeamSpec] = []
+        lines: dict[str, int] = {}
+        for entry in raw:
+            if not isinstance(entry, _Lined):
+                self.bad(line, "each team must be a mapping", "write '- id: ...' and 'name: ...'")
+                continue
+            spec = self.team(entry, org_tz, people)
+            if spec is None:
+                continue
+            if spec.id in lines:
+                self.bad(
+                    _line(entry, "id"),
+                    f"duplicate team id '{spec.id}' (first on line {lines[spec.id]})",
+                    "give each team a unique id",
+                )
+                continue
+            lines[spec.id] = _line(entry, "id")
+            out.append(spec)
+        self.links(out, raw, lines)
+        return out
+
+    def team(self, entry: _Lined, org_tz: str, people: set[str]) -> TeamSpec | None:
+        tid = self.ident(entry, "team")
+        name = self.text(entry, "name", required=True)
+        level = self.text(entry, "level") or "building"
+        days = entry.get("response_days", 5)
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 90:
+            self.bad(
+                _line(entry, "response_days"),
+                f"response_days must be a whole number of working days from 1 to 90, not '{days}'",
+                "write e.g. 'response_days: 5'",
+            )
+            days = 5
+        tz = self.timezone(entry, "timezone", default=org_tz)
+        channels = entry.get("channels") or {}
+        if not isinstance(channels, dict):
+            self.bad(
+                _line(entry, "channels"),
+                "'channels' must be a mapping",
+                "write channels: {slack: C0123, teams: '19:...'}",
+            )
+            channels = {}
+        for key in channels:
+            if key not in ("slack", "teams"):
+                self.bad(
+                    _line(entry, "channels"),
+                    f"unknown channel platform '{key}'",
+                    "use 'slack' or 'teams'",
+                )
+        meeting = self.schedule_block(entry, "meeting", tz)
+        digest = self.schedule_block(entry, "digest", tz)
+        before = 120
+        if meeting is not None:
+            before = meeting.get("agenda_before_minutes", 120)
+            if not isinstance(before, int) or isinstance(before, bool) or not 0 <= before <= 10080:
+                self.bad(
+                    _line(meeting, "agenda_before_minutes"),
+                    "agenda_before_minutes must be minutes from 0 to 10080",
+                    "write e.g. 'agenda_before_minutes: 120'",
+                )
+                before = 120
+        members = self.members(entry, people)
+        if tid is None or name is None:
+            return None
+        extra = {
+            k: v
+            for k, v in entry.items()
+            if k in ("recognition", "progress", "follow_up_weeks", "measures")
+        }
+        return TeamSpec(
+            id=tid,
+            name=name,
+            level=level,
+            parent=self.text(entry, "parent"),
+            response_days=days,
+            timezone=tz,
+            slack_channel=str(channels["slack"]) if channels.get("slack") else None,
+            teams_channel=str(channels["teams"]) if channels.get("teams") else None,
+            meeting_schedule=meeting.get("schedule") if meeting else None,
+            agenda_before_minutes=before,
+            digest_schedule=(digest.get("schedule") if digest else None) or DEFAULT_DIGEST,
+            members=tuple(members),
+            extra=extra,
+        )
+
+    def schedule_block(self, entry: _Lined, key: str, tz: str) -> _Lined | None:
+        block = entry.get(key)
+        if block is None:
+            return None
+        if not isinstance(block, _Lined):
+            self.bad(
+                _line(entry, key),
+                f"'{key}' must be a mapping",
+                f'write {key}: {{schedule: "0 15 * * tue"}}',
+            )
+            return None
+        cron = block.get("schedule")
+        if cron is None:
+            if key == "meeting":
+                self.bad(
+                    _line(block, key),
+                    "'meeting' needs a 'schedule'",
+                    'write schedule: "0 15 * * tue" (cron, team timezone)',
+                )
+            return block
+        try:
+            parse_cron(str(cron), tz)
+        except CronError as e:
+            self.bad(
+                _line(block, "schedule"),
+                f"bad cron '{cron}' ({e})",
+                'use five fields: minute hour day month weekday, e.g. "0 15 * * tue"',
+            )
+        return block
+
+    def members(self, entry: _Lined, people: set[str]) -> list[MemberSpec]:
+        raw = entry.get("members")
+        line = _line(entry, "members")
+        if not isinstance(raw, list) or not raw:
+            self.bad(
+                line,
+                f"team '{entry.get('id')}' has no members",
+                "add members with at least one 'role: lead'",
+            )
+            return []
+        roles = {r.value for r in Role}
+        out: list[MemberSpec] = []
+        seen: set[str] = set()
+        for m in raw:
+            if isinstance(m, str):
+                m_person, m_role, m_line = m, "member", line
+            elif isinstance(m, _Lined):
+                m_person, m_role, m_line = (
+                    str(m.get("person", "")),
+                    str(m.get("role", "member")),
+                    m.line,
+                )
+            else:
+                self.bad(
+                    line,
+                    "each member must be {person: ID, role: ROLE}",
+                    "write '- {person: alice, role: lead}'",
+                )
+                continue
+            if m_person not in people:
+                self.bad(
+                    m_line,
+                    f"unknown person '{m_person}' in members of team '{entry.get('id')}'",
+                    "add them under 'people' or fix the id",
+                )
+                continue
+            if m_role not in roles:
+                self.bad(
+                    m_line, f"unknown role '{m_role}'", f"use one of {', '.join(sorted(roles))}"
+                )
+                continue
+            if m_person in seen:
+                self.bad(
+                    m_line,
+                    f"'{m_person}' is listed twice in team '{entry.get('id')}'",
+                    "list each member once",
+                )
+                continue
+            seen.add(m_person)
+            out.append(MemberSpec(m_person, m_role))
+        if out and not any(m.role == Role.LEAD for m in out):
+            self.bad(line, f"team '{entry.get('id')}' has no lead", "give one member 'role: lead'")
+        return out
+
+    def links(self, teams: list[TeamSpec], raw: list[Any], lines: dict[str, int]) -> None:
+        by_id = {t.id: t for t in teams}
+        parent_lines = {str(e.get("id")): _line(e, "parent") for e in raw if isinstance(e, _Lined)}
+        for t in teams:
+            if t.parent is not None and t.parent not in by_id:
+                self.bad(
+                    parent_lines.get(t.id, lines[t.id]),
+                    f"team '{t.id}' has unknown parent '{t.parent}'",
+                    "use the id of a team in this file, or omit 'parent' for the top team",
+                )
+            if t.parent == t.id:
+                self.bad(
+                    parent_lines.get(t.id, lines[t.id]),
+                    f"team '{t.id}' is its own parent",
+                    "link it to the team above it",
+                )
+        reported: set[str] = set()
+        for t in teams:
+            path = [t.id]
+            cur = by_id[t.id].parent
+            while cur is not None and cur in by_id and cur != t.id:
+                if cur in path:
+                    break
+                path.append(cur)
+                cur = by_id[cur].parent
+            if cur == t.id and len(path) > 1 and t.id not in reported:
+                reported.update(path)
+                chain = " -> ".join([*path, t.id])
+                self.bad(
+                    parent_lines.get(t.id, lines[t.id]),
+                    f"the team links form a cycle ({chain})",
+                    "remove one 'parent' so the chain ends at a top team",
+                )

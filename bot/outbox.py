@@ -1,0 +1,344 @@
+"""The durable outbox: every outgoing message is a row before anyone is told "done".
+
+`enqueue` runs inside the caller's transaction (so a message exists if and only if the change
+that caused it committed). `Dispatcher` delivers rows through the platform senders, in id order
+per channel, with retries and backoff; a failed delivery is retried, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db.models import ConversationRef, Hop, Item, Outbox, Person, PostedMessage, Team
+from bot.db.session import Database
+from bot.messages import Message
+
+log = logging.getLogger("looplink.outbox")
+
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where to deliver on one platform, resolved from the org and stored references."""
+
+    dest_kind: str  # "person" or "team"
+    dest_id: str
+    platform_id: str | None  # Slack user/channel id, Teams user/channel id, local id
+    ref: dict[str, Any] | None  # stored conversation reference, if any
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outbox_id: int
+    address: Address
+    message: Message
+    update_key: str | None
+    previous: dict[str, Any] | None  # where the message with this update_key was posted
+
+
+@dataclass
+class SendResult:
+    ok: bool
+    ref: dict[str, Any] | None = None  # where it landed (for later in-place updates)
+    conversation: dict[str, Any] | None = None  # a conversation reference worth keeping
+    retry_after: float | None = None
+    permanent: bool = False
+    error: str = ""
+
+
+class Sender(Protocol):
+    platform: str
+
+    async def deliver(self, delivery: Delivery) -> SendResult: ...
+
+
+@dataclass
+class Fanout:
+    """Which platforms a new message goes to. Set once by the server at start-up."""
+
+    platforms: tuple[str, ...] = ("local",)
+    wake: asyncio.Event | None = field(default=None, repr=False)
+
+    def person_platforms(self, person: Person, refs: Iterable[ConversationRef]) -> list[str]:
+        used = [r.platform for r in sorted(refs, key=lambda r: r.updated_at, reverse=True)]
+        for p in used:
+            if p in self.platforms:
+                return [p]
+        if "slack" in self.platforms and person.slack_id:
+            return ["slack"]
+        if "teams" in self.platforms and (person.teams_id or person.teams_aad_id):
+            return ["teams"]
+        return ["local"] if "local" in self.platforms else []
+
+    def team_platforms(self, team: Team) -> list[str]:
+        out = []
+        if "slack" in self.platforms and team.slack_channel:
+            out.append("slack")
+        if "teams" in self.platforms and team.teams_channel:
+            out.append("teams")
+        if "local" in self.platforms:
+            out.append("local")
+        return out
+
+
+async def enqueue(
+    session: AsyncSession,
+    fanout: Fanout,
+    now: datetime,
+    dest_kind: str,
+    dest_id: str,
+    message: Message,
+    *,
+    update_key: str | None = None,
+    track: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> list[Outbox]:
+    if dest_kind == "person":
+        person = await session.get(Person, dest_id)
+        if person is None:
+            return []
+        refs = (
+            await session.scalars(
+                select(ConversationRef).where(
+                    ConversationRef.owner_kind == "person", ConversationRef.owner_id == dest_id
+                )
+            )
+        ).all()
+        platforms = fanout.person_platforms(person, refs)
+    else:
+        team = await session.get(Team, dest_id)
+        if team is None:
+            return []
+        platforms = fanout.team_platforms(team)
+    rows = []
+    for platform in platforms:
+        row = Outbox(
+            platform=platform,
+            dest_kind=dest_kind,
+            dest_id=dest_id,
+            channel_key=f"{platform}:{dest_kind}:{dest_id}",
+            update_key=update_key,
+            payload=message.to_json(),
+            track=track or {},
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            dedupe_key=f"{dedupe_key}:{platform}" if dedupe_key else None,
+            last_error="",
+        )
+        session.add(row)
+        rows.append(row)
+    if rows and fanout.wake is not None:
+        fanout.wake.set()
+    return rows
+
+
+class Dispatcher:
+    """Delivers pending outbox rows through the registered senders."""
+
+    def __init__(
+        self, db: Database, clock: Clock, senders: Iterable[Sender], batch: int = 200
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.senders = {s.platform: s for s in senders}
+        self.batch = batch
+        self.wake = asyncio.Event()
+        self._stopping = False
+        self.concurrency = 16
+
+    def add_sender(self, sender: Sender) -> None:
+        self.senders[sender.platform] = sender
+
+    async def _lease_heads(self) -> list[tuple[Outbox, Address, dict[str, Any] | None]]:
+        now = self.clock.now()
+        async with self.db.transaction() as s:
+            q = (
+                select(Outbox)
+                .where(Outbox.status == "pending", Outbox.platform.in_(list(self.senders)))
+                .order_by(Outbox.id)
+                .limit(self.batch * 5)
+            )
+            if self.db.dialect == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            rows = (await s.scalars(q)).all()
+            heads: dict[str, Outbox] = {}
+            for row in rows:
+                if row.channel_key not in heads:
+                    heads[row.channel_key] = row
+            chosen = [
+                r
+                for r in heads.values()
+                if r.next_attempt_at <= now and (r.lease_until is None or r.lease_until <= now)
+            ][: self.batch]
+            out = []
+            for row in chosen:
+                row.lease_until = now + LEASE
+                out.append((row, await self._address(s, row), await self._previous(s, row)))
+            return out
+
+    async def _address(self, s: AsyncSession, row: Outbox) -> Address:
+        ref = await s.get(ConversationRef, (row.dest_kind, row.dest_id, row.platform))
+        platform_id: str | None
+        if row.dest_kind == "person":
+            person = await s.get(Person, row.dest_id)
+            platform_id = {
+                "slack": person.slack_id if person else None,
+                "teams": (person.teams_id or person.teams_aad_id) if person else None,
+            }.get(row.platform, row.dest_id)
+        else:
+            team = await s.get(Team, row.dest_id)
+            platform_id = {
+                "slack": team.slack_channel if team else None,
+                "teams": team.teams_channel if team else None,
+            }.get(row.platform, row.dest_id)
+        return Address(row.dest_kind, row.dest_id, platform_id, ref.ref if ref else None)
+
+    async def _previous(self, s: AsyncSession, row: Outbox) -> dict[str, Any] | None:
+        if not row.update_key:
+            return None
+        posted = await s.get(PostedMessage, (row.update_key, row.platform))
+        return posted.ref if posted else None
+
+    async def run_once(self) -> int:
+        """Deliver every head row that is due; returns how many were delivered."""
+        delivered = 0
+        while True:
+            leased = await self._lease_heads()
+            if not leased:
+                return delivered
+            sem = asyncio.Semaphore(self.concurrency)
+            results = await asyncio.gather(*(self._deliver_limited(sem, *x) for x in leased))
+            n = sum(1 for ok in results if ok)
+            delivered += n
+            if n == 0:
+                return delivered
+
+    async def _deliver_limited(
+        self, sem: asyncio.Semaphore, row: Outbox, address: Address, previous: dict[str, Any] | None
+    ) -> bool:
+        async with sem:
+            return await self._deliver(row, address, previous)
+
+    async def _deliver(
+        self, row: Outbox, address: Address, previous: dict[str, Any] | None
+    ) -> bool:
+        sender = self.senders[row.platform]
+        delivery = Delivery(
+            row.id, address, Message.from_json(row.payload), row.update_key, previous
+        )
+        try:
+            result = await sender.deliver(delivery)
+        except Exception as e:  # a sender bug or network error: retry later, never drop
+            log.warning("outbox %s: %s failed: %s", row.id, row.platform, type(e).__name__)
+            result = SendResult(ok=False, error=f"{type(e).__name__}: {e}"[:500])
+        await self._record(row, result)
+        return result.ok
+
+    async def _record(self, row: Outbox, result: SendResult) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as s:
+            current = await s.get(Outbox, row.id)
+            if current is None:
+                return
+            current.lease_until = None
+            current.attempts += 1
+            if result.ok:
+                current.status = "sent"
+                current.sent_at = now
+                current.last_error = ""
+                if current.update_key and result.ref is not None:
+                    await _upsert_posted(s, current.update_key, current.platform, result.ref)
+                await _stamp(s, current.track, now)
+            elif result.permanent:
+                current.status = "failed"
+                current.last_error = result.error[:1000]
+                log.error(
+                    "outbox %s: permanent failure on %s: %s", row.id, row.platform, result.error
+                )
+            else:
+                delay = result.retry_after
+                if delay is None:
+                    delay = min(MAX_BACKOFF, 2.0 ** min(current.attempts, 9))
+                current.next_attempt_at = now + timedelta(seconds=delay)
+                current.last_error = result.error[:1000]
+            if result.conversation is not None:
+                await save_conversation_ref(
+                    s,
+                    current.dest_kind,
+                    current.dest_id,
+                    current.platform,
+                    result.conversation,
+                    now,
+                )
+
+    async def run_forever(self, poll: float = 1.0) -> None:
+        while not self._stopping:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("outbox dispatch round failed; will retry")
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=poll)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake.set()
+
+
+async def _upsert_posted(s: AsyncSession, key: str, platform: str, ref: dict[str, Any]) -> None:
+    posted = await s.get(PostedMessage, (key, platform))
+    if posted is None:
+        s.add(PostedMessage(update_key=key, platform=platform, ref=ref))
+    else:
+        posted.ref = ref
+
+
+async def _stamp(s: AsyncSession, track: dict[str, Any], now: datetime) -> None:
+    """Record that the loop reached someone: a team below (hop) or the reporter."""
+    if "hop" in track:
+        await s.execute(
+            update(Hop)
+            .where(Hop.id == int(track["hop"]), Hop.told_at.is_(None))
+            .values(told_at=now)
+        )
+    if "reporter" in track:
+        await s.execute(
+            update(Item)
+            .where(Item.id == int(track["reporter"]), Item.reporter_told_at.is_(None))
+            .values(reporter_told_at=now)
+        )
+
+
+async def save_conversation_ref(
+    s: AsyncSession,
+    owner_kind: str,
+    owner_id: str,
+    platform: str,
+    ref: dict[str, Any],
+    now: datetime,
+) -> None:
+    row = await s.get(ConversationRef, (owner_kind, owner_id, platform))
+    if row is None:
+        s.add(
+            ConversationRef(
+                owner_kind=owner_kind, owner_id=owner_id, platform=platform, ref=ref, updated_at=now
+            )
+        )
+    elif row.ref != ref:
+        row.ref = ref
+        row.updated_at = now

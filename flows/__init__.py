@@ -1,0 +1,1 @@
+"""Platform-neutral conversations: neutral inbound events in, neutral messages out."""

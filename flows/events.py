@@ -1,0 +1,39 @@
+"""Neutral inbound events (what a person did) and flow results (what to show them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.messages import Form, Message
+
+InboundKind = Literal["text", "command", "action", "submit"]
+
+
+@dataclass
+class Inbound:
+    platform: str  # "slack", "teams", "local"
+    user_id: str  # the platform's user id (local: the person id)
+    kind: InboundKind
+    text: str = ""  # typed text, or the arguments of a command
+    command: str = ""  # for kind "command": barrier, success, kudos, looplink, ...
+    action: str = ""  # for kind "action": e.g. "decide:escalate"
+    value: str = ""  # for kind "action": e.g. the item id
+    form_id: str = ""  # for kind "submit"
+    values: dict[str, str] = field(default_factory=dict)  # submitted form values
+    context: dict[str, str] = field(default_factory=dict)  # the form's hidden context
+    channel: str | None = None  # platform channel id; None for a direct message
+    delivery_id: str | None = None  # idempotency key (Slack event id, Teams activity id)
+    email: str | None = None  # helps match a person across platforms
+
+
+@dataclass
+class FlowResult:
+    replies: list[Message] = field(default_factory=list)  # for the person who acted
+    form: Form | None = None  # open this form (a modal where the platform has them)
+    errors: dict[str, str] = field(default_factory=dict)  # per-field errors: keep the form open
+    duplicate: bool = False  # this delivery was already handled
+    person_id: str | None = None  # who acted, once known
+
+    def text(self) -> str:
+        return "\n\n".join(m.plain() for m in self.replies)

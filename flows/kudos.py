@@ -1,0 +1,49 @@
+"""Recognition: `kudos @someone for ...` (a person or a team, optionally about an item)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.messages import Message
+from flows.events import FlowResult
+from flows.forms import kudos_form
+from flows.registry import Ctx, command, form
+
+ITEM_RE = re.compile(r"#(\d+)")
+
+
+@command("kudos", "thanks")
+async def kudos_command(ctx: Ctx, args: str) -> FlowResult:
+    """Recognise a person or a team for something specific: kudos @alice for ..."""
+    text = args.strip()
+    if not text:
+        return FlowResult(form=kudos_form())
+    target, _, rest = text.partition(" ")
+    body = rest.strip()
+    if body.lower().startswith("for "):
+        body = body[4:].strip()
+    if not body:
+        return FlowResult(form=kudos_form(target=target))
+    m = ITEM_RE.search(body)
+    k = await ctx.loop.kudos(ctx.person.id, target, body, item_id=m.group(1) if m else None)
+    return FlowResult(
+        replies=[Message(text=f'Recognition sent. Thank you for noticing: "{k.text[:120]}"')]
+    )
+
+
+@form("kudos")
+async def kudos_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
+    if not str(values.get("target") or "").strip():
+        return FlowResult(errors={"target": "Who are you recognising?"})
+    if not str(values.get("text") or "").strip():
+        return FlowResult(errors={"text": "Say what they did, specifically."})
+    k = await ctx.loop.kudos(
+        ctx.person.id,
+        str(values["target"]),
+        str(values["text"]),
+        item_id=str(values.get("item") or "").strip() or None,
+        driver=str(values.get("driver") or "").strip() or None,
+    )
+    return FlowResult(
+        replies=[Message(text=f'Recognition sent. Thank you for noticing: "{k.text[:120]}"')]
+    )

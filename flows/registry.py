@@ -1,0 +1,62 @@
+"""One registry for commands, button actions and form handlers.
+
+Decorators only record a handler; `flows.router` reads the registry. A command handler's
+docstring first line is its help text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Person
+from bot.engine import Loop
+from bot.runtime import Runtime
+from flows.events import FlowResult, Inbound
+
+
+@dataclass
+class Ctx:
+    rt: Runtime
+    s: AsyncSession
+    loop: Loop
+    person: Person
+    ev: Inbound
+
+
+CommandHandler = Callable[[Ctx, str], Awaitable[FlowResult]]
+ActionHandler = Callable[[Ctx, str, str], Awaitable[FlowResult]]
+FormHandler = Callable[[Ctx, dict[str, str], dict[str, str]], Awaitable[FlowResult]]
+
+COMMANDS: dict[str, CommandHandler] = {}
+ACTIONS: dict[str, ActionHandler] = {}
+FORMS: dict[str, FormHandler] = {}
+
+
+def command(*names: str) -> Callable[[CommandHandler], CommandHandler]:
+    def deco(fn: CommandHandler) -> CommandHandler:
+        for n in names:
+            COMMANDS[n] = fn
+        return fn
+
+    return deco
+
+
+def action(prefix: str) -> Callable[[ActionHandler], ActionHandler]:
+    """Handles button actions `prefix` and `prefix:suffix`; gets (ctx, suffix, value)."""
+
+    def deco(fn: ActionHandler) -> ActionHandler:
+        ACTIONS[prefix] = fn
+        return fn
+
+    return deco
+
+
+def form(form_id: str) -> Callable[[FormHandler], FormHandler]:
+    def deco(fn: FormHandler) -> FormHandler:
+        FORMS[form_id] = fn
+        return fn
+
+    return deco

@@ -1,0 +1,357 @@
+"""Report a barrier or a success: as a one-shot form, or step by step in a direct message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.db.models import ConversationState
+from bot.domain import (
+    ANONYMITY_MIN_TEAM,
+    DRIVER_LABELS,
+    STAGE_LABELS,
+    Affected,
+    Driver,
+    Stage,
+    Urgency,
+)
+from bot.engine import ReportInput
+from bot.errors import InvalidInput
+from bot.messages import Button, Message
+from bot.texts import texts
+from flows.events import FlowResult
+from flows.forms import kudos_form, report_form
+from flows.registry import Ctx, action, command, form
+
+YES = {"yes", "y", "true", "1", "anonymous", "hide", "hidden"}
+NO = {"no", "n", "false", "0", "", "show"}
+SKIP = {"skip", "-", "none", "n/a", "no"}
+
+
+async def anonymity_hint(ctx: Ctx) -> str:
+    try:
+        team = await ctx.loop.reporting_team(ctx.person.id)
+    except Exception:
+        return ""
+    size = await ctx.loop.anonymity_is_weak(team.id)
+    if size is None:
+        return ""
+    return texts().render("anonymity_warning", team=team, size=size, min_team=ANONYMITY_MIN_TEAM)
+
+
+@command("barrier")
+async def barrier_command(ctx: Ctx, args: str) -> FlowResult:
+    """Report a barrier: what is getting in the way of the practice."""
+    return await _start(ctx, "barrier", args)
+
+
+@command("success")
+async def success_command(ctx: Ctx, args: str) -> FlowResult:
+    """Share a success, so it can be celebrated and spread."""
+    return await _start(ctx, "success", args)
+
+
+@action("open")
+async def open_form(ctx: Ctx, which: str, value: str) -> FlowResult:
+    if which in ("barrier", "success"):
+        await ctx.loop.reporting_team(ctx.person.id)
+        return FlowResult(form=report_form(which, value, await anonymity_hint(ctx)))
+    if which == "kudos":
+        return FlowResult(form=kudos_form())
+    raise InvalidInput("I don't know that form.")
+
+
+async def _start(ctx: Ctx, kind: str, args: str) -> FlowResult:
+    await ctx.loop.reporting_team(ctx.person.id)  # fail early, politely, if they have no team
+    if ctx.ev.kind == "command":  # a slash command or a button: the one-shot form
+        return FlowResult(form=report_form(kind, args.strip(), await anonymity_hint(ctx)))
+    return await start_steps(ctx, kind, args.strip())
+
+
+@form("barrier")
+async def submit_barrier(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
+    return await _submit_form(ctx, "barrier", values)
+
+
+@form("success")
+async def submit_success(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
+    return await _submit_form(ctx, "success", values)
+
+
+def _flag(value: str | bool | None) -> bool:
+    return str(value or "").strip().lower() in YES | {"on", "checked"}
+
+
+def _list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value or "").split(",") if v.strip()]
+
+
+async def _submit_form(ctx: Ctx, kind: str, values: dict[str, str]) -> FlowResult:
+    if not str(values.get("summary") or "").strip():
+        return FlowResult(
+            errors={
+                "summary": "Please say what is getting in the way."
+                if kind == "barrier"
+                else "Please say what worked."
+            }
+        )
+    inp = ReportInput(
+        kind=kind,
+        summary=str(values.get("summary") or ""),
+        details=str(values.get("details") or ""),
+        affected=_list(values.get("affected")),
+        subgroup=str(values.get("subgroup") or ""),
+        driver=str(values.get("driver") or Driver.OTHER.value),
+        stage=str(values.get("stage") or ""),
+        tried=str(values.get("tried") or ""),
+        suggestion=str(values.get("suggestion") or ""),
+        urgency=str(values.get("urgency") or Urgency.NORMAL.value),
+        anonymous=_flag(values.get("anonymous")),
+    )
+    item = await ctx.loop.report(ctx.person.id, inp, source=ctx.ev.platform)
+    return FlowResult(replies=[await ctx.loop.thanks_message(item)])
+
+
+# ---- step by step -------------------------------------------------------------------------
+
+DRIVERS = list(Driver)
+STAGES = list(Stage)
+
+BARRIER_STEPS = [
+    "summary",
+    "details",
+    "affected",
+    "driver",
+    "stage",
+    "tried",
+    "suggestion",
+    "urgency",
+    "anonymous",
+    "confirm",
+]
+SUCCESS_STEPS = ["summary", "details", "affected", "driver", "anonymous", "confirm"]
+
+
+def _steps(kind: str) -> list[str]:
+    return BARRIER_STEPS if kind == "barrier" else SUCCESS_STEPS
+
+
+async def _question(ctx: Ctx, kind: str, step: str, answers: dict[str, Any]) -> Message:
+    barrier = kind == "barrier"
+    if step == "summary":
+        return Message(
+            text="What is getting in the way?"
+            if barrier
+            else "What worked? Tell us in a sentence or two."
+        )
+    if step == "details":
+        return Message(
+            text="Where, when and how often does it happen?" if barrier else "Where, and for whom?"
+        )
+    if step == "affected":
+        return Message(
+            text="Who is affected: students, families, staff? (any of them, separated by commas; add a group after a colon for equity, e.g. 'students: English learners'; or 'skip')"
+        )
+    if step == "driver":
+        lines = [f"{i}. {DRIVER_LABELS[d]}" for i, d in enumerate(DRIVERS, 1)]
+        return Message(
+            text="Which implementation driver does it concern? Reply with a number or 'skip'.\n"
+            + "\n".join(lines)
+        )
+    if step == "stage":
+        lines = [f"{i}. {STAGE_LABELS[s]}" for i, s in enumerate(STAGES, 1)]
+        return Message(
+            text="Which stage of implementation are you in? Reply with a number or 'skip'.\n"
+            + "\n".join(lines)
+        )
+    if step == "tried":
+        return Message(text="What have you tried so far? (or 'skip')")
+    if step == "suggestion":
+        return Message(text="What might help? (or 'skip')")
+    if step == "urgency":
+        return Message(text="How urgent is it: low, normal or high?")
+    if step == "anonymous":
+        hint = await anonymity_hint(ctx)
+        return Message(
+            text="Should your name be hidden from everyone? (yes / no)"
+            + (f"\n{hint}" if hint else "")
+        )
+    inp = _input(kind, answers)
+    fields = [("Summary", inp.summary)]
+    if inp.details:
+        fields.append(("Where / when", inp.details))
+    fields.append(("Anonymous", "yes" if inp.anonymous else "no"))
+    return Message(
+        text="Ready to send this to your team? Reply 'send', or 'cancel'.",
+        fields=tuple(fields),
+        buttons=(
+            Button("Send", "steps:send", "", "primary"),
+            Button("Cancel", "steps:cancel", "", "danger"),
+        ),
+    )
+
+
+def _input(kind: str, answers: dict[str, Any]) -> ReportInput:
+    return ReportInput(
+        kind=kind,
+        summary=answers.get("summary", ""),
+        details=answers.get("details", ""),
+        affected=list(answers.get("affected", [])),
+        subgroup=answers.get("subgroup", ""),
+        driver=answers.get("driver", Driver.OTHER.value),
+        stage=answers.get("stage", ""),
+        tried=answers.get("tried", ""),
+        suggestion=answers.get("suggestion", ""),
+        urgency=answers.get("urgency", Urgency.NORMAL.value),
+        anonymous=bool(answers.get("anonymous", False)),
+    )
+
+
+def _pick(options: list[Any], raw: str) -> str | None:
+    text = raw.strip().lower()
+    if text.isdigit() and 1 <= int(text) <= len(options):
+        return str(options[int(text) - 1].value)
+    for o in options:
+        if text in (o.value, o.value.replace("_", " ")):
+            return str(o.value)
+    return None
+
+
+def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:
+    """Store the answer for `step`; return an error message if it cannot be used."""
+    text = raw.strip()
+    low = text.lower()
+    if step == "summary":
+        if not text:
+            return "Please describe it in a few words."
+        answers["summary"] = text
+    elif step in ("details", "tried", "suggestion"):
+        answers[step] = "" if low in SKIP else text
+    elif step == "affected":
+        if low in SKIP:
+            answers["affected"] = []
+            return None
+        who, _, group = text.partition(":")
+        picked = [w.strip().lower() for w in who.split(",") if w.strip()]
+        valid = [a.value for a in Affected]
+        bad = [p for p in picked if p not in valid]
+        if bad:
+            return (
+                f"I don't know '{', '.join(bad)}'. Use students, families and/or staff, or 'skip'."
+            )
+        answers["affected"] = picked
+        answers["subgroup"] = group.strip()
+    elif step == "driver":
+        answers["driver"] = Driver.OTHER.value if low in SKIP else (_pick(DRIVERS, text) or "")
+        if not answers["driver"]:
+            return f"Please reply with a number from 1 to {len(DRIVERS)}, or 'skip'."
+    elif step == "stage":
+        answers["stage"] = "" if low in SKIP else (_pick(STAGES, text) or "?")
+        if answers["stage"] == "?":
+            return f"Please reply with a number from 1 to {len(STAGES)}, or 'skip'."
+    elif step == "urgency":
+        value = low or "normal"
+        if value not in [u.value for u in Urgency]:
+            return "Please answer low, normal or high."
+        answers["urgency"] = value
+    elif step == "anonymous":
+        if low in YES:
+            answers["anonymous"] = True
+        elif low in NO:
+            answers["anonymous"] = False
+        else:
+            return "Please answer yes or no."
+    return None
+
+
+async def start_steps(ctx: Ctx, kind: str, first: str) -> FlowResult:
+    answers: dict[str, Any] = {}
+    step_index = 0
+    intro = Message(
+        text=("Let's report a barrier" if kind == "barrier" else "Let's share a success")
+        + " — a few quick questions. Type 'cancel' at any time to stop.",
+        buttons=(Button("Use the form instead", f"open:{kind}", first),),
+    )
+    if first:
+        err = _parse("summary", first, answers)
+        if err is None:
+            step_index = 1
+    steps = _steps(kind)
+    await _save(ctx, kind, steps[step_index], answers)
+    return FlowResult(replies=[intro, await _question(ctx, kind, steps[step_index], answers)])
+
+
+async def _save(ctx: Ctx, kind: str, step: str, answers: dict[str, Any]) -> None:
+    key = (ctx.ev.platform, ctx.person.id)
+    row = await ctx.s.get(ConversationState, key)
+    data = {"kind": kind, "step": step, "answers": answers}
+    if row is None:
+        ctx.s.add(
+            ConversationState(
+                platform=key[0],
+                person_id=key[1],
+                flow="report",
+                data=data,
+                updated_at=ctx.rt.clock.now(),
+            )
+        )
+    else:
+        row.flow = "report"
+        row.data = data
+        row.updated_at = ctx.rt.clock.now()
+
+
+async def active_steps(ctx: Ctx) -> ConversationState | None:
+    return await ctx.s.get(ConversationState, (ctx.ev.platform, ctx.person.id))
+
+
+async def clear_steps(ctx: Ctx) -> bool:
+    row = await active_steps(ctx)
+    if row is None:
+        return False
+    await ctx.s.delete(row)
+    return True
+
+
+async def continue_steps(ctx: Ctx, row: ConversationState, text: str) -> FlowResult:
+    kind = row.data.get("kind", "barrier")
+    step = row.data.get("step", "summary")
+    answers = dict(row.data.get("answers", {}))
+    steps = _steps(kind)
+    if step == "confirm":
+        low = text.strip().lower()
+        if low in ("send", "yes", "y", "ok"):
+            return await _send_steps(ctx, row, kind, answers)
+        return FlowResult(replies=[Message(text="Reply 'send' to send it, or 'cancel' to stop.")])
+    err = _parse(step, text, answers)
+    if err:
+        return FlowResult(replies=[Message(text=err), await _question(ctx, kind, step, answers)])
+    nxt = steps[steps.index(step) + 1] if step in steps else "confirm"
+    await _save(ctx, kind, nxt, answers)
+    return FlowResult(replies=[await _question(ctx, kind, nxt, answers)])
+
+
+async def _send_steps(
+    ctx: Ctx, row: ConversationState, kind: str, answers: dict[str, Any]
+) -> FlowResult:
+    item = await ctx.loop.report(ctx.person.id, _input(kind, answers), source=ctx.ev.platform)
+    await ctx.s.delete(row)
+    return FlowResult(replies=[await ctx.loop.thanks_message(item)])
+
+
+@action("steps")
+async def steps_button(ctx: Ctx, which: str, value: str) -> FlowResult:
+    row = await active_steps(ctx)
+    if row is None:
+        return FlowResult(
+            replies=[Message(text="There is no report in progress. Type 'barrier' to start one.")]
+        )
+    if which == "cancel":
+        await ctx.s.delete(row)
+        return FlowResult(replies=[Message(text="Cancelled. Nothing was sent.")])
+    if row.data.get("step") != "confirm":
+        return FlowResult(replies=[Message(text="Please answer the question above first.")])
+    return await _send_steps(
+        ctx, row, row.data.get("kind", "barrier"), dict(row.data.get("answers", {}))
+    )

@@ -1,0 +1,145 @@
+"""Route one neutral inbound event to its flow, inside one transaction, exactly once.
+
+- A delivery id seen before returns `duplicate=True` and changes nothing.
+- A LoopError rolls the whole unit back and becomes a polite reply.
+- Any other error rolls back too and becomes a generic apology (details only in the log).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+
+import flows.help
+import flows.kudos
+import flows.report
+import flows.triage  # noqa: F401 - registers handlers
+from bot.db.models import ProcessedDelivery
+from bot.domain import MAX_TEXT
+from bot.engine import Loop
+from bot.errors import InvalidInput, LoopError
+from bot.messages import Message
+from bot.runtime import Runtime
+from bot.texts import texts
+from flows.events import FlowResult, Inbound
+from flows.registry import ACTIONS, COMMANDS, FORMS, Ctx
+
+log = logging.getLogger("looplink.flows")
+
+CANCEL = {"cancel", "stop", "quit", "exit"}
+SORRY = (
+    "Sorry, something went wrong on our side and nothing was saved. Please try again in a moment."
+)
+
+
+class _Rollback(Exception):
+    def __init__(self, result: FlowResult) -> None:
+        self.result = result
+
+
+async def handle(rt: Runtime, ev: Inbound) -> FlowResult:
+    """Handle one inbound event; never raises for a person's mistake."""
+    try:
+        async with rt.db.transaction() as s:
+            if ev.delivery_id and await s.get(ProcessedDelivery, ev.delivery_id) is not None:
+                return FlowResult(duplicate=True)
+            loop = Loop(s, rt.clock, rt.fanout)
+            person = await loop.dir.person_by_platform(ev.platform, ev.user_id, ev.email)
+            if person is None:
+                return FlowResult(
+                    replies=[
+                        Message(
+                            text="Hello! I don't know you yet: you are not in this organisation's Looplink directory. Ask your implementation specialist to add you to the org file."
+                        )
+                    ]
+                )
+            ctx = Ctx(rt, s, loop, person, ev)
+            try:
+                result = await _dispatch(ctx)
+            except LoopError as e:
+                raise _Rollback(
+                    FlowResult(replies=[Message(text=str(e))], person_id=person.id)
+                ) from e
+            if result.errors:
+                raise _Rollback(result)
+            result.person_id = person.id
+            if ev.delivery_id:
+                s.add(ProcessedDelivery(key=ev.delivery_id, at=rt.clock.now(), result={}))
+                await s.flush()
+            return result
+    except _Rollback as rb:
+        return rb.result
+    except IntegrityError:
+        if ev.delivery_id:  # a concurrent duplicate won the race: this one did nothing
+            return FlowResult(duplicate=True)
+        log.exception("integrity error handling a %s %s event", ev.platform, ev.kind)
+        return FlowResult(replies=[Message(text=SORRY)])
+    except Exception:
+        log.exception("error handling a %s %s event", ev.platform, ev.kind)
+        return FlowResult(replies=[Message(text=SORRY)])
+
+
+def _split(text: str) -> tuple[str, str]:
+    word, _, rest = text.strip().partition(" ")
+    return word.lower().lstrip("/"), rest.strip()
+
+
+async def _dispatch(ctx: Ctx) -> FlowResult:
+    ev = ctx.ev
+    if len(ev.text) > MAX_TEXT * 2:
+        raise InvalidInput(
+            f"That message is too long ({len(ev.text)} characters). Please keep it under {MAX_TEXT * 2}."
+        )
+    if ev.kind == "command":
+        name, args = (ev.command.lower().lstrip("/"), ev.text.strip())
+        if name == "looplink":  # /looplink status|agenda|digest|mine|help ...
+            name, args = _split(args) if args else ("help", "")
+        return await _command(ctx, name, args)
+    if ev.kind == "action":
+        prefix, _, suffix = ev.action.partition(":")
+        handler = ACTIONS.get(prefix)
+        if handler is None:
+            raise InvalidInput(
+                "That button is not something I know any more. Type 'help' to start again."
+            )
+        return await handler(ctx, suffix, ev.value)
+    if ev.kind == "submit":
+        form_handler = FORMS.get(ev.form_id)
+        if form_handler is None:
+            raise InvalidInput(
+                "That form is not something I know any more. Type 'help' to start again."
+            )
+        return await form_handler(ctx, ev.values, ev.context)
+    return await _text(ctx)
+
+
+async def _command(ctx: Ctx, name: str, args: str) -> FlowResult:
+    handler = COMMANDS.get(name)
+    if handler is None:
+        return FlowResult(
+            replies=[Message(text=texts().render("unknown_command", command=name[:40]))]
+        )
+    return await handler(ctx, args)
+
+
+async def _text(ctx: Ctx) -> FlowResult:
+    text = ctx.ev.text.strip()
+    name, args = _split(text)
+    steps = await flows.report.active_steps(ctx)
+    if name in CANCEL:
+        if await flows.report.clear_steps(ctx):
+            return FlowResult(replies=[Message(text="Cancelled. Nothing was sent.")])
+        return FlowResult(replies=[Message(text="There is nothing to cancel.")])
+    if steps is not None and name not in ("help", "mine"):
+        return await flows.report.continue_steps(ctx, steps, text)
+    if ctx.ev.channel is not None:  # in a channel, only explicit commands get an answer
+        if name in COMMANDS:
+            return await _command(ctx, name, args)
+        return FlowResult()
+    if name in COMMANDS:
+        return await _command(ctx, name, args)
+    if not text:
+        return await _command(ctx, "help", "")
+    # Anything else written to the bot starts a step-by-step barrier report with that text.
+    return await flows.report.start_steps(ctx, "barrier", text)

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Looplink's task runner: needs nothing but Python 3.11+.
+
+    python3 tasks.py demo    # create .venv if needed, then start the demo playground
+    python3 tasks.py test    # create .venv if needed, then lint, type-check and run every test
+    python3 tasks.py lint    # ruff (check + format --check) and mypy only
+
+Each command creates or refreshes `.venv` (when pyproject.toml changed) before it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("LOOPLINK_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("Looplink needs Python 3.11 or newer; this is " + sys.version.split()[0])
+    stamp = VENV / ".looplink-installed"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == want:
+        return
+    if not PY.exists():
+        print(f"Creating virtual environment in {VENV} ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("Installing Looplink and its dependencies ...", flush=True)
+    run([str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[dev]"])
+    stamp.write_text(want)
+
+
+def run(cmd: list[str]) -> None:
+    code = subprocess.call(cmd, cwd=ROOT)
+    if code:
+        sys.exit(code)
+
+
+def lint() -> None:
+    run([str(BIN / "ruff"), "check", "."])
+    run([str(BIN / "ruff"), "format", "--check", "."])
+    run([str(BIN / "mypy")])
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in {"demo", "test", "lint", "serve"}:
+        sys.exit(__doc__)
+    ensure_venv()
+    task, rest = argv[0], argv[1:]
+    if task == "demo":
+        os.execv(str(BIN / "looplink"), [str(BIN / "looplink"), "demo", *rest])
+    if task == "serve":
+        os.execv(str(BIN / "looplink"), [str(BIN / "looplink"), "serve", *rest])
+    if task == "lint":
+        lint()
+        return
+    lint()
+    run([str(PY), "-m", "pytest", *rest])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,31 @@
+"""The local platform in the server: messages are stored for the playground to show."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from adapters.local.adapter import LocalSender
+from bot.outbox import Sender
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+
+class LocalPlatform:
+    name = "local"
+
+    def __init__(self, rt: Runtime, settings: Settings) -> None:
+        self.rt = rt
+        self.settings = settings
+        self._sender = LocalSender(rt.db, rt.clock)
+
+    def add_routes(self, app: web.Application) -> None:
+        """The browser playground mounts here (see the playground issue)."""
+
+    def sender(self) -> Sender:
+        return self._sender
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None

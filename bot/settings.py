@@ -1,0 +1,91 @@
+"""Typed settings from the environment, validated at start-up with a clear message."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.db.session import DEFAULT_URL
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the text says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    org_file: Path | None = None
+    templates_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 3978
+    admin_token: str | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str | None = None
+    teams_app_id: str | None = None
+    teams_app_password: str | None = None
+    teams_tenant_id: str | None = None
+    teams_app_type: str = "MultiTenant"
+    teams_enabled: bool = False
+    local_enabled: bool = False
+    run_scheduler: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        e = dict(os.environ if env is None else env)
+
+        def opt(name: str) -> str | None:
+            value = e.get(name, "").strip()
+            return value or None
+
+        port_raw = opt("LOOPLINK_PORT") or "3978"
+        if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+            raise SettingsError(f"LOOPLINK_PORT must be a port number, not '{port_raw}'.")
+        org = opt("LOOPLINK_ORG_FILE")
+        templates = opt("LOOPLINK_TEMPLATES_DIR")
+        if org and not Path(org).is_file():
+            raise SettingsError(f"LOOPLINK_ORG_FILE points at '{org}', which is not a file.")
+        if templates and not Path(templates).is_dir():
+            raise SettingsError(
+                f"LOOPLINK_TEMPLATES_DIR points at '{templates}', which is not a folder."
+            )
+        token, secret = opt("SLACK_BOT_TOKEN"), opt("SLACK_SIGNING_SECRET")
+        if bool(token) != bool(secret):
+            missing = "SLACK_SIGNING_SECRET" if token else "SLACK_BOT_TOKEN"
+            raise SettingsError(
+                f"Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; {missing} is not set."
+            )
+        teams_flag = (opt("LOOPLINK_TEAMS") or "").lower() in ("1", "true", "yes", "on")
+        settings = cls(
+            database_url=opt("LOOPLINK_DATABASE_URL") or DEFAULT_URL,
+            org_file=Path(org) if org else None,
+            templates_dir=Path(templates) if templates else None,
+            host=opt("LOOPLINK_HOST") or "127.0.0.1",
+            port=int(port_raw),
+            admin_token=opt("LOOPLINK_ADMIN_TOKEN"),
+            slack_bot_token=token,
+            slack_signing_secret=secret,
+            slack_app_token=opt("SLACK_APP_TOKEN"),
+            slack_api_url=opt("SLACK_API_URL"),
+            teams_app_id=opt("MICROSOFT_APP_ID"),
+            teams_app_password=opt("MICROSOFT_APP_PASSWORD"),
+            teams_tenant_id=opt("MICROSOFT_APP_TENANT_ID"),
+            teams_app_type=opt("MICROSOFT_APP_TYPE") or "MultiTenant",
+            teams_enabled=teams_flag or bool(opt("MICROSOFT_APP_ID")),
+            local_enabled=(opt("LOOPLINK_LOCAL") or "").lower() in ("1", "true", "yes", "on"),
+            run_scheduler=(opt("LOOPLINK_SCHEDULER") or "on").lower()
+            not in ("0", "false", "no", "off"),
+        )
+        if overrides:
+            from dataclasses import replace
+
+            settings = replace(settings, **overrides)  # type: ignore[arg-type]
+        return settings

@@ -72,25 +72,29 @@ class Fanout:
     wake: asyncio.Event | None = field(default=None, repr=False)
 
     def person_platforms(self, person: Person, refs: Iterable[ConversationRef]) -> list[str]:
+        """One platform per person: the one they last used with us, else the first that
+        knows them (Slack, then Teams); platforms without user ids (local) reach everyone."""
         used = [r.platform for r in sorted(refs, key=lambda r: r.updated_at, reverse=True)]
         for p in used:
             if p in self.platforms:
                 return [p]
-        if "slack" in self.platforms and person.slack_id:
-            return ["slack"]
-        if "teams" in self.platforms and (person.teams_id or person.teams_aad_id):
-            return ["teams"]
-        return ["local"] if "local" in self.platforms else []
+        chat_first = sorted(self.platforms, key=lambda p: p not in ("slack", "teams"))
+        for p in chat_first:
+            if _reachable(p, person.slack_id, person.teams_id or person.teams_aad_id):
+                return [p]
+        return []
 
     def team_platforms(self, team: Team) -> list[str]:
-        out = []
-        if "slack" in self.platforms and team.slack_channel:
-            out.append("slack")
-        if "teams" in self.platforms and team.teams_channel:
-            out.append("teams")
-        if "local" in self.platforms:
-            out.append("local")
-        return out
+        """Every platform on which the team has a channel (local: always)."""
+        return [p for p in self.platforms if _reachable(p, team.slack_channel, team.teams_channel)]
+
+
+def _reachable(platform: str, slack_id: str | None, teams_id: str | None) -> bool:
+    if platform == "slack":
+        return bool(slack_id)
+    if platform == "teams":
+        return bool(teams_id)
+    return True
 
 
 async def enqueue(

@@ -60,6 +60,8 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         else:
             engine_kw.setdefault("pool_pre_ping", True)
+        # Error messages must never carry row values (a reporter id) into a log line.
+        engine_kw.setdefault("hide_parameters", True)
         self.engine: AsyncEngine = create_async_engine(async_url(url), **engine_kw)
         if is_sqlite(url):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -26,6 +26,9 @@ class ApplyReport:
     def changes(self) -> int:
         return len(self.added) + len(self.changed) + len(self.deactivated)
 
+    def counts(self) -> str:
+        return f"{len(self.added)} added, {len(self.changed)} changed, {len(self.deactivated)} deactivated"
+
     def summary(self) -> str:
         if not self.changes:
             return "No changes: the database already matches the org file."

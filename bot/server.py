@@ -62,7 +62,7 @@ async def prepare_database(settings: Settings) -> Database:
         spec = load_org(settings.org_file)
         async with db.transaction() as s:
             report = await apply_org(s, spec)
-        log.info("org file %s applied: %s", settings.org_file, report.summary().splitlines()[0])
+        log.info("org file %s applied: %s", settings.org_file, report.counts())
     return db
 
 

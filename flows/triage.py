@@ -51,7 +51,10 @@ async def decide_button(ctx: Ctx, which: str, value: str) -> FlowResult:
 
 @form("decide")
 async def decide_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
-    decision = Decision(context.get("decision", ""))
+    try:
+        decision = Decision(context.get("decision", ""))
+    except ValueError as e:
+        raise InvalidInput("That form is out of date; please use the latest message.") from e
     note = str(values.get("note") or "").strip()
     if decision in NOTE_REQUIRED and not note:
         return FlowResult(errors={"note": f"Please add a note: {NOTE_REQUIRED[decision].lower()}."})

@@ -131,11 +131,13 @@ class FakeSlack:
     # ---- the API ------------------------------------------------------------------------
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
-        if request.content_type == "application/json":
-            data = await request.json()
-            return dict(data)
-        form = await request.post()
+        """Arguments as Slack reads them: query string, form body or JSON body."""
         args: dict[str, Any] = {}
+        if request.content_type == "application/json":
+            args.update(await request.json())
+            form: Any = request.query
+        else:
+            form = {**request.query, **(await request.post())}
         for k, v in form.items():
             value = str(v)
             if k in ("blocks", "view") and value.startswith(("[", "{")):

@@ -674,3 +674,93 @@ async def test_a_modal_slack_will_not_open_gets_an_ephemeral_apology(slack: Slac
     await slack.settle()
     [reply] = slack.fake.to("response_url")
     assert "would not open the form" in block_text(reply.args["blocks"])
+
+
+async def test_ask_reporter_answer_from_the_dm_through_a_modal(slack: Slack) -> None:
+    fake = slack.fake
+    iid = await report_barrier(slack, BARRIER)
+    await slack.settle()
+    await decide(slack, "U0ALICE", "C0LINCOLN", "decide:ask_info", "Which grades exactly?")
+    fake.clear()
+    await slack.settle()
+    dm = fake.dms["U0CAROL"]
+    question = slack.message(dm)
+    assert "Which grades exactly?" in block_text(question["blocks"])
+
+    fake.clear()
+    await slack.user.click("U0CAROL", dm, question, "answer")
+    await slack.settle()
+    [opened] = fake.to("views.open")
+    assert json.loads(opened.args["view"]["private_metadata"]) == {
+        "form_id": "answer",
+        "context": {"item": str(iid)},
+    }
+    status, body = await slack.user.submit("U0CAROL", slack.last_view(), {"answer": "Grades 3-5"})
+    assert "passed to the team" in block_text(json.loads(body)["view"]["blocks"])
+    fake.clear()
+    await slack.settle()
+    [passed] = fake.to("chat.postMessage", channel="C0LINCOLN")
+    assert "Grades 3-5" in block_text(passed.args["blocks"])
+    assert "(Carol Jensen)" in block_text(passed.args["blocks"])
+    [card] = fake.to("chat.update", channel="C0LINCOLN")  # back to waiting for a decision
+    assert "info provided by Carol Jensen" in block_text(card.args["blocks"])
+    assert "decide:resolve" in [b["action_id"] for b in buttons(card.args["blocks"])]
+
+
+async def test_kudos_modal_with_slacks_people_picker(slack: Slack) -> None:
+    fake = slack.fake
+    status, body = await slack.user.command("U0ALICE", "/kudos", "<@U0CAROL|carol>")
+    assert (status, body) == (200, "")
+    await slack.settle()
+    view = slack.last_view()
+    assert view["blocks"][0]["element"]["initial_user"] == "U0CAROL"
+    status, body = await slack.user.submit(
+        "U0ALICE", view, {"target": "U0DEV", "text": "coaching the new staff"}
+    )
+    assert "Recognition sent" in block_text(json.loads(body)["view"]["blocks"])
+    await slack.settle()
+    [to_dev] = fake.to("chat.postMessage", channel=fake.dms["U0DEV"])
+    assert "recognises *Dev Patel*: coaching the new staff" in block_text(to_dev.args["blocks"])
+
+
+async def test_buttons_in_a_modal_update_the_modal(slack: Slack) -> None:
+    fake = slack.fake
+    await slack.user.command("U0CAROL", "/barrier")
+    await slack.settle()
+    view = slack.last_view()
+    status, body = await slack.user.submit("U0CAROL", view, BARRIER)
+    thanks = json.loads(body)["view"]
+    assert [b["action_id"] for b in buttons(thanks["blocks"])] == ["mine"]
+    fake.clear()
+    # Slack keeps the view id when a submission answers with response_action "update"
+    await slack.user.click_in_view("U0CAROL", {**thanks, "id": view["id"]}, "mine")
+    await slack.settle()
+    [updated] = fake.to("views.update")
+    assert updated.args["view_id"] == view["id"]
+    assert "Your reports" in block_text(updated.args["view"]["blocks"])
+
+
+async def test_looplink_command_help_status_and_ephemeral_buttons(slack: Slack) -> None:
+    fake = slack.fake
+    status, body = await slack.user.command("U0CAROL", "/looplink")
+    help_reply = json.loads(body)
+    assert help_reply["response_type"] == "ephemeral"
+    assert "*Looplink* carries what gets in the way" in block_text(help_reply["blocks"])
+    # a button in an ephemeral message: Slack sends no message, only the container
+    payload = slack.user.click_payload(
+        "U0CAROL", "C0LINCOLN", {"ts": "1.1", **help_reply}, "open:barrier"
+    )
+    payload.pop("message")
+    payload["container"]["is_ephemeral"] = True
+    await slack.user.interact(payload)
+    await slack.settle()
+    assert fake.to("views.open")[0].args["view"]["title"]["text"] == "Report a barrier"
+
+    status, body = await slack.user.command("U0CAROL", "/looplink", "status")
+    assert "The queue is for team leads and liaisons" in block_text(json.loads(body)["blocks"])
+    await report_barrier(slack, BARRIER)
+    status, body = await slack.user.command("U0ALICE", "/looplink", "status")
+    queue = block_text(json.loads(body)["blocks"])
+    assert "Lincoln Elementary Implementation Team: queue" in queue and "#1 The reading" in queue
+    status, body = await slack.user.command("U0CAROL", "/looplink", "mine")
+    assert "#1 The reading" in block_text(json.loads(body)["blocks"])

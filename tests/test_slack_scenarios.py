@@ -764,3 +764,70 @@ async def test_looplink_command_help_status_and_ephemeral_buttons(slack: Slack) 
     assert "Lincoln Elementary Implementation Team: queue" in queue and "#1 The reading" in queue
     status, body = await slack.user.command("U0CAROL", "/looplink", "mine")
     assert "#1 The reading" in block_text(json.loads(body)["blocks"])
+
+
+@pytest.fixture
+async def socket_slack(db_url: str, clock: FixedClock, fake: FakeSlack) -> AsyncIterator[Slack]:
+    settings = Settings(
+        database_url=db_url,
+        org_file=EXAMPLE_ORG,
+        slack_bot_token=fake.token,
+        slack_signing_secret=SECRET,
+        slack_app_token=fake.app_token,
+        slack_api_url=fake.api_url,
+        run_scheduler=False,
+    )
+    server = await build_server(settings, clock=clock)
+    server.rt.dispatcher.stop()
+    platform = server.platforms[0]
+    assert isinstance(platform, SlackPlatform)
+    platform._sender.min_interval = 0
+    async with TestClient(TestServer(server.app)) as client:
+        yield Slack(fake, SlackUser(client, SECRET, fake), server, platform, clock)
+
+
+async def test_socket_mode_carries_commands_and_events_without_a_public_url(
+    socket_slack: Slack,
+) -> None:
+    slack = socket_slack
+    fake = slack.fake
+    [opened_socket] = fake.to("apps.connections.open")
+    assert opened_socket.token == fake.app_token
+
+    command = {
+        "token": "legacy-verification-token",
+        "team_id": "T0RIVER",
+        "channel_id": "C0LINCOLN",
+        "user_id": "U0CAROL",
+        "command": "/barrier",
+        "text": "late screener data",
+        "api_app_id": "A0LOOPLINK",
+        "response_url": fake.response_url("socket-command"),
+        "trigger_id": "777.888.999",
+    }
+    ack = await fake.over_socket("slash_commands", command)
+    assert "payload" not in ack or not ack["payload"]
+    await slack.settle()
+    [opened] = fake.to("views.open")
+    assert opened.args["view"]["blocks"][0]["element"]["initial_value"] == "late screener data"
+
+    ack = await fake.over_socket(
+        "events_api",
+        {
+            "team_id": "T0RIVER",
+            "api_app_id": "A0LOOPLINK",
+            "type": "event_callback",
+            "event_id": "Ev0SOCKET1",
+            "event": {
+                "type": "message",
+                "channel": "D0CAROLDM",
+                "user": "U0CAROL",
+                "text": "mine",
+                "ts": "1795000000.000001",
+                "channel_type": "im",
+            },
+        },
+    )
+    await slack.settle()
+    [reply] = fake.to("chat.postMessage", channel="D0CAROLDM")
+    assert "You have not reported anything yet" in block_text(reply.args["blocks"])

@@ -66,6 +66,11 @@ class FakeSlack:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing_channels: set[str] = field(default_factory=set)
+    app_token: str = "xapp-test-token"
+    socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope id -> ack
+    _socket: web.WebSocketResponse | None = None
+    _socket_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _acked: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -73,6 +78,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_get("/socket", self._socket_mode)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -84,6 +90,8 @@ class FakeSlack:
     async def stop(self) -> None:
         for gate in self._holds.values():
             gate.set()
+        if self._socket is not None:
+            await self._socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -170,7 +178,8 @@ class FakeSlack:
             return web.json_response(
                 {"ok": False, "error": r.error}, status=r.status, headers=headers
             )
-        if token != self.token and method != "apps.connections.open":
+        wanted = self.app_token if method == "apps.connections.open" else self.token
+        if token != wanted:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(
             self, "_" + method.replace(".", "_"), None
@@ -252,6 +261,52 @@ class FakeSlack:
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": self._view(args["view"])}
+
+    # ---- Socket Mode -------------------------------------------------------------------
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._socket = ws
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake-slack", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        self._socket_ready.set()
+        async for msg in ws:
+            if msg.type.name != "TEXT":
+                continue
+            ack = json.loads(msg.data)
+            async with self._acked:
+                self.socket_acks[ack.get("envelope_id", "")] = ack
+                self._acked.notify_all()
+        return ws
+
+    async def over_socket(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one Socket Mode envelope and wait for the app's acknowledgement."""
+        await self._socket_ready.wait()
+        assert self._socket is not None
+        envelope_id = f"env-{next(self._seq)}"
+        await self._socket.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        async with self._acked:
+            await self._acked.wait_for(lambda: envelope_id in self.socket_acks)
+        return self.socket_acks[envelope_id]
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()

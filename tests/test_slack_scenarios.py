@@ -338,6 +338,7 @@ async def test_dm_typed_command_that_needs_a_form_offers_a_button(slack: Slack) 
     [opened] = fake.to("views.open")
     assert opened.args["view"]["title"]["text"] == "Recognise someone"
     assert opened.args["view"]["blocks"][0]["element"]["type"] == "users_select"
+    assert fake.methods() == ["views.open"]  # the modal is the answer: no further DM
 
 
 async def test_message_shortcut_turns_a_message_into_a_prefilled_report(slack: Slack) -> None:

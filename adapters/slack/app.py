@@ -203,10 +203,15 @@ class SlackBot:
             await self.client.views_open(trigger_id=s.trigger_id, view=notice_view(replies))
 
     async def _queue_dm(
-        self, result: FlowResult, user: str, channel: str, replies: list[Message]
+        self, result: FlowResult, user: str, channel: str, offer_form: bool
     ) -> None:
-        """Answers in a DM conversation are DM messages: queued in the outbox, in order."""
-        if result.form is not None:
+        """Answers in a DM conversation are DM messages: queued in the outbox, in order.
+
+        `offer_form`: there is no trigger to open the flow's form with (typed text), so the
+        answer carries a button that opens it.
+        """
+        replies = list(result.replies)
+        if result.form is not None and offer_form:
             offer = form_button(result.form)
             replies.append(
                 Message(text=f"{result.form.title}:", buttons=(offer,))
@@ -296,7 +301,7 @@ class SlackBot:
         )
         result = await handle(self.rt, ev)
         if not result.duplicate and surface.dm_channel:
-            await self._queue_dm(result, user, surface.dm_channel, list(result.replies))
+            await self._queue_dm(result, user, surface.dm_channel, offer_form=False)
         await args.ack()
         if not result.duplicate:
             self._later(self._show(surface, result))
@@ -385,7 +390,7 @@ class SlackBot:
         )
         result = await handle(self.rt, ev)
         if not result.duplicate:
-            await self._queue_dm(result, event["user"], event["channel"], list(result.replies))
+            await self._queue_dm(result, event["user"], event["channel"], offer_form=True)
 
     async def on_home(self, args: AsyncArgs) -> None:
         """App Home: the person's reports and, for leads, their team's queue."""

@@ -69,7 +69,7 @@ class SlackPlatform:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
-        await self.bot.idle()
+        await self.bot.close()
 
     async def idle(self) -> None:
         """Wait until every answer shown after an acknowledgement is done (tests, shutdown)."""

@@ -53,11 +53,9 @@ class Slack:
         return await self.server.rt.dispatcher.run_once()
 
     def last_view(self) -> dict[str, Any]:
-        opened = [c for c in self.fake.calls if c.method in ("views.open", "views.push")]
-        assert opened, f"no modal opened; calls: {self.fake.methods()}"
-        view_id = self.fake.views
-        # the most recently opened modal, as Slack stored it (with id and hash)
-        return list(view_id.values())[-1] if view_id else opened[-1].args["view"]
+        """The most recently opened modal, as Slack stored it (with its id and hash)."""
+        assert self.fake.modals, f"no modal opened; calls: {self.fake.methods()}"
+        return self.fake.views[self.fake.modals[-1]]
 
     def posts(self, channel: str) -> list[dict[str, Any]]:
         return [c.args for c in self.fake.to("chat.postMessage", channel=channel)]
@@ -392,7 +390,7 @@ async def test_app_home_shows_reports_and_the_leads_queue(slack: Slack) -> None:
 
     # a button on the home tab opens its modal
     fake.clear()
-    home = fake.views[list(fake.views)[-1]]
+    home = fake.homes["U0ALICE"]
     await slack.user.click_in_view("U0ALICE", home, "open:success")
     await slack.settle()
     [opened] = fake.to("views.open")
@@ -832,3 +830,29 @@ async def test_socket_mode_carries_commands_and_events_without_a_public_url(
     await slack.settle()
     [reply] = fake.to("chat.postMessage", channel="D0CAROLDM")
     assert "You have not reported anything yet" in block_text(reply.args["blocks"])
+
+
+async def test_app_home_queue_follows_the_item_up_and_flags_overdue(slack: Slack) -> None:
+    fake = slack.fake
+    iid = await report_barrier(slack, BARRIER)
+    await slack.settle()
+    await decide(slack, "U0ALICE", "C0LINCOLN", "decide:escalate", "District contract")
+    await slack.settle()
+
+    async def home(user: str) -> dict[str, str]:
+        fake.clear()
+        await slack.user.open_home(user)
+        await slack.settle()
+        [published] = fake.to("views.publish")
+        fields = [f["text"] for b in published.args["view"]["blocks"] for f in b.get("fields", [])]
+        return {f.split("\n", 1)[0].strip("*"): f.split("\n", 1)[1] for f in fields}
+
+    line = f"#{iid} The reading screener"
+    alice = await home("U0ALICE")
+    assert alice["Waiting on the team above"].startswith(line)
+    assert alice["New, waiting for our decision"] == "none"
+    dana = await home("U0DANA")
+    assert dana["New, waiting for our decision"].startswith(line)
+    assert dana["Overdue"] == "none"
+    slack.clock.advance(days=14)
+    assert (await home("U0DANA"))["Overdue"].startswith(line)

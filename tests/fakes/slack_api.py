@@ -65,6 +65,8 @@ class FakeSlack:
     dms: dict[str, str] = field(default_factory=dict)  # user id -> D channel
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    modals: list[str] = field(default_factory=list)  # ids of views opened or pushed, in order
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)  # user -> published App Home
     missing_channels: set[str] = field(default_factory=set)
     app_token: str = "xapp-test-token"
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope id -> ack
@@ -248,7 +250,9 @@ class FakeSlack:
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("trigger_id"):
             return {"ok": False, "error": "invalid_trigger_id"}
-        return {"ok": True, "view": self._view(args["view"])}
+        view = self._view(args["view"])
+        self.modals.append(view["id"])
+        return {"ok": True, "view": view}
 
     def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
         return self._views_open(args)
@@ -260,7 +264,12 @@ class FakeSlack:
         return {"ok": True, "view": self._view(args["view"], view_id)}
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "view": self._view(args["view"])}
+        user = str(args.get("user_id", ""))
+        if not user.startswith(("U", "W")):
+            return {"ok": False, "error": "invalid_arguments"}
+        old = self.homes.get(user)
+        view = self.homes[user] = self._view(args["view"], old["id"] if old else None)
+        return {"ok": True, "view": view}
 
     # ---- Socket Mode -------------------------------------------------------------------
 

@@ -81,18 +81,17 @@ class SlackBot:
         self, rt: Runtime, token: str, signing_secret: str, api_url: str | None = None
     ) -> None:
         self.rt = rt
-        kwargs: dict[str, Any] = {"token": token}
-        if api_url:
-            kwargs["base_url"] = api_url
-        self.client = AsyncWebClient(**kwargs)
         self.app = AsyncApp(
             name="looplink",
-            client=self.client,
+            token=token,
             signing_secret=signing_secret,
             # Listeners commit before Slack gets its acknowledgement ("persist before ack").
             # They are fast: one transaction; everything slow runs after the ack (see _later).
             process_before_response=True,
         )
+        self.client: AsyncWebClient = self.app.client
+        if api_url:
+            self.client.base_url = api_url
         self._tasks: set[asyncio.Task[None]] = set()
         anything = re.compile(r".*")
         self.app.command(anything)(self.on_command)

@@ -108,7 +108,12 @@ async def enqueue(
     update_key: str | None = None,
     track: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
+    platform: str | None = None,
 ) -> list[Outbox]:
+    """Queue `message` for a person or team on each platform that reaches them.
+
+    `platform` restricts it to one platform (an adapter answering a person where they wrote).
+    """
     if dest_kind == "person":
         person = await session.get(Person, dest_id)
         if person is None:
@@ -126,13 +131,15 @@ async def enqueue(
         if team is None:
             return []
         platforms = fanout.team_platforms(team)
+    if platform is not None:
+        platforms = [platform] if platform in fanout.platforms else []
     rows = []
-    for platform in platforms:
+    for name in platforms:
         row = Outbox(
-            platform=platform,
+            platform=name,
             dest_kind=dest_kind,
             dest_id=dest_id,
-            channel_key=f"{platform}:{dest_kind}:{dest_id}",
+            channel_key=f"{name}:{dest_kind}:{dest_id}",
             update_key=update_key,
             payload=message.to_json(),
             track=track or {},
@@ -140,7 +147,7 @@ async def enqueue(
             attempts=0,
             next_attempt_at=now,
             created_at=now,
-            dedupe_key=f"{dedupe_key}:{platform}" if dedupe_key else None,
+            dedupe_key=f"{dedupe_key}:{name}" if dedupe_key else None,
             last_error="",
         )
         session.add(row)

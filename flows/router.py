@@ -12,6 +12,7 @@ import logging
 from sqlalchemy.exc import IntegrityError
 
 import flows.help
+import flows.home
 import flows.kudos
 import flows.report
 import flows.triage  # noqa: F401 - registers handlers

@@ -1,0 +1,1 @@
+"""The Slack adapter: a Bolt app at POST /slack/events and an outbox sender (see docs/slack.md)."""

@@ -1,0 +1,407 @@
+"""The Bolt app: Slack requests in, neutral events to `flows.router.handle`, answers out.
+
+Every listener does the same three things, in this order:
+
+1. translate the payload into a neutral `Inbound` (with a delivery id, so a retried or
+   duplicated delivery changes nothing the second time);
+2. `handle` it: one database transaction that commits the change and its outbox rows;
+3. acknowledge Slack, then show the person the result *after* the acknowledgement
+   (`views.open`, the `response_url`, `views.publish`), as background work.
+
+Messages to channels and DMs are never posted from here: they go through the outbox. The
+exceptions are answers to the person who acted: ephemeral replies, modals and App Home.
+Answers in a DM conversation are queued in the outbox too (they are real DM messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack import inbound
+from adapters.slack.blocks import (
+    form_button,
+    form_view,
+    home_view,
+    messages_blocks,
+    messages_fallback,
+    neutral_action,
+    notice_view,
+    read_submission,
+)
+from bot.directory import Directory
+from bot.domain import MAX_TEXT
+from bot.messages import Form, Message
+from bot.outbox import enqueue, save_conversation_ref
+from bot.runtime import Runtime
+from flows.events import FlowResult, Inbound
+from flows.router import handle
+
+log = logging.getLogger("looplink.slack")
+
+PLATFORM = "slack"
+# shortcut callback id -> the report form it opens
+SHORTCUTS = {
+    "report_as_barrier": "barrier",
+    "report_barrier": "barrier",
+    "share_success": "success",
+}
+FORM_FAILED = (
+    "Sorry, Slack would not open the form (it can take a few seconds too long). Please try again."
+)
+
+
+def _dm(channel: str | None) -> bool:
+    return bool(channel) and str(channel).startswith("D")
+
+
+@dataclass
+class Surface:
+    """Where the person acted, and so where an answer to them can be shown."""
+
+    user: str
+    trigger_id: str | None = None
+    response_url: str | None = None
+    dm_channel: str | None = None  # a DM with the bot: answers are DM messages
+    view: dict[str, Any] | None = None  # the modal or App Home the person clicked in
+
+
+class SlackBot:
+    def __init__(
+        self, rt: Runtime, token: str, signing_secret: str, api_url: str | None = None
+    ) -> None:
+        self.rt = rt
+        self.app = AsyncApp(
+            name="looplink",
+            token=token,
+            signing_secret=signing_secret,
+            # Listeners commit before Slack gets its acknowledgement ("persist before ack").
+            # They are fast: one transaction; everything slow runs after the ack (see _later).
+            process_before_response=True,
+        )
+        self.client: AsyncWebClient = self.app.client
+        if api_url:
+            self.client.base_url = api_url
+        self._tasks: set[asyncio.Task[None]] = set()
+        anything = re.compile(r".*")
+        self.app.command(anything)(self.on_command)
+        self.app.block_action({"action_id": anything})(self.on_action)
+        self.app.shortcut(anything)(self.on_shortcut)
+        self.app.view_submission(anything)(self.on_submit)
+        self.app.view_closed(anything)(self.on_closed)
+        self.app.event("message")(self.on_message)
+        self.app.event("app_home_opened")(self.on_home)
+
+    # ---- background work after the ack --------------------------------------------------
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._guard(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guard(work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("answering in Slack failed")
+
+    async def idle(self) -> None:
+        """Wait until every answer started after an acknowledgement has been shown."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let answers in flight finish (up to `grace` seconds), then cancel the rest."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ---- translation helpers ------------------------------------------------------------
+
+    async def _lookup(
+        self, users: set[str], channels: set[str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        people: dict[str, str] = {}
+        teams: dict[str, str] = {}
+        async with self.rt.db.transaction() as s:
+            d = Directory(s)
+            for uid in users:
+                p = await d.person_by_platform(PLATFORM, uid)
+                if p is not None:
+                    people[uid] = p.id
+            for cid in channels:
+                t = await d.team_by_channel(PLATFORM, cid)
+                if t is not None:
+                    teams[cid] = t.id
+        return people, teams
+
+    async def plain(self, text: str) -> str:
+        return await inbound.translate(text or "", self._lookup)
+
+    async def _slack_users(self, form: Form) -> dict[str, str]:
+        """For person fields with an initial value, the Slack user to preselect."""
+        wanted = {f.name: f.initial for f in form.fields if f.kind == "person" and f.initial}
+        if not wanted:
+            return {}
+        out: dict[str, str] = {}
+        async with self.rt.db.transaction() as s:
+            d = Directory(s)
+            for name, token in wanted.items():
+                p = await d.find_person(token)
+                if p is not None and p.slack_id:
+                    out[name] = p.slack_id
+        return out
+
+    # ---- showing results ----------------------------------------------------------------
+
+    async def _respond(self, s: Surface, replies: list[Message]) -> None:
+        assert s.response_url
+        await AsyncWebhookClient(s.response_url).send(
+            text=messages_fallback(replies),
+            blocks=messages_blocks(replies),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    async def _open(self, s: Surface, form: Form) -> None:
+        view = form_view(form, await self._slack_users(form))
+        try:
+            if s.view is not None and s.view.get("type") == "modal":
+                await self.client.views_push(trigger_id=s.trigger_id, view=view)
+            else:
+                await self.client.views_open(trigger_id=s.trigger_id, view=view)
+        except SlackApiError as e:
+            log.warning("could not open the %s form: %s", form.form_id, e.response.get("error"))
+            if s.response_url:
+                await self._respond(s, [Message(text=FORM_FAILED)])
+
+    async def _show(self, s: Surface, result: FlowResult) -> None:
+        """Show a flow's result to the person who acted (after the ack)."""
+        if result.form is not None and s.trigger_id:
+            await self._open(s, result.form)
+        replies = list(result.replies)
+        if not replies or s.dm_channel:
+            return  # DM answers were queued in the outbox before the ack
+        if s.response_url:
+            await self._respond(s, replies)
+        elif s.view is not None and s.view.get("type") == "modal":
+            await self.client.views_update(
+                view_id=s.view["id"], hash=s.view.get("hash"), view=notice_view(replies)
+            )
+        elif s.trigger_id:
+            await self.client.views_open(trigger_id=s.trigger_id, view=notice_view(replies))
+
+    async def _queue_dm(
+        self, result: FlowResult, user: str, channel: str, offer_form: bool
+    ) -> None:
+        """Answers in a DM conversation are DM messages: queued in the outbox, in order.
+
+        `offer_form`: there is no trigger to open the flow's form with (typed text), so the
+        answer carries a button that opens it.
+        """
+        replies = list(result.replies)
+        if result.form is not None and offer_form:
+            offer = form_button(result.form)
+            replies.append(
+                Message(text=f"{result.form.title}:", buttons=(offer,))
+                if offer
+                else Message(text="Please use the button on the message above again.")
+            )
+        if not replies:
+            return
+        if result.person_id is None:  # not in the directory: nobody to queue for
+            self._later(self._post_ephemeral(channel, user, replies))
+            return
+        now = self.rt.clock.now()
+        async with self.rt.db.transaction() as s:
+            await save_conversation_ref(
+                s, "person", result.person_id, PLATFORM, {"channel": channel}, now
+            )
+            for m in replies:
+                await enqueue(
+                    s, self.rt.fanout, now, "person", result.person_id, m, platform=PLATFORM
+                )
+
+    async def _post_ephemeral(self, channel: str, user: str, replies: list[Message]) -> None:
+        await self.client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            text=messages_fallback(replies),
+            blocks=messages_blocks(replies),
+        )
+
+    # ---- listeners ----------------------------------------------------------------------
+
+    async def on_command(self, args: AsyncArgs) -> None:
+        """Slash commands: /barrier, /success, /kudos, /looplink [status|agenda|digest|mine]."""
+        body = args.body
+        channel = body.get("channel_id")
+        ev = Inbound(
+            PLATFORM,
+            body["user_id"],
+            "command",
+            command=str(body.get("command", "")).lstrip("/"),
+            text=await self.plain(body.get("text", "")),
+            channel=None if _dm(channel) else channel,
+            delivery_id=f"slack:command:{body.get('trigger_id')}",
+        )
+        result = await handle(self.rt, ev)
+        if result.duplicate:
+            await args.ack()
+            return
+        if result.replies:
+            await args.ack(
+                text=messages_fallback(result.replies),
+                blocks=messages_blocks(result.replies),
+                response_type="ephemeral",
+            )
+        else:
+            await args.ack()
+        if result.form is not None:
+            surface = Surface(
+                body["user_id"], body.get("trigger_id"), response_url=body.get("response_url")
+            )
+            self._later(self._open(surface, result.form))
+
+    async def on_action(self, args: AsyncArgs) -> None:
+        """Buttons in messages, DMs, modals and App Home."""
+        body = args.body
+        action = (body.get("actions") or [{}])[0]
+        if action.get("type") != "button":
+            await args.ack()
+            return
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        surface = Surface(
+            user,
+            body.get("trigger_id"),
+            response_url=body.get("response_url"),
+            dm_channel=channel if _dm(channel) else None,
+            view=body.get("view"),
+        )
+        ev = Inbound(
+            PLATFORM,
+            user,
+            "action",
+            action=neutral_action(action.get("action_id", "")),
+            value=str(action.get("value", "")),
+            channel=None if _dm(channel) else channel,
+            delivery_id=f"slack:action:{user}:{action.get('action_ts')}",
+        )
+        result = await handle(self.rt, ev)
+        if not result.duplicate and surface.dm_channel:
+            await self._queue_dm(result, user, surface.dm_channel, offer_form=False)
+        await args.ack()
+        if not result.duplicate:
+            self._later(self._show(surface, result))
+
+    async def on_shortcut(self, args: AsyncArgs) -> None:
+        """'Report as barrier' on any message (pre-filled), and the global shortcuts."""
+        body = args.body
+        user = body["user"]["id"]
+        text = ""
+        if body.get("type") == "message_action":
+            text = (await self.plain((body.get("message") or {}).get("text", "")))[:MAX_TEXT]
+        which = SHORTCUTS.get(str(body.get("callback_id")), "barrier")
+        ev = Inbound(
+            PLATFORM,
+            user,
+            "action",
+            action=f"open:{which}",
+            value=text,
+            delivery_id=f"slack:shortcut:{body.get('trigger_id')}",
+        )
+        result = await handle(self.rt, ev)
+        await args.ack()
+        if not result.duplicate:
+            surface = Surface(user, body.get("trigger_id"), response_url=body.get("response_url"))
+            self._later(self._show(surface, result))
+
+    async def on_submit(self, args: AsyncArgs) -> None:
+        """A submitted modal: the form's flow; field errors keep the modal open."""
+        body = args.body
+        view = body["view"]
+        user = body["user"]["id"]
+        sub = read_submission(view)
+        if sub.users:
+            people, _ = await self._lookup(set(sub.users.values()), set())
+            for name, uid in sub.users.items():
+                sub.values[name] = f"@{people[uid]}" if uid in people else uid
+        ev = Inbound(
+            PLATFORM,
+            user,
+            "submit",
+            form_id=sub.form_id,
+            values=sub.values,
+            context=sub.context,
+            delivery_id=f"slack:view:{view.get('id')}:{view.get('hash')}",
+        )
+        result = await handle(self.rt, ev)
+        if result.duplicate:
+            await args.ack()
+        elif result.errors:
+            blocks = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+            errors: dict[str, str] = {}
+            for name, msg in result.errors.items():
+                key = name if name in blocks else (blocks[0] if blocks else name)
+                errors[key] = f"{errors[key]} {msg}" if key in errors else msg
+            await args.ack(response_action="errors", errors=errors)
+        elif result.form is not None:
+            await args.ack(
+                response_action="update",
+                view=form_view(result.form, await self._slack_users(result.form)),
+            )
+        elif result.replies:
+            await args.ack(response_action="update", view=notice_view(result.replies))
+        else:
+            await args.ack()
+
+    async def on_closed(self, args: AsyncArgs) -> None:
+        await args.ack()
+
+    async def on_message(self, args: AsyncArgs) -> None:
+        """A direct message to the bot (its Messages tab): the DM conversation."""
+        event = args.event or {}
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not event.get("user")
+        ):
+            return
+        ev = Inbound(
+            PLATFORM,
+            event["user"],
+            "text",
+            text=await self.plain(event.get("text", "")),
+            channel=None,
+            delivery_id=f"slack:event:{args.body.get('event_id')}",
+        )
+        result = await handle(self.rt, ev)
+        if not result.duplicate:
+            await self._queue_dm(result, event["user"], event["channel"], offer_form=True)
+
+    async def on_home(self, args: AsyncArgs) -> None:
+        """App Home: the person's reports and, for leads, their team's queue."""
+        event = args.event or {}
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        user = event["user"]
+        result = await handle(self.rt, Inbound(PLATFORM, user, "command", command="home"))
+        self._later(self._publish_home(user, result.replies))
+
+    async def _publish_home(self, user: str, replies: list[Message]) -> None:
+        await self.client.views_publish(user_id=user, view=home_view(replies))

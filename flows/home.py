@@ -1,0 +1,40 @@
+"""Home: what a person sees on opening Looplink (Slack's App Home, a home page elsewhere).
+
+Everyone sees their own reports and where each stands; team leads and liaisons also see
+their team's queue (new, waiting on us, waiting on the team above, overdue).
+"""
+
+from __future__ import annotations
+
+from bot.domain import DECIDING_ROLES
+from bot.messages import Button, Message
+from flows.events import FlowResult
+from flows.registry import Ctx, command
+from flows.triage import mine_message, queue_message
+
+
+async def home_messages(ctx: Ctx) -> list[Message]:
+    intro = Message(
+        title="Looplink",
+        text="Report what gets in the way of your practice, share what works, and see what happened to it.",
+        buttons=(
+            Button("Report a barrier", "open:barrier", "", "primary"),
+            Button("Share a success", "open:success"),
+            Button("Give kudos", "open:kudos"),
+        ),
+    )
+    out = [intro, await mine_message(ctx)]
+    now = ctx.rt.clock.now()
+    for m in await ctx.loop.dir.memberships(ctx.person.id):
+        if m.role not in DECIDING_ROLES:
+            continue
+        team = await ctx.loop.dir.team(m.team_id)
+        if team is not None and team.active:
+            out.append(await queue_message(ctx, team, now))
+    return out
+
+
+@command("home")
+async def home_command(ctx: Ctx, args: str) -> FlowResult:
+    """Your reports and, for leads, your team's queue."""
+    return FlowResult(replies=await home_messages(ctx))

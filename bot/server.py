@@ -37,6 +37,9 @@ class Server:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+SERVER = web.AppKey("server", Server)
+
+
 def enabled_platforms(settings: Settings, rt: Runtime) -> list[Platform]:
     """Import and build each enabled adapter (platform SDKs are imported only here, lazily)."""
     out: list[Platform] = []
@@ -76,7 +79,7 @@ async def build_server(
     rt = Runtime(db, clock or SystemClock(), Fanout(platforms=()))
     app = web.Application(client_max_size=MAX_BODY)
     server = Server(settings, rt, app)
-    app["server"] = server
+    app[SERVER] = server
     app.router.add_get("/healthz", _healthz)
     for platform in enabled_platforms(settings, rt):
         platform.add_routes(app)
@@ -88,7 +91,7 @@ async def build_server(
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    server: Server = request.app["server"]
+    server = request.app[SERVER]
     ok = await server.rt.db.ping()
     return web.json_response(
         {"ok": ok, "platforms": [p.name for p in server.platforms]}, status=200 if ok else 503
@@ -96,7 +99,7 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _on_startup(app: web.Application) -> None:
-    server: Server = app["server"]
+    server = app[SERVER]
     for p in server.platforms:
         await p.start()
     server._tasks.append(asyncio.create_task(server.rt.dispatcher.run_forever()))
@@ -105,7 +108,7 @@ async def _on_startup(app: web.Application) -> None:
 
 
 async def _on_cleanup(app: web.Application) -> None:
-    server: Server = app["server"]
+    server = app[SERVER]
     server.rt.dispatcher.stop()
     for t in server._tasks:
         t.cancel()

@@ -52,7 +52,9 @@ async def teams_world(db_url: str, clock: FixedClock, **settings: Any) -> AsyncI
     http_server = TestServer(server.app, host="127.0.0.1", port=0)
     await http_server.start_server()
     server.rt.dispatcher.stop()  # tests deliver the outbox themselves, deterministically
-    await asyncio.gather(*server._tasks)
+    for task in server._tasks:
+        task.cancel()
+    await asyncio.gather(*server._tasks, return_exceptions=True)
     session = aiohttp.ClientSession()
     try:
         yield World(

@@ -44,15 +44,18 @@ Json = dict[str, Any]
 # ---- text --------------------------------------------------------------------------------
 
 
+def _defuse(text: str) -> str:
+    return text.replace("<", "<" + ZWSP).replace("](", "]" + ZWSP + "(")
+
+
 def md(text: str) -> str:
     """One line of neutral text as Adaptive Card markdown that cannot form a link or a tag."""
-    safe = text.replace("<", "<" + ZWSP).replace("](", "]" + ZWSP + "(")
-    return _BOLD.sub(r"**\1**", safe)
+    return _BOLD.sub(r"**\1**", _defuse(text))
 
 
 def plain(text: str) -> str:
-    """Neutral text without its marks (for summaries, fallback text and notices)."""
-    return _BOLD.sub(r"\1", text).replace("<", "<" + ZWSP)
+    """Neutral text without its marks (summaries, fallback text, invoke messages), defused."""
+    return _defuse(_BOLD.sub(r"\1", text))
 
 
 def text_blocks(text: str, **style: Any) -> list[Json]:

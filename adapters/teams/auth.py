@@ -25,12 +25,19 @@ APP_TYPES["userassignedmsi"] = "UserAssignedMSI"
 
 @dataclass(frozen=True)
 class BotConfig:
-    """The attribute names botbuilder's configuration classes read."""
+    """The attribute names botbuilder's configuration classes read.
+
+    The last two point token validation at another cloud's issuer and signing keys (a
+    sovereign or private cloud, or a test's own key server); None means Microsoft's public
+    cloud.
+    """
 
     APP_ID: str | None
     APP_PASSWORD: str | None
     APP_TENANTID: str | None
     APP_TYPE: str
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str | None = None
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None = None
 
 
 def bot_config(settings: Settings) -> BotConfig:

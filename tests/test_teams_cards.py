@@ -9,6 +9,7 @@ from adapters.teams.cards import (
     ZWSP,
     form_card,
     md,
+    message_activity,
     message_card,
     read_action,
     text_blocks,
@@ -215,3 +216,13 @@ def test_retry_after_and_which_failures_are_retried() -> None:
 def test_zero_width_space_is_the_only_change() -> None:
     text = "a [b](c) <d>"
     assert md(text).replace(ZWSP, "") == text
+
+
+def test_very_long_messages_are_shortened_to_fit_teams() -> None:
+    long = "word " * 3000
+    m = Message(title="Barrier #1: x", text=long, fields=tuple((f"F{i}", long) for i in range(6)))
+    out = message_activity(m)
+    assert len(json.dumps(out, ensure_ascii=False).encode()) <= 24_000
+    assert "F5" in card_text(out["attachments"][0]["content"])  # every field still there
+    short = message_activity(Message(text="short"))
+    assert card_text(short["attachments"][0]["content"]) == "short"

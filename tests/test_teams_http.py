@@ -4,9 +4,11 @@ responses, private answers in channels, proactive conversations, and the fallbac
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from adapters.local import LocalChat
@@ -269,6 +271,10 @@ async def test_cancel_shows_the_card_again(db_url: str, clock: FixedClock) -> No
         assert f"Barrier #{iid}:" in card_text(back.card)
         assert (await w.items())[0].state == "new"
 
+        # a card is only ever shown again where it belongs: not in another team's channel
+        forged = await w.teams.execute(MARA, action(form.card, "Cancel"), channel=MILLBROOK)
+        assert card_text(forged.card) == "Cancelled. Nothing was sent."
+
 
 async def test_channel_commands_are_answered_privately(db_url: str, clock: FixedClock) -> None:
     async with teams_world(db_url, clock) as w:
@@ -444,3 +450,44 @@ async def test_a_decision_made_outside_teams_is_relayed_back_to_teams(
             rows = (await s.scalars(select(Outbox).where(Outbox.dest_kind == "person"))).all()
         assert item is not None and item.reporter_told_at is not None
         assert {r.platform for r in rows if r.dest_id == "quinn"} == {"teams"}
+
+
+async def test_start_says_whether_requests_are_authenticated(
+    db_url: str, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="looplink.teams")
+    async with teams_world(db_url, clock):
+        pass
+    warning = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("accepts UNAUTHENTICATED requests" in r.getMessage() for r in warning)
+    caplog.clear()
+    async with teams_world(db_url, clock, teams_app_id=APP_ID, teams_app_password="x"):
+        pass
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(f"requires Bot Framework tokens for app {APP_ID}" in m for m in messages)
+    assert not any("UNAUTHENTICATED" in m for m in messages)
+
+
+def test_settings_mistakes_are_clear_at_start() -> None:
+    from adapters.teams.auth import bot_config
+    from bot.settings import Settings, SettingsError
+
+    for settings, expected in (
+        (Settings(teams_app_id=APP_ID), "MICROSOFT_APP_PASSWORD is not"),
+        (
+            Settings(teams_app_id=APP_ID, teams_app_password="x", teams_app_type="SingleTenant"),
+            "needs MICROSOFT_APP_TENANT_ID",
+        ),
+        (Settings(teams_app_type="Personal"), "use MultiTenant, SingleTenant or UserAssignedMSI"),
+    ):
+        with pytest.raises(SettingsError, match=expected):
+            bot_config(settings)
+    ok = bot_config(
+        Settings(
+            teams_app_id=APP_ID,
+            teams_app_password="x",
+            teams_app_type="singletenant",
+            teams_tenant_id="t",
+        )
+    )
+    assert ok.APP_TYPE == "SingleTenant"

@@ -20,8 +20,9 @@ autolink or an `<at>` mention.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from bot.messages import Button, Form, FormField, Message, form_from_json
@@ -34,6 +35,7 @@ INPUT_PREFIX = "in_"
 ZWSP = "\u200b"
 TOGGLE_ON, TOGGLE_OFF = "yes", "no"
 MAX_LABEL = 40
+MAX_ACTIVITY_BYTES = 24_000  # Teams refuses messages over about 28 KB
 
 _BOLD = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![\w*])")
 _STYLES = {"primary": "positive", "danger": "destructive"}
@@ -178,8 +180,26 @@ def activity(content: Json, summary: str = "") -> Json:
     return out
 
 
+def _shorten(m: Message, limit: int) -> Message:
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+    return replace(
+        m,
+        text=cut(m.text),
+        fields=tuple((label, cut(value)) for label, value in m.fields),
+        footer=cut(m.footer),
+    )
+
+
 def message_activity(m: Message, key: str | None = None, notice: str = "") -> Json:
-    return activity(message_card(m, key, notice), m.title or m.text)
+    """A message as a Teams activity, shortened if needed to stay under Teams' size limit."""
+    out = activity(message_card(m, key, notice), m.title or m.text)
+    for limit in (1000, 300):
+        if len(json.dumps(out, ensure_ascii=False).encode()) <= MAX_ACTIVITY_BYTES:
+            break
+        out = activity(message_card(_shorten(m, limit), key, notice), m.title or m.text)
+    return out
 
 
 # ---- forms -------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from adapters.teams.inbound import (
     installed,
     parse,
 )
-from bot.db.models import ConversationRef, Outbox, Person
+from bot.db.models import ConversationRef, Outbox, Person, Team
 from bot.directory import Directory
 from bot.messages import Message
 from bot.outbox import save_conversation_ref
@@ -101,9 +101,9 @@ class TeamsTurns:
         """Handle one activity; for an invoke, the response to send back over HTTP."""
         a = parse(raw)
         if a.type in ("installationUpdate", "conversationUpdate"):
-            await self._identify(a)
+            who = await self._identify(a)
             if a.type == "installationUpdate" and a.personal and installed(a):
-                await self._welcome(a)
+                await self._welcome(a, who)
             return None
         if a.type == "message":
             await self._message(a)
@@ -171,8 +171,7 @@ class TeamsTurns:
 
     # ---- messages ---------------------------------------------------------------------------
 
-    async def _welcome(self, a: TeamsActivity) -> None:
-        who = await self._identify(a)
+    async def _welcome(self, a: TeamsActivity, who: Who) -> None:
         ev = Inbound(
             PLATFORM,
             who.user_id,
@@ -300,7 +299,7 @@ class TeamsTurns:
     async def _card_action(self, a: TeamsActivity, who: Who, act: CardAction) -> Json:
         """The invoke response for a card action (see the module docstring for where)."""
         if act.kind == "cancel":
-            latest = await self._latest(act.key)
+            latest = await self._latest(act.key, a, who)
             if latest is not None:
                 return card_response(message_card(latest, act.key))
             return card_response(card(text_blocks(CANCELLED), fallback=CANCELLED))
@@ -337,7 +336,7 @@ class TeamsTurns:
                 return card_response(form_card(act.form, result.errors, act.values, act.key))
             return message_response(" ".join(result.errors.values()))
         said = summary(result.replies)
-        latest = await self._latest(act.key)
+        latest = await self._latest(act.key, a, who)
         if latest is not None:
             return card_response(message_card(latest, act.key, notice=said))
         if act.kind == "submit":
@@ -347,8 +346,9 @@ class TeamsTurns:
             return message_response("Done.")
         return message_response(said or "Done.")
 
-    async def _latest(self, key: str | None) -> Message | None:
-        """The newest version of the card with this update key, as queued for Teams."""
+    async def _latest(self, key: str | None, a: TeamsActivity, who: Who) -> Message | None:
+        """The newest version of the card with this update key, as queued for Teams, if that
+        card belongs where the person acted (their team's channel, or their own chat)."""
         if not key:
             return None
         async with self.rt.db.transaction() as s:
@@ -360,4 +360,13 @@ class TeamsTurns:
                     .limit(1)
                 )
             ).first()
-            return Message.from_json(row.payload) if row is not None else None
+            if row is None:
+                return None
+            if row.dest_kind == "team":
+                team = await s.get(Team, row.dest_id)
+                here = {a.channel_id, a.team_id, a.conversation_id.split(";", 1)[0]} - {""}
+                if team is None or team.teams_channel not in here:
+                    return None
+            elif row.dest_id != who.person_id:
+                return None
+            return Message.from_json(row.payload)

@@ -329,8 +329,20 @@ async def test_action_submit_from_older_clients(db_url: str, clock: FixedClock) 
             in w.connector.to(QUINN.personal_conversation)[-1].text()
         )
         await w.teams.submit(QUINN, action(form, "Send to my team"), BARRIER_INPUTS)
-        assert "is with" in w.connector.to(QUINN.personal_conversation)[-1].text()
+        thanks = w.connector.to(QUINN.personal_conversation)[-1]
+        assert "is with" in thanks.text()
         assert len(await w.items()) == 1
+
+        # a plain button: its reply is posted once, as a new message
+        before = len(w.connector.to(QUINN.personal_conversation))
+        await w.teams.submit(QUINN, action(thanks.card, "My reports"))
+        chat = w.connector.to(QUINN.personal_conversation)
+        assert len(chat) == before + 1 and "Your reports" in chat[-1].text()
+        # the same through Action.Execute: posted in the chat, and a short invoke answer
+        r = await w.teams.execute(QUINN, action(thanks.card, "My reports"))
+        assert r.message == "Done."
+        chat = w.connector.to(QUINN.personal_conversation)
+        assert len(chat) == before + 2 and "Your reports" in chat[-1].text()
 
 
 async def test_kudos_with_a_mention_reaches_people_without_a_stored_chat(

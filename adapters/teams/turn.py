@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from adapters.teams.cards import (
+    CARD_TYPE,
     CardAction,
     activity,
     card,
@@ -72,6 +73,14 @@ Json = dict[str, Any]
 class InvokeReply:
     status: int
     body: Json
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An invoke response, plus messages to post in the conversation."""
+
+    response: Json
+    posts: list[Json]
 
 
 @dataclass
@@ -159,7 +168,8 @@ class TeamsTurns:
             return self._emails[a.user_id]
         email: str | None = None
         try:
-            member = await self.connector.member(a.service_url, a.conversation_id, a.user_id)
+            conversation = a.conversation_id.split(";", 1)[0]  # a channel, not its thread
+            member = await self.connector.member(a.service_url, conversation, a.user_id)
             email = str(member.get("email") or member.get("userPrincipalName") or "") or None
         except ConnectorError as e:
             log.info("could not read Teams member %s: %s", a.user_id, e)
@@ -187,12 +197,14 @@ class TeamsTurns:
         who = await self._identify(a)
         act = card_action(a)
         if act is not None:  # Action.Submit (older clients): same meaning, answered as messages
-            reply = await self._card_action(a, who, act)
-            if reply["type"] == "application/vnd.microsoft.activity.message":
-                out = [activity(card(text_blocks(str(reply["value"]))), str(reply["value"]))]
+            answer = await self._card_action(a, who, act)
+            if isinstance(answer, Answer):
+                await self._answer(a, who, answer.posts)
+            elif answer["type"] == CARD_TYPE:
+                await self._answer(a, who, [activity(answer["value"])])
             else:
-                out = [activity(reply["value"])] if reply.get("value") else []
-            await self._answer(a, who, out)
+                said = str(answer["value"])
+                await self._answer(a, who, [activity(card(text_blocks(said)), said)])
             return
         if a.raw.get("value") is not None and not a.raw.get("text"):
             return  # some other card's data, not ours
@@ -294,10 +306,14 @@ class TeamsTurns:
         act = card_action(a)
         if act is None:
             return message_response(OUT_OF_DATE)
-        return await self._card_action(a, who, act)
+        answer = await self._card_action(a, who, act)
+        if isinstance(answer, Answer):
+            await self._post(a, answer.posts)
+            return answer.response
+        return answer
 
-    async def _card_action(self, a: TeamsActivity, who: Who, act: CardAction) -> Json:
-        """The invoke response for a card action (see the module docstring for where)."""
+    async def _card_action(self, a: TeamsActivity, who: Who, act: CardAction) -> Json | Answer:
+        """The invoke response for a card action, and any messages to post in the chat."""
         if act.kind == "cancel":
             latest = await self._latest(act.key, a, who)
             if latest is not None:
@@ -342,8 +358,7 @@ class TeamsTurns:
         if act.kind == "submit":
             return card_response(replies_card(result.replies))
         if a.personal and result.replies:
-            await self._post(a, self._activities(result))
-            return message_response("Done.")
+            return Answer(message_response("Done."), self._activities(result))
         return message_response(said or "Done.")
 
     async def _latest(self, key: str | None, a: TeamsActivity, who: Who) -> Message | None:

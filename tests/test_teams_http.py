@@ -503,3 +503,36 @@ def test_settings_mistakes_are_clear_at_start() -> None:
         )
     )
     assert ok.APP_TYPE == "SingleTenant"
+
+
+async def test_asking_the_reporter_and_their_answer(db_url: str, clock: FixedClock) -> None:
+    async with teams_world(db_url, clock) as w:
+        await install_everywhere(w)
+        iid = await report_with_form(w, QUINN, anonymous=True)
+        await w.deliver()
+        card = item_card(w, OAKGROVE, iid)
+        form = await w.teams.execute(
+            MAYA, action(card.card, "Ask reporter"), channel=OAKGROVE, reply_to=card.activity_id
+        )
+        await w.teams.execute(
+            MAYA,
+            action(form.card, "Confirm"),
+            {"in_note": "Which grades does it affect?"},
+            channel=OAKGROVE,
+            reply_to=card.activity_id,
+        )
+        await w.deliver()
+        question = w.connector.to(QUINN.personal_conversation)[-1]
+        assert "Which grades does it affect?" in question.text()
+        assert "passed on without your name" in question.text()
+
+        answer_form = await w.teams.execute(QUINN, action(question.card, "Answer"))
+        sent = await w.teams.execute(
+            QUINN, action(answer_form.card, "Send answer"), {"in_answer": "Grades 1 and 2"}
+        )
+        assert f"your answer on #{iid} was passed to the team" in card_text(sent.card)
+        await w.deliver()
+        told = [p for p in w.connector.to(OAKGROVE) if "Grades 1 and 2" in p.text()]
+        assert len(told) == 1 and "The reporter of #" in told[0].text()
+        assert "Quinn" not in told[0].text()
+        assert (await w.items())[0].state == "new"  # back to where it was before the question

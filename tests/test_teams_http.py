@@ -20,6 +20,7 @@ from bot.db.models import (
     Outbox,
     PostedMessage,
     ProcessedDelivery,
+    Team,
 )
 from tests.fakes.connector import action, card_text
 from tests.fakes.teams_client import (
@@ -536,3 +537,21 @@ async def test_asking_the_reporter_and_their_answer(db_url: str, clock: FixedClo
         assert len(told) == 1 and "The reporter of #" in told[0].text()
         assert "Quinn" not in told[0].text()
         assert (await w.items())[0].state == "new"  # back to where it was before the question
+
+
+async def test_a_team_moved_to_another_channel_is_posted_there(
+    db_url: str, clock: FixedClock
+) -> None:
+    async with teams_world(db_url, clock) as w:
+        await install_everywhere(w)
+        async with w.server.rt.db.transaction() as s:  # the org file now names a new channel
+            team = await s.get(Team, "oakgrove")
+            assert team is not None
+            team.teams_channel = "19:oakgrove-new@thread.tacv2"
+        iid = await report_with_form(w, QUINN, anonymous=False)
+        await w.deliver()
+        assert w.connector.to(OAKGROVE) == []
+        assert item_card(w, "19:oakgrove-new@thread.tacv2", iid)
+        async with w.server.rt.db.transaction() as s:
+            ref = await s.get(ConversationRef, ("team", "oakgrove", "teams"))
+        assert ref is not None and ref.ref["conversation"]["id"] == "19:oakgrove-new@thread.tacv2"

@@ -62,9 +62,12 @@ class TeamsSender:
         try:
             prev = delivery.previous
             if prev and prev.get("activity_id") and prev.get("conversation_id"):
+                service_url = str(
+                    prev.get("service_url") or (delivery.address.ref or {}).get("serviceUrl", "")
+                )
                 try:
                     await self.connector.update(
-                        str(prev.get("service_url", "")),
+                        service_url,
                         str(prev["conversation_id"]),
                         str(prev["activity_id"]),
                         act,
@@ -97,14 +100,18 @@ class TeamsSender:
     async def _reference(self, address: Address) -> tuple[Json, bool]:
         """The stored reference, or one built from the org file and what Teams told us."""
         ref = address.ref
-        if ref and ref.get("serviceUrl") and (ref.get("conversation") or {}).get("id"):
-            return dict(ref), False
+        stored_id = str(((ref or {}).get("conversation") or {}).get("id") or "")
+        if ref and ref.get("serviceUrl") and stored_id:
+            moved = address.dest_kind == "team" and stored_id != address.platform_id
+            if not moved:
+                return dict(ref), False
         if not address.platform_id:
             raise NoRoute(
                 f"{address.dest_kind} {address.dest_id} has no Teams id in the org file",
                 permanent=True,
             )
-        known = await self._newest_reference()
+        # the org file names a channel we have no reference for (new, or moved there)
+        known = ref if ref and ref.get("serviceUrl") else await self._newest_reference()
         if known is None or not known.get("serviceUrl"):
             raise NoRoute(
                 f"no Teams conversation reference for {address.dest_kind} {address.dest_id} yet, "

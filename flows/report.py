@@ -110,6 +110,7 @@ async def _submit_form(ctx: Ctx, kind: str, values: dict[str, str]) -> FlowResul
         anonymous=_flag(values.get("anonymous")),
     )
     item = await ctx.loop.report(ctx.person.id, inp, source=ctx.ev.platform)
+    await clear_steps(ctx)  # "Use the form instead" ends the step-by-step conversation
     return FlowResult(replies=[await ctx.loop.thanks_message(item)])
 
 

@@ -1,0 +1,89 @@
+"""Bot Framework authentication, from botbuilder: inbound JWT validation and outbound tokens.
+
+With MICROSOFT_APP_ID set, every request to /api/messages must carry a valid Bot Framework
+token for that app id (checked by `ConfigurationBotFrameworkAuthentication`), and calls to the
+connector carry a token from Microsoft Entra ID. Without an app id both are off: local testing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.integration.aiohttp import (
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
+from botframework.connector.auth import AuthenticationConstants
+
+from bot.settings import Settings, SettingsError
+
+APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant"}
+APP_TYPES["userassignedmsi"] = "UserAssignedMSI"
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """The attribute names botbuilder's configuration classes read.
+
+    The last two point token validation at another cloud's issuer and signing keys (a
+    sovereign or private cloud, or a test's own key server); None means Microsoft's public
+    cloud.
+    """
+
+    APP_ID: str | None
+    APP_PASSWORD: str | None
+    APP_TENANTID: str | None
+    APP_TYPE: str
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str | None = None
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None = None
+
+
+def bot_config(settings: Settings) -> BotConfig:
+    """The Teams settings, checked now so a mistake is a clear message at start-up."""
+    app_type = APP_TYPES.get((settings.teams_app_type or "MultiTenant").lower())
+    if app_type is None:
+        raise SettingsError(
+            f"MICROSOFT_APP_TYPE is '{settings.teams_app_type}'; use MultiTenant, SingleTenant "
+            "or UserAssignedMSI."
+        )
+    config = BotConfig(
+        settings.teams_app_id,
+        settings.teams_app_password,
+        settings.teams_tenant_id,
+        app_type,
+    )
+    if not config.APP_ID:
+        return config
+    if app_type != "UserAssignedMSI" and not config.APP_PASSWORD:
+        raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not.")
+    if app_type != "MultiTenant" and not config.APP_TENANTID:
+        raise SettingsError(f"MICROSOFT_APP_TYPE {app_type} needs MICROSOFT_APP_TENANT_ID.")
+    return config
+
+
+def inbound_auth(config: BotConfig) -> ConfigurationBotFrameworkAuthentication:
+    return ConfigurationBotFrameworkAuthentication(config)
+
+
+class AppTokens:
+    """Bearer tokens for calls to the Bot Connector, for the configured app (cached by MSAL)."""
+
+    def __init__(self, config: BotConfig) -> None:
+        self.config = config
+        self._factory = ConfigurationServiceClientCredentialFactory(config)
+        self._credentials: Any = None
+
+    async def token(self) -> str | None:
+        if not self.config.APP_ID:
+            return None
+        if self._credentials is None:
+            self._credentials = await self._factory.create_credentials(
+                self.config.APP_ID,
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL,
+                True,
+            )
+        token = await asyncio.to_thread(self._credentials.get_access_token)
+        return str(token) if token else None

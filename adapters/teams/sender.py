@@ -1,0 +1,164 @@
+"""TeamsSender: the outbox's deliveries as Adaptive Cards, posted proactively, updated in place.
+
+Where a delivery goes:
+- A stored conversation reference (captured on install and on every message) is used as is.
+- A team channel with no stored reference yet: Looplink builds one from the channel id in the
+  org file and the serviceUrl (and tenant) of the newest Teams reference it has, i.e. from any
+  activity Teams has sent. Before Teams has sent anything there is no serviceUrl to post to:
+  the delivery fails *retryably* with an error saying so, and goes out once the app is used.
+- A person with no stored reference: a personal conversation is created
+  (POST /v3/conversations) with their Teams id from the org file, the bot id and tenant of the
+  newest reference; the new reference is returned to be stored.
+
+A message with an update key that was posted before is replaced in place (PUT); if Teams says
+the old message is gone (404), it is posted again. 429 and 5xx (and network errors) are retried
+by the outbox, respecting Retry-After; other 4xx answers are permanent failures.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from adapters.teams.cards import message_activity
+from adapters.teams.connector import BotConnector, ConnectorError
+from bot.db.models import ConversationRef
+from bot.db.session import Database
+from bot.outbox import Address, Delivery, SendResult
+
+log = logging.getLogger("looplink.teams")
+
+PLATFORM = "teams"
+Json = dict[str, Any]
+
+
+class NoRoute(Exception):
+    """Looplink cannot reach this destination: not yet (retry later), or never (permanent)."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class TeamsSender:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        db: Database,
+        connector: BotConnector,
+        app_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.db = db
+        self.connector = connector
+        self.app_id = app_id
+        self.tenant_id = tenant_id
+
+    async def deliver(self, delivery: Delivery) -> SendResult:
+        act = message_activity(delivery.message, key=delivery.update_key)
+        try:
+            prev = delivery.previous
+            if prev and prev.get("activity_id") and prev.get("conversation_id"):
+                service_url = str(
+                    prev.get("service_url") or (delivery.address.ref or {}).get("serviceUrl", "")
+                )
+                try:
+                    await self.connector.update(
+                        service_url,
+                        str(prev["conversation_id"]),
+                        str(prev["activity_id"]),
+                        act,
+                    )
+                    return SendResult(ok=True, ref=dict(prev))
+                except ConnectorError as e:
+                    if e.status != 404:
+                        raise
+                    log.info("Teams message %s is gone; posting it again", prev["activity_id"])
+            ref, is_new = await self._reference(delivery.address)
+            service_url = str(ref["serviceUrl"])
+            conversation_id = str(ref["conversation"]["id"])
+            activity_id = await self.connector.post(service_url, conversation_id, act)
+            return SendResult(
+                ok=True,
+                ref={
+                    "service_url": service_url,
+                    "conversation_id": conversation_id,
+                    "activity_id": activity_id,
+                },
+                conversation=ref if is_new else None,
+            )
+        except ConnectorError as e:
+            if e.retryable:
+                return SendResult(ok=False, retry_after=e.retry_after, error=str(e))
+            return SendResult(ok=False, permanent=True, error=str(e))
+        except NoRoute as e:
+            return SendResult(ok=False, permanent=e.permanent, error=str(e))
+
+    async def _reference(self, address: Address) -> tuple[Json, bool]:
+        """The stored reference, or one built from the org file and what Teams told us."""
+        ref = address.ref
+        stored_id = str(((ref or {}).get("conversation") or {}).get("id") or "")
+        if ref and ref.get("serviceUrl") and stored_id:
+            moved = address.dest_kind == "team" and stored_id != address.platform_id
+            if not moved:
+                return dict(ref), False
+        if not address.platform_id:
+            raise NoRoute(
+                f"{address.dest_kind} {address.dest_id} has no Teams id in the org file",
+                permanent=True,
+            )
+        # the org file names a channel we have no reference for (new, or moved there)
+        known = ref if ref and ref.get("serviceUrl") else await self._newest_reference()
+        if known is None or not known.get("serviceUrl"):
+            raise NoRoute(
+                f"no Teams conversation reference for {address.dest_kind} {address.dest_id} yet, "
+                "and no serviceUrl known: install the Looplink app in Teams (or message it) first"
+            )
+        service_url = str(known["serviceUrl"])
+        tenant = self.tenant_id or str((known.get("conversation") or {}).get("tenantId") or "")
+        if address.dest_kind == "team":
+            conversation: Json = {"id": address.platform_id, "conversationType": "channel"}
+            if tenant:
+                conversation["tenantId"] = tenant
+            return {
+                "channelId": "msteams",
+                "serviceUrl": service_url,
+                "conversation": conversation,
+                "bot": dict(known.get("bot") or {}),
+            }, True
+        bot_id = str((known.get("bot") or {}).get("id") or "")
+        if not bot_id and self.app_id:
+            bot_id = f"28:{self.app_id}"
+        if not bot_id or not tenant:
+            raise NoRoute(
+                f"cannot open a personal chat with {address.dest_id} yet: bot id or tenant unknown"
+            )
+        conversation_id = await self.connector.create_personal(
+            service_url, bot_id, address.platform_id, tenant
+        )
+        return {
+            "channelId": "msteams",
+            "serviceUrl": service_url,
+            "conversation": {
+                "id": conversation_id,
+                "conversationType": "personal",
+                "tenantId": tenant,
+            },
+            "bot": {"id": bot_id},
+            "user": {"id": address.platform_id},
+        }, True
+
+    async def _newest_reference(self) -> Json | None:
+        async with self.db.transaction() as s:
+            row = (
+                await s.scalars(
+                    select(ConversationRef)
+                    .where(ConversationRef.platform == PLATFORM)
+                    .order_by(ConversationRef.updated_at.desc())
+                    .limit(1)
+                )
+            ).first()
+            return dict(row.ref) if row is not None else None

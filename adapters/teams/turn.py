@@ -1,0 +1,387 @@
+"""One inbound Teams activity: who sent it, remember where they are, route it, show the result.
+
+Works on Activity JSON and the connector REST client only (no SDK), so `platform.py` is the
+only place that knows how the activity arrived and was authenticated.
+
+Where a result is shown:
+- Personal chat: replies and forms are posted in the chat. A card action (an invoke) gets its
+  answer on the card itself: a form replaces the card, a submitted form becomes its
+  confirmation, and button replies are posted as new messages.
+- Team channels and group chats: only the person who acted sees the answer. A card action gets
+  an invoke response (Teams shows it to that person only): a form, the form with its errors, or
+  the card it was pressed on, current, with the reply on top. A typed `@Looplink command` is
+  answered in the person's personal chat (opened if needed), with a one-line note in the thread:
+  replies such as `mine` list one's own, possibly anonymous, reports.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from adapters.teams.cards import (
+    CARD_TYPE,
+    CardAction,
+    activity,
+    card,
+    card_response,
+    form_card,
+    message_activity,
+    message_card,
+    message_response,
+    replies_card,
+    text_blocks,
+)
+from adapters.teams.connector import BotConnector, ConnectorError
+from adapters.teams.inbound import (
+    TeamsActivity,
+    card_action,
+    clean_text,
+    conversation_ref,
+    installed,
+    parse,
+)
+from bot.db.models import ConversationRef, Outbox, Person, Team
+from bot.directory import Directory
+from bot.messages import Message
+from bot.outbox import save_conversation_ref
+from bot.runtime import Runtime
+from flows.events import FlowResult, Inbound
+from flows.router import handle
+
+log = logging.getLogger("looplink.teams")
+
+PLATFORM = "teams"
+ADAPTIVE_ACTION = "adaptiveCard/action"
+CANCELLED = "Cancelled. Nothing was sent."
+ALREADY = "That was already done."
+PRIVATE_NOTE = "I've answered you in our personal chat."
+NO_PRIVATE = (
+    "I answer commands privately, but I can't open a personal chat with you yet. Find Looplink "
+    "under Apps, open it, say hi, and then try again."
+)
+OUT_OF_DATE = "This card is out of date. Type 'help' in a chat with me to start again."
+EMAIL_CACHE = 2000
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InvokeReply:
+    status: int
+    body: Json
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An invoke response, plus messages to post in the conversation."""
+
+    response: Json
+    posts: list[Json]
+
+
+@dataclass
+class Who:
+    user_id: str  # the Teams id the directory knows this person by
+    email: str | None
+    person_id: str | None
+
+
+def summary(replies: list[Message]) -> str:
+    """The words of some replies, for a notice on a card or a short invoke message."""
+    parts = []
+    for m in replies:
+        parts += [p for p in (m.title, m.text) if p]
+    return "\n".join(parts)
+
+
+class TeamsTurns:
+    def __init__(self, rt: Runtime, connector: BotConnector) -> None:
+        self.rt = rt
+        self.connector = connector
+        self._emails: dict[str, str | None] = {}
+
+    # ---- entry point ------------------------------------------------------------------------
+
+    async def on_activity(self, raw: Json) -> InvokeReply | None:
+        """Handle one activity; for an invoke, the response to send back over HTTP."""
+        a = parse(raw)
+        if a.type in ("installationUpdate", "conversationUpdate"):
+            who = await self._identify(a)
+            if a.type == "installationUpdate" and a.personal and installed(a):
+                await self._welcome(a, who)
+            return None
+        if a.type == "message":
+            await self._message(a)
+            return None
+        if a.is_invoke:
+            if a.name != ADAPTIVE_ACTION:
+                return InvokeReply(501, {})
+            return InvokeReply(200, await self._invoke(a))
+        return None
+
+    # ---- who, and where to find them later -----------------------------------------------
+
+    async def _identify(self, a: TeamsActivity) -> Who:
+        """Match the sender in the directory and store this conversation's reference."""
+        who = await self._remember(a, None)
+        if who.person_id is None and a.user_id:
+            email = await self._email(a)
+            if email:
+                who = await self._remember(a, email)
+        return who
+
+    async def _remember(self, a: TeamsActivity, email: str | None) -> Who:
+        now = self.rt.clock.now()
+        async with self.rt.db.transaction() as s:
+            d = Directory(s)
+            person: Person | None = None
+            user_id = a.user_id
+            for candidate in (a.user_id, a.aad_id):
+                if candidate:
+                    person = await d.person_by_platform(PLATFORM, candidate)
+                    if person is not None:
+                        user_id = candidate
+                        break
+            if person is None and email:
+                person = await d.person_by_platform(PLATFORM, "", email)
+            if not a.service_url or not a.conversation_id:
+                return Who(user_id, email, person.id if person else None)
+            if a.personal and person is not None:
+                await save_conversation_ref(
+                    s, "person", person.id, PLATFORM, conversation_ref(a), now
+                )
+            elif a.conversation_type == "channel":
+                for channel in {a.channel_id, a.team_id} - {""}:
+                    team = await d.team_by_channel(PLATFORM, channel)
+                    if team is not None:
+                        ref = conversation_ref(a, channel)
+                        await save_conversation_ref(s, "team", team.id, PLATFORM, ref, now)
+            return Who(user_id, email, person.id if person else None)
+
+    async def _email(self, a: TeamsActivity) -> str | None:
+        """The sender's email from the conversation roster, when their ids are not in the org."""
+        if a.user_id in self._emails:
+            return self._emails[a.user_id]
+        email: str | None = None
+        try:
+            conversation = a.conversation_id.split(";", 1)[0]  # a channel, not its thread
+            member = await self.connector.member(a.service_url, conversation, a.user_id)
+            email = str(member.get("email") or member.get("userPrincipalName") or "") or None
+        except ConnectorError as e:
+            log.info("could not read Teams member %s: %s", a.user_id, e)
+            return None
+        if len(self._emails) >= EMAIL_CACHE:
+            self._emails.clear()
+        self._emails[a.user_id] = email
+        return email
+
+    # ---- messages ---------------------------------------------------------------------------
+
+    async def _welcome(self, a: TeamsActivity, who: Who) -> None:
+        ev = Inbound(
+            PLATFORM,
+            who.user_id,
+            "command",
+            command="help",
+            delivery_id=a.delivery_id,
+            email=who.email,
+        )
+        result = await handle(self.rt, ev)
+        await self._post(a, self._activities(result))
+
+    async def _message(self, a: TeamsActivity) -> None:
+        who = await self._identify(a)
+        act = card_action(a)
+        if act is not None:  # Action.Submit (older clients): same meaning, answered as messages
+            answer = await self._card_action(a, who, act)
+            if isinstance(answer, Answer):
+                await self._answer(a, who, answer.posts)
+            elif answer["type"] == CARD_TYPE:
+                await self._answer(a, who, [activity(answer["value"])])
+            else:
+                said = str(answer["value"])
+                await self._answer(a, who, [activity(card(text_blocks(said)), said)])
+            return
+        if a.raw.get("value") is not None and not a.raw.get("text"):
+            return  # some other card's data, not ours
+        text = clean_text(a)
+        if a.personal:
+            ev = Inbound(
+                PLATFORM,
+                who.user_id,
+                "text",
+                text=text,
+                delivery_id=a.delivery_id,
+                email=who.email,
+            )
+        else:  # a channel or group chat: `@Looplink status` is a command
+            word, _, rest = text.partition(" ")
+            ev = Inbound(
+                PLATFORM,
+                who.user_id,
+                "command",
+                command=word.lower().lstrip("/") or "help",
+                text=rest.strip(),
+                channel=a.channel_id or a.conversation_id,
+                delivery_id=a.delivery_id,
+                email=who.email,
+            )
+        result = await handle(self.rt, ev)
+        await self._answer(a, who, self._activities(result))
+
+    def _activities(self, result: FlowResult) -> list[Json]:
+        out = [message_activity(m) for m in result.replies]
+        if result.form is not None:
+            out.append(activity(form_card(result.form), result.form.title))
+        return out
+
+    async def _answer(self, a: TeamsActivity, who: Who, activities: list[Json]) -> None:
+        """Show a result to the person who acted: here in a personal chat, else privately."""
+        if not activities:
+            return
+        if a.personal or who.person_id is None:
+            await self._post(a, activities)
+            return
+        if await self._post_privately(a, who, activities):
+            await self._post(a, [activity(card(text_blocks(PRIVATE_NOTE)), PRIVATE_NOTE)])
+        else:
+            await self._post(a, [activity(card(text_blocks(NO_PRIVATE)), NO_PRIVATE)])
+
+    async def _post(self, a: TeamsActivity, activities: list[Json]) -> None:
+        """Post in the activity's own conversation (in a channel: in its thread)."""
+        for act in activities:
+            try:
+                if a.id and not a.personal:
+                    await self.connector.reply(a.service_url, a.conversation_id, a.id, act)
+                else:
+                    await self.connector.post(a.service_url, a.conversation_id, act)
+            except ConnectorError as e:  # the change itself is saved; only this answer is lost
+                log.warning("could not answer in Teams conversation: %s", e)
+                return
+
+    async def _post_privately(self, a: TeamsActivity, who: Who, activities: list[Json]) -> bool:
+        assert who.person_id is not None
+        async with self.rt.db.transaction() as s:
+            row = await s.get(ConversationRef, ("person", who.person_id, PLATFORM))
+            ref = dict(row.ref) if row is not None else None
+        try:
+            if ref is None:
+                conversation_id = await self.connector.create_personal(
+                    a.service_url, a.bot_id, a.user_id, a.tenant_id
+                )
+                ref = {
+                    "channelId": "msteams",
+                    "serviceUrl": a.service_url,
+                    "conversation": {
+                        "id": conversation_id,
+                        "conversationType": "personal",
+                        "tenantId": a.tenant_id,
+                    },
+                    "bot": {"id": a.bot_id, "name": a.bot_name},
+                    "user": {"id": a.user_id, "aadObjectId": a.aad_id},
+                }
+                async with self.rt.db.transaction() as s:
+                    await save_conversation_ref(
+                        s, "person", who.person_id, PLATFORM, ref, self.rt.clock.now()
+                    )
+            for act in activities:
+                await self.connector.post(
+                    str(ref.get("serviceUrl") or a.service_url),
+                    str(ref["conversation"]["id"]),
+                    act,
+                )
+        except (ConnectorError, KeyError, TypeError) as e:
+            log.info("could not answer privately in Teams: %s", e)
+            return False
+        return True
+
+    # ---- card actions -------------------------------------------------------------------
+
+    async def _invoke(self, a: TeamsActivity) -> Json:
+        who = await self._identify(a)
+        act = card_action(a)
+        if act is None:
+            return message_response(OUT_OF_DATE)
+        answer = await self._card_action(a, who, act)
+        if isinstance(answer, Answer):
+            await self._post(a, answer.posts)
+            return answer.response
+        return answer
+
+    async def _card_action(self, a: TeamsActivity, who: Who, act: CardAction) -> Json | Answer:
+        """The invoke response for a card action, and any messages to post in the chat."""
+        if act.kind == "cancel":
+            latest = await self._latest(act.key, a, who)
+            if latest is not None:
+                return card_response(message_card(latest, act.key))
+            return card_response(card(text_blocks(CANCELLED), fallback=CANCELLED))
+        if act.kind == "action":
+            ev = Inbound(
+                PLATFORM,
+                who.user_id,
+                "action",
+                action=act.action,
+                value=act.value,
+                channel=None if a.personal else (a.channel_id or a.conversation_id),
+                delivery_id=a.delivery_id,
+                email=who.email,
+            )
+        else:
+            ev = Inbound(
+                PLATFORM,
+                who.user_id,
+                "submit",
+                form_id=act.form_id,
+                values=act.values,
+                context=act.context,
+                channel=None if a.personal else (a.channel_id or a.conversation_id),
+                delivery_id=a.delivery_id,
+                email=who.email,
+            )
+        result = await handle(self.rt, ev)
+        if result.duplicate:
+            return message_response(ALREADY)
+        if result.form is not None:
+            return card_response(form_card(result.form, key=act.key))
+        if result.errors:
+            if act.form is not None:
+                return card_response(form_card(act.form, result.errors, act.values, act.key))
+            return message_response(" ".join(result.errors.values()))
+        said = summary(result.replies)
+        latest = await self._latest(act.key, a, who)
+        if latest is not None:
+            return card_response(message_card(latest, act.key, notice=said))
+        if act.kind == "submit":
+            return card_response(replies_card(result.replies))
+        if a.personal and result.replies:
+            return Answer(message_response("Done."), self._activities(result))
+        return message_response(said or "Done.")
+
+    async def _latest(self, key: str | None, a: TeamsActivity, who: Who) -> Message | None:
+        """The newest version of the card with this update key, as queued for Teams, if that
+        card belongs where the person acted (their team's channel, or their own chat)."""
+        if not key:
+            return None
+        async with self.rt.db.transaction() as s:
+            row = (
+                await s.scalars(
+                    select(Outbox)
+                    .where(Outbox.platform == PLATFORM, Outbox.update_key == key)
+                    .order_by(Outbox.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if row is None:
+                return None
+            if row.dest_kind == "team":
+                team = await s.get(Team, row.dest_id)
+                here = {a.channel_id, a.team_id, a.conversation_id.split(";", 1)[0]} - {""}
+                if team is None or team.teams_channel not in here:
+                    return None
+            elif row.dest_id != who.person_id:
+                return None
+            return Message.from_json(row.payload)

@@ -20,8 +20,8 @@ from bot.clock import FixedClock
 from tests.fakes.connector import action, card_text
 from tests.fakes.slack_api import FakeSlack, SlackUser, block_text, buttons
 from tests.fakes.teams_client import MARA, MAYA, MILLBROOK, OAKGROVE, QUINN, STATE
-from tests.test_teams_loop import install_everywhere, item_card, report_with_form, titles
 from tests.teams_world import World, teams_world
+from tests.test_teams_loop import install_everywhere, item_card, report_with_form, titles
 
 SECRET = "cross-platform-signing-secret"
 RESOLUTION = "The state adds screener exports to the data system contract from January."

@@ -183,3 +183,22 @@ async def _run_once(rt: Runtime, kind: str, team_id: str, scheduled: datetime | 
     if count:
         log.info("job %s for %s: %d message(s) enqueued (%s)", kind, team_id, count, key)
     return count
+
+
+async def scheduled_job(
+    kind: str,
+    team_id: str,
+    spec: str = "",
+    added: str = "",
+    *,
+    rt: Runtime | None = None,
+    scheduled: datetime | None = None,
+) -> int:
+    """What the job store names as each job's function (`scheduler.jobs:scheduled_job`).
+
+    `spec` and `added` are bookkeeping kept with the job (see scheduler.service); `rt` and
+    `scheduled` are passed in by the service's executor at run time, never stored.
+    """
+    if rt is None or scheduled is None:
+        raise RuntimeError("scheduled_job runs only through the scheduler service's executor")
+    return await run_job(rt, kind, team_id, scheduled)

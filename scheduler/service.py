@@ -204,6 +204,7 @@ class SchedulerService:
         self._fingerprint = ""
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._ticking = asyncio.Lock()  # the background loop and a direct call never overlap
 
     @property
     def is_leader(self) -> bool:
@@ -225,6 +226,10 @@ class SchedulerService:
 
     async def tick(self) -> None:
         """One round: take the lead if free, check it is still ours, follow schedule changes."""
+        async with self._ticking:
+            await self._tick()
+
+    async def _tick(self) -> None:
         if self.scheduler is None:
             if await self.lock.acquire():
                 log.info("this process now runs the scheduler")
@@ -323,7 +328,8 @@ class SchedulerService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self._step_down(wait=True)
+        async with self._ticking:
+            await self._step_down(wait=True)
 
 
 def _parse(value: object) -> datetime | None:
@@ -344,6 +350,9 @@ async def sync_once(rt: Runtime) -> SyncReport | None:
     if not await service.lock.acquire():
         return None
     engine = job_store_engine(rt.db.url)
+    quiet = logging.getLogger("apscheduler.scheduler")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # not one "Added job" line per job on the command line
     try:
         scheduler, _ = make_scheduler(rt, engine)
         scheduler.start(paused=True)
@@ -355,5 +364,6 @@ async def sync_once(rt: Runtime) -> SyncReport | None:
             scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
     finally:
+        quiet.setLevel(level)
         engine.dispose()
         await service.lock.release()

@@ -242,3 +242,36 @@ async def test_postgres_leader_dies_and_another_takes_over(pg_database: str) -> 
             await svc.stop()
         for rt in runtimes:
             await rt.db.close()
+
+
+async def test_a_failed_run_is_retried_within_its_grace_time(
+    org: Runtime, services: list[SchedulerService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scheduler.jobs
+
+    real = scheduler.jobs.run_job
+    calls: list[datetime | None] = []
+
+    async def flaky(rt: Runtime, kind: str, team_id: str, scheduled: datetime | None = None) -> int:
+        calls.append(scheduled)
+        if len(calls) == 1:
+            raise ConnectionError("database went away")
+        return await real(rt, kind, team_id, scheduled)
+
+    monkeypatch.setattr(scheduler.jobs, "run_job", flaky)
+    svc = SchedulerService(org)
+    services.append(svc)
+    await svc.tick()
+    assert svc.scheduler is not None
+    failed = asyncio.Event()
+    svc.scheduler.add_listener(lambda e: failed.set(), EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
+    fire = datetime.now(UTC).replace(microsecond=0)
+    svc.scheduler.modify_job("agenda:lincoln", next_run_time=fire)
+    svc.scheduler.wakeup()
+    await asyncio.wait_for(failed.wait(), timeout=10)
+    assert await outbox_keys(org) == []
+    assert await svc.retry_failed() == 1  # the next tick does this
+    key = run_key("agenda", "lincoln", fire, "America/Chicago")
+    assert await outbox_keys(org) == [f"{key}:team:lincoln:local"]  # as the same scheduled fire
+    assert calls == [fire]
+    assert await svc.retry_failed() == 0

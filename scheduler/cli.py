@@ -161,7 +161,7 @@ def _row(
         when = job.trigger().get_next_fire_time(None, now)
     shown = when.astimezone(tz).strftime("%a %d %b %Y %H:%M %Z") if when else "(paused)"
     if stored is not None and job.id not in stored:
-        shown += " *"  # not in the job store yet: the running scheduler adds it at its next sync
+        shown += " (new)"  # not in the job store yet: the running scheduler adds it soon
     return job.id, shown, job.describe()
 
 

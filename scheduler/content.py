@@ -33,6 +33,7 @@ from scheduler.views import (
     Section,
     agenda_items,
     all_hops,
+    capped,
     count_before,
     items_where,
     load_names,
@@ -163,12 +164,22 @@ async def build_agenda(
     d = Directory(s)
     members = await d.members(team.id)
     topics, actions = await agenda_items(s, team.id, since)
-    stats = (await team_stats(s, now, team_ids=[team.id]))[team.id]
+    stats = (await team_stats(s, now, since=now - LOOP_WINDOW, team_ids=[team.id]))[team.id]
 
-    held = await items_where(s, Item.holding_team_id == team.id, Item.state.in_(OPEN))
-    passed = await items_where(
-        s, through(team.id), Item.state.in_(OPEN), Item.holding_team_id != team.id
+    held = (Item.holding_team_id == team.id, Item.state.in_(OPEN))
+    new_rows, new_n = await capped(
+        s, *held, Item.state.in_([State.NEW.value, State.ESCALATED.value])
     )
+    open_rows, open_n = await capped(
+        s,
+        *held,
+        Item.state.in_([State.ACKNOWLEDGED.value, State.NEEDS_INFO.value]),
+        order_by=(Item.created_at, Item.id),
+    )
+    up_rows, up_n = await capped(s, *held, Item.kind == Kind.SUCCESS.value)
+    passed = (through(team.id), Item.state.in_(OPEN), Item.holding_team_id != team.id)
+    above_rows, above_n = await capped(s, *passed)
+    chase_rows, chase_n = await capped(s, *passed, Item.due_at.is_not(None), Item.due_at < now)
     answered = await items_where(
         s,
         through(team.id),
@@ -180,22 +191,14 @@ async def build_agenda(
         s, through(team.id), Item.kind == Kind.SUCCESS.value, Item.created_at >= since
     )
     kudos = await team_kudos(s, team.id, since)
-    names = await names_for(s, held + passed + answered + successes, team.parent_id or "")
+    shown = new_rows + open_rows + up_rows + above_rows + chase_rows + answered + successes
+    names = await names_for(s, shown, team.parent_id or "")
     people = await load_names(
         s, (), [a.added_by for a in topics + actions] + [a.owner_id for a in actions]
     )
 
-    new = [v for v in views(held, names, now) if v.state in (State.NEW, State.ESCALATED)]
-    open_ = sorted(
-        (v for v in views(held, names, now) if v.state not in (State.NEW, State.ESCALATED)),
-        key=lambda v: v.created_at,
-    )
-    above = views(passed, names, now)
     carry = await _carry_down(s, team, answered, names, now)
-
     parent = names.teams.get(team.parent_id or "")
-    send_up = [v for v in views(held, names, now) if v.kind == Kind.SUCCESS]
-    chase = [v for v in above if v.overdue]
     send_down: dict[str, list[ItemView]] = {}
     for v in carry:
         for who in v.carry_to:
@@ -214,15 +217,15 @@ async def build_agenda(
         measures=measures_of(team),
         stats=stats,
         closed_share=percent(stats.closed_share),
-        new=section(new),
-        open=section(open_),
-        above=section(above),
+        new=Section(views(new_rows, names, now), new_n),
+        open=Section(views(open_rows, names, now), open_n),
+        above=Section(views(above_rows, names, now), above_n),
         carry=section(carry),
         successes=section(views(successes, names, now)),
         kudos=section(kudos),
         parent=parent,
-        send_up=section(send_up),
-        chase=section(chase),
+        send_up=Section(views(up_rows, names, now), up_n),
+        chase=Section(views(chase_rows, names, now), chase_n),
         send_down={k: section(v) for k, v in sorted(send_down.items())},
     )
 
@@ -287,9 +290,11 @@ async def build_digest(session: AsyncSession, team: Team, now: datetime) -> Mess
         | (Item.closed_at >= since)
         | (Item.outcome_at >= since),
     )
-    held = await items_where(s, Item.holding_team_id == team.id, Item.state.in_(OPEN))
-    hops = await team_hops(s, team.id, [i.id for i in recent + held])
-    names = await names_for(s, recent + held)
+    held = (Item.holding_team_id == team.id, Item.state.in_(OPEN))
+    overdue_rows, overdue_n = await capped(s, *held, Item.due_at.is_not(None), Item.due_at < now)
+    below_rows, below_n = await capped(s, *held, Item.origin_team_id != team.id)
+    hops = await team_hops(s, team.id, [i.id for i in recent])
+    names = await names_for(s, recent + overdue_rows + below_rows)
 
     def hop(i: Item) -> Hop | None:
         return hops.get(i.id)
@@ -302,8 +307,6 @@ async def build_digest(session: AsyncSession, team: Team, now: datetime) -> Mess
     resolved = [i for i in closed if i.state == State.RESOLVED]
     declined = [i for i in closed if i.state == State.DECLINED]
     outcomes = [i for i in recent if i.outcome_at is not None and i.outcome_at >= since]
-    overdue = [i for i in held if i.due_at is not None and i.due_at < now]
-    from_below = [i for i in held if (h := hop(i)) is not None and h.seq > 0]
     stats = (await team_stats(s, now, since=now - LOOP_WINDOW, team_ids=[team.id]))[team.id]
     counts = await breakdown(s, team_id=team.id, since=since)
     kudos = await team_kudos(s, team.id, since)
@@ -321,8 +324,8 @@ async def build_digest(session: AsyncSession, team: Team, now: datetime) -> Mess
         resolved=section(views(resolved, names, now)),
         declined=section(views(declined, names, now)),
         escalated=section(views(escalated, names, now)),
-        overdue=section(views(overdue, names, now)),
-        from_below=section(views(from_below, names, now)),
+        overdue=Section(views(overdue_rows, names, now), overdue_n),
+        from_below=Section(views(below_rows, names, now), below_n),
         outcomes=section(views(outcomes, names, now)),
         kudos=section(kudos),
         drivers=counts["driver"].most_common(),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -123,6 +123,25 @@ def through(team_id: str) -> ColumnElement[bool]:
 
 async def items_where(s: AsyncSession, *conditions: ColumnElement[bool]) -> list[Item]:
     return list((await s.scalars(select(Item).where(*conditions).order_by(Item.id))).all())
+
+
+async def capped(
+    s: AsyncSession,
+    *conditions: ColumnElement[bool],
+    order_by: tuple[Any, ...] = (Item.id,),
+    limit: int = LIST_LIMIT,
+) -> tuple[list[Item], int]:
+    """The first `limit` matching items and how many match in all (one or two statements).
+
+    Lists that grow with the organisation (open items, items waiting above) are never loaded
+    whole: a section shows at most LIST_LIMIT lines and "and N more".
+    """
+    q = select(Item).where(*conditions).order_by(*order_by).limit(limit)
+    rows = list((await s.scalars(q)).all())
+    if len(rows) < limit:
+        return rows, len(rows)
+    total = await s.scalar(select(func.count()).select_from(Item).where(*conditions))
+    return rows, int(total or 0)
 
 
 async def team_hops(s: AsyncSession, team_id: str, item_ids: Iterable[int]) -> dict[int, Hop]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -35,6 +37,9 @@ class Server:
     app: web.Application
     platforms: list[Platform] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+SERVER_KEY = web.AppKey("server", Server)
 
 
 def enabled_platforms(settings: Settings, rt: Runtime) -> list[Platform]:
@@ -76,8 +81,14 @@ async def build_server(
     rt = Runtime(db, clock or SystemClock(), Fanout(platforms=()))
     app = web.Application(client_max_size=MAX_BODY)
     server = Server(settings, rt, app)
-    app["server"] = server
+    app[SERVER_KEY] = server
+    with warnings.catch_warnings():  # kept for code that still reads app["server"]
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["server"] = server
     app.router.add_get("/healthz", _healthz)
+    from adapters.local.dashboard import add_dashboard_routes  # no platform SDK: always served
+
+    add_dashboard_routes(app)
     for platform in enabled_platforms(settings, rt):
         platform.add_routes(app)
         rt.add_sender(platform.sender())
@@ -88,7 +99,7 @@ async def build_server(
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    server: Server = request.app["server"]
+    server: Server = request.app[SERVER_KEY]
     ok = await server.rt.db.ping()
     return web.json_response(
         {"ok": ok, "platforms": [p.name for p in server.platforms]}, status=200 if ok else 503
@@ -96,7 +107,7 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _on_startup(app: web.Application) -> None:
-    server: Server = app["server"]
+    server: Server = app[SERVER_KEY]
     for p in server.platforms:
         await p.start()
     server._tasks.append(asyncio.create_task(server.rt.dispatcher.run_forever()))
@@ -105,7 +116,7 @@ async def _on_startup(app: web.Application) -> None:
 
 
 async def _on_cleanup(app: web.Application) -> None:
-    server: Server = app["server"]
+    server: Server = app[SERVER_KEY]
     server.rt.dispatcher.stop()
     for t in server._tasks:
         t.cancel()
@@ -115,16 +126,20 @@ async def _on_cleanup(app: web.Application) -> None:
     await server.rt.db.close()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve until cancelled. `on_ready` gets the base URL (with the real port, even for 0)."""
     server = await build_server(settings)
     runner = web.AppRunner(server.app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    print(
-        f"Looplink is listening on http://{settings.host}:{settings.port}/ (Ctrl-C to stop)",
-        flush=True,
-    )
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{port}/"
+    if on_ready is not None:
+        on_ready(url)
+    else:
+        print(f"Looplink is listening on {url} (Ctrl-C to stop)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

@@ -26,7 +26,9 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         (
             f"{short(low)} → {short(high)}",
             median,
-            f"days (median of {n} decision{'s' if n != 1 else ''})" if n else "no decision yet",
+            f"{'day' if median == 1 else 'days'} (median of {n} decision{'s' if n != 1 else ''})"
+            if n
+            else "no decision yet",
         )
         for low, high, median, n in d.links
     ]

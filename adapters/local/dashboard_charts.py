@@ -36,7 +36,7 @@ def _value_text(value: float | None, unit: str, extra: str) -> str:
 
 def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> list[str]:
     return [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg" '
         'preserveAspectRatio="xMinYMin meet">',
         f'<title id="{chart_id}-t">{_e(title)}</title>',
@@ -48,7 +48,7 @@ def hbar(
     chart_id: str, title: str, rows: list[tuple[str, float | None, str]], unit: str = ""
 ) -> Markup:
     """Horizontal bars, one per row: (label, value or None, text shown after the value)."""
-    width, row_h, top = 560, 44, 8
+    width, row_h, top = 520, 44, 8
     height = top + row_h * max(len(rows), 1) + 4
     desc = "; ".join(f"{label}: {_value_text(v, unit, extra)}" for label, v, extra in rows)
     out = _open(chart_id, width, height, title, desc or "No data yet.")
@@ -72,7 +72,7 @@ def hbar(
 
 def weekly_lines(chart_id: str, title: str, weeks: list[tuple[str, int, int]]) -> Markup:
     """Opened (solid line, circles) and resolved (dashed line, squares) per week."""
-    width, height = 560, 250
+    width, height = 520, 250
     left, right, top, bottom = 36, 12, 34, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     desc = "; ".join(f"week of {_label(w)}: {o} opened, {r} resolved" for w, o, r in weeks)
@@ -106,8 +106,8 @@ def weekly_lines(chart_id: str, title: str, weeks: list[tuple[str, int, int]]) -
     opened = [o for _, o, _ in weeks]
     resolved = [r for _, _, r in weeks]
     for values, colour, dash, square in (
-        (opened, OPENED, "", False),
         (resolved, RESOLVED, ' stroke-dasharray="6 4"', True),
+        (opened, OPENED, "", False),
     ):
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         out.append(

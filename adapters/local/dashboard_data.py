@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import STATE_LABELS
 from bot.db.models import AuditEvent, Hop, Item, Person, Setting, Team
-from bot.domain import DRIVER_LABELS, OPEN_STATES, Driver, State
+from bot.domain import DRIVER_LABELS, OPEN_STATES, OUTCOME_LABELS, Driver, Outcome, State
 from bot.metrics import (
     TeamStats,
     breakdown,
@@ -171,6 +171,13 @@ def _name(teams: dict[str, Team], team_id: str | None) -> str:
     return t.name if t else team_id
 
 
+def _outcome(value: str) -> str:
+    try:
+        return OUTCOME_LABELS[Outcome(value)]
+    except ValueError:
+        return value
+
+
 def _driver_label(value: str | None) -> str:
     try:
         return DRIVER_LABELS[Driver(value or "other")]
@@ -239,7 +246,7 @@ async def item_paths(
                 actor=actor_label(path.item, e),
                 from_state=(e.from_state or "").replace("_", " "),
                 to_state=e.to_state.replace("_", " "),
-                note=e.note,
+                note=_outcome(e.note) if e.action == "feedback" else e.note,
             )
         )
         if path.audit[-1].actor not in ("Anonymous reporter", "Looplink", HIDDEN):

@@ -42,7 +42,17 @@
     return text ? text.textContent.trim() : "";
   }
 
+  function freshNonce() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID().replace(/-/g, "");
+    return String(Date.now()) + String(Math.random()).slice(2);
+  }
+
   function submitForm(form, submitter) {
+    // Forms that stay on the page (chat box, quick actions, run now) need a new delivery id
+    // each time; a message's buttons and an open form are re-rendered with fresh ones, and
+    // keep theirs so that a double click is handled once.
+    var nonce = form.querySelector('input[name="nonce"]');
+    if (nonce && !list.contains(form) && !panel.contains(form)) nonce.value = freshNonce();
     var data = new FormData(form);
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
     var mine = ++seq;
@@ -94,6 +104,8 @@
     var action = form.getAttribute("action") || "";
     if (form.method.toLowerCase() !== "post" || action.indexOf("/play/") !== 0) return;
     ev.preventDefault();
+    var busy = ev.submitter || form.querySelector("button[type=submit]");
+    if (busy && busy.getAttribute("aria-busy") === "true") return; // already on its way
     submitForm(form, ev.submitter);
   });
 

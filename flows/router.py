@@ -11,6 +11,7 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
+import flows.agenda
 import flows.help
 import flows.kudos
 import flows.report

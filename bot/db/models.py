@@ -241,3 +241,37 @@ class LocalMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class AgendaItem(Base):
+    """Something a member put on a team's standing agenda: a topic or an action item.
+
+    Open items carry forward to every next agenda until someone marks them done.
+    """
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (Index("ix_agenda_items_team_open", "team_id", "done_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="topic")  # "topic" or "action"
+    text: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))  # for action items
+    created_at: Mapped[datetime] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()
+    done_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ScheduledSend(Base):
+    """The scheduler's exactly-once ledger: one row per scheduled run (job, team, fire time) or
+    one-time notice (e.g. an item's overdue notice), written in the same transaction as the
+    outbox rows it produced. The primary key is the guard against doubles."""
+
+    __tablename__ = "scheduled_sends"
+    __table_args__ = (Index("ix_scheduled_sends_team_kind", "team_id", "kind", "scheduled_for"),)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    scheduled_for: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime] = mapped_column()
+    messages: Mapped[int] = mapped_column(Integer, default=0)

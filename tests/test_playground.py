@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import types
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from adapters.local import LocalChat
 from bot.clock import FixedClock
 from bot.db.models import Item
 from tests.web_support import FETCH, act, page, server_of, serving, settings_for, settle, text_of
@@ -151,10 +151,7 @@ async def test_step_by_step_report_in_the_chat_box(client: TestClient) -> None:
     for answer in answers:
         await act(client, "carol", kind="text", text=answer)
     confirm = await act(client, "carol", kind="text", text="hello")
-    assert (
-        "Reply &#39;send&#39; to send it" in confirm["messages"]
-        or "Reply 'send'" in confirm["messages"]
-    )
+    assert "Reply 'send' to send it, or 'cancel' to stop." in text_of(confirm["messages"])
     await act(client, "carol", kind="text", text="send")
     [item] = await items(client)
     assert item.summary.startswith("Substitute cover") and item.subgroup == "new teachers"
@@ -233,33 +230,55 @@ async def test_live_updates_arrive_as_server_sent_events(client: TestClient) -> 
     resp.close()
 
 
-async def test_run_now_calls_the_scheduler(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[tuple[str, str]] = []
+async def test_agenda_items_and_run_now_from_a_team_channel(client: TestClient) -> None:
+    added = await act(
+        client, "alice", "team:lincoln", kind="text", text="agenda add Review the coaching schedule"
+    )
+    assert "agenda" in text_of(added["messages"]).lower()
+    await act(client, "carol", **REPORT)
+    chat = LocalChat(server_of(client).rt)
+    before = len(await chat.channel("lincoln"))
+    ran = await client.post(
+        "/play/run",
+        data={"as": "alice", "conv": "team:lincoln", "team": "lincoln", "job": "agenda"},
+        headers=FETCH,
+    )
+    note = text_of((await ran.json())["messages"])
+    assert (
+        "agenda for Lincoln Elementary Implementation Team now: 1 message, in the Lincoln Elementary channel"
+        in note
+    )
+    await settle(client)
+    [agenda] = (await chat.channel("lincoln"))[before:]
+    assert "Review the coaching schedule" in agenda.message.plain()
 
-    async def run_job_now(rt: object, team_id: str, kind: str) -> int:
-        calls.append((team_id, kind))
-        return 2
-
-    fake = types.ModuleType("scheduler.api")
-    fake.run_job_now = run_job_now  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "scheduler.api", fake)
-    resp = await client.post(
+    # the digest goes to the team's leads and liaisons, in their direct messages
+    ran = await client.post(
         "/play/run",
         data={"as": "alice", "conv": "team:lincoln", "team": "lincoln", "job": "digest"},
         headers=FETCH,
     )
-    out = await resp.json()
-    assert calls == [("lincoln", "digest")]
-    assert (
-        "Ran the weekly digest for Lincoln Elementary Implementation Team now: 2 messages"
-        in (out["messages"])
-    )
+    note = text_of((await ran.json())["messages"])
+    assert "in Alice Reyes's direct messages and Bob Tanaka's direct messages" in note
+    await settle(client)
+    digest = (await chat.dms("alice"))[-1].message.plain()
+    assert "Screener data" in digest
+    assert "Screener data" in await page(client, "alice")
     bad = await client.post(
         "/play/run",
         data={"as": "alice", "conv": "team:lincoln", "team": "lincoln", "job": "rm -rf"},
         headers=FETCH,
     )
     assert "Unknown job or team." in (await bad.json())["messages"]
-    await settle(client)
+
+
+async def test_run_now_says_when_the_scheduler_is_missing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "scheduler.api", None)  # as if it were not installed
+    resp = await client.post(
+        "/play/run",
+        data={"as": "alice", "conv": "team:lincoln", "team": "lincoln", "job": "digest"},
+        headers=FETCH,
+    )
+    assert "not part of this build" in (await resp.json())["messages"]

@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -88,4 +89,4 @@ async def page(client: TestClient, who: str, conv: str = "dm") -> str:
 
 def text_of(html: str) -> str:
     """Rough visible text of an HTML fragment (tags dropped, whitespace squeezed)."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip())

@@ -33,7 +33,7 @@ from adapters.local.adapter import LocalSender
 from adapters.local.dashboard_data import short, team_tree
 from adapters.local.playground_state import Key, OpenForm, Scratch
 from adapters.local.web import html, mount_login, mount_static, protected, render
-from bot.db.models import LocalMessage, Membership, Person, Team
+from bot.db.models import LocalMessage, Membership, Outbox, Person, Team
 from bot.messages import Form, Message
 from bot.runtime import Runtime
 from flows.events import FlowResult, Inbound, InboundKind
@@ -41,10 +41,11 @@ from flows.router import handle
 
 log = logging.getLogger("looplink.playground")
 
-JOBS = {
+JOBS = {  # the scheduled jobs a person can run now from a team channel (scheduler.api)
     "agenda": "meeting agenda",
     "digest": "weekly digest",
     "roundup": "recognition roundup",
+    "progress": "progress message",
     "nudges": "nudges",
 }
 STOP = ("", "")  # put on a live-update queue to end the stream (server shutting down)
@@ -419,6 +420,7 @@ class Playground:
                 text="Scheduled messages are not part of this build (the scheduler package is missing).",
             )
             return await self._respond(request, who, conv)
+        before = await self._last_outbox_id()
         try:
             count = await run_job_now(self.rt, team.id, job)
         except Exception as e:
@@ -427,18 +429,45 @@ class Playground:
             self.scratch.note(key, "error", await self.last_id(), now, text=text)
         else:
             self.rt.dispatcher.wake.set()
-            where = (
-                "in people's direct messages"
-                if job == "nudges"
-                else f"in the {short(team.name)} channel"
-            )
+            where = await self._destinations(before)
             text = (
-                f"Ran the {JOBS[job]} for {team.name} now: {count} message{'s' if count != 1 else ''} {where}."
+                f"Ran the {JOBS[job]} for {team.name} now: {count} message{'s' if count != 1 else ''}, {where}."
                 if count
                 else f"Ran the {JOBS[job]} for {team.name} now: nothing to send at the moment."
             )
             self.scratch.note(key, "info", await self.last_id(), now, text=text)
         return await self._respond(request, who, conv)
+
+    async def _last_outbox_id(self) -> int:
+        async with self.rt.db.transaction() as s:
+            return int(await s.scalar(select(func.max(Outbox.id))) or 0)
+
+    async def _destinations(self, after_outbox_id: int) -> str:
+        """Where the messages queued since `after_outbox_id` go, in words."""
+        async with self.rt.db.transaction() as s:
+            rows = (
+                await s.execute(
+                    select(Outbox.dest_kind, Outbox.dest_id)
+                    .where(Outbox.id > after_outbox_id, Outbox.platform == "local")
+                    .order_by(Outbox.id)
+                )
+            ).all()
+            teams = {t.id: t.name for t in (await s.scalars(select(Team))).all()}
+            people = {p.id: p.name for p in (await s.scalars(select(Person))).all()}
+        places: list[str] = []
+        for kind, dest in rows:
+            name = (
+                f"the {short(teams.get(dest, dest))} channel"
+                if kind == "team"
+                else f"{people.get(dest, dest)}'s direct messages"
+            )
+            if name not in places:
+                places.append(name)
+        if not places:
+            return "delivered elsewhere"
+        return "in " + (
+            ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
+        )
 
     # ---- live updates ----------------------------------------------------------------------
 

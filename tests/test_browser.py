@@ -82,6 +82,32 @@ async def open_as(page: Page, live: Live, person: str, conv: str = "dm") -> None
     await page.wait_for_selector("body[data-live=on]")  # live updates connected
 
 
+UNLABELLED = """() => {
+  const bad = [];
+  const controls = document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button, a[href]');
+  for (const el of controls) {
+    const label = el.labels && el.labels.length
+      ? [...el.labels].map(l => l.textContent).join(' ')
+      : (el.getAttribute('aria-label') || el.textContent || '');
+    if (!label.trim() && !el.getAttribute('aria-labelledby')) bad.push(el.outerHTML.slice(0, 160));
+  }
+  for (const svg of document.querySelectorAll('svg')) {
+    if (svg.getAttribute('role') !== 'img' || !svg.querySelector('title')) {
+      bad.push('svg without a title');
+    }
+  }
+  if (document.querySelectorAll('h1').length !== 1) bad.push('not exactly one h1');
+  if (!document.documentElement.lang) bad.push('no lang');
+  return bad;
+}"""
+
+
+async def assert_accessible_names(page: Page) -> None:
+    """Every control has a name, charts have titles, one h1 (a cheap, offline check)."""
+    assert await page.evaluate(UNLABELLED) == []
+
+
 def card(page: Page, title: str):  # type: ignore[no-untyped-def]
     return page.locator("#messages li.msg").filter(has=page.locator("h3.msg-title", has_text=title))
 
@@ -100,6 +126,7 @@ async def test_the_whole_loop_by_clicks_across_three_people(live: Live) -> None:
     await expect(carol.locator("#panel .error")).to_have_text(
         re.compile("Please say what is getting in the way")
     )
+    await assert_accessible_names(carol)
     await summary.fill("The reading screener data arrives three weeks after testing")
     await carol.get_by_label("Where, when and how often?").fill("Every benchmark window")
     await carol.get_by_role("checkbox", name="Students").check()
@@ -134,6 +161,7 @@ async def test_the_whole_loop_by_clicks_across_three_people(live: Live) -> None:
     )
     await expect(barrier.get_by_role("button", name="Escalate")).to_have_count(0)
     await expect(lead.locator("#messages")).to_contain_text("was sent up to Riverside District")
+    await assert_accessible_names(lead)
     await lead.screenshot(path=SHOTS / "02-alice-escalated.png", full_page=True)
 
     # Dana (Riverside lead) sees it with Alice's note and resolves it
@@ -171,7 +199,13 @@ async def test_the_whole_loop_by_clicks_across_three_people(live: Live) -> None:
     await item.locator("details.audit summary").click()
     await expect(item.locator("details.audit tbody tr")).to_have_count(4)
     await expect(lead.locator("svg.chart")).to_have_count(4)
+    await assert_accessible_names(lead)
     await lead.screenshot(path=SHOTS / "05-dashboard.png", full_page=True)
+
+    # the picker: everyone, by team
+    await lead.goto(live.url)
+    await assert_accessible_names(lead)
+    await expect(lead.get_by_role("link", name="Grace Okafor")).to_be_visible()
 
 
 async def test_step_by_step_chat_and_a_second_message(live: Live) -> None:

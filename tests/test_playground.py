@@ -282,3 +282,39 @@ async def test_run_now_says_when_the_scheduler_is_missing(
         headers=FETCH,
     )
     assert "not part of this build" in (await resp.json())["messages"]
+
+
+async def test_ask_the_reporter_and_answer_from_the_dm(client: TestClient) -> None:
+    await act(client, "carol", **REPORT)
+    await act(client, "alice", "team:lincoln", kind="action", action="decide:ask_info", value="1")
+    await act(
+        client,
+        "alice",
+        "team:lincoln",
+        kind="submit",
+        form_id="decide",
+        **{"f.note": "Which grades are affected?"},
+    )
+    dm = await page(client, "carol")
+    assert "Which grades are affected?" in dm and 'value="answer"' in dm
+    opened = await act(client, "carol", kind="action", action="answer", value="1")
+    assert "Answer about #1" in opened["panel"] and 'name="c.item" value="1"' in opened["panel"]
+    await act(client, "carol", kind="submit", form_id="answer", **{"f.answer": "Grades 1 to 3"})
+    lincoln = text_of(await page(client, "alice", "team:lincoln"))
+    assert "The reporter of #1 answered (Carol Jensen): Grades 1 to 3" in lincoln
+
+
+async def test_kudos_form_to_a_team(client: TestClient) -> None:
+    opened = await act(client, "carol", kind="action", action="open:kudos")
+    assert 'list="people-list"' in opened["panel"]
+    html = await page(client, "carol")
+    assert '<option value="lincoln">Team: Lincoln Elementary Implementation Team</option>' in html
+    await act(
+        client,
+        "carol",
+        kind="submit",
+        form_id="kudos",
+        **{"f.target": "washington", "f.text": "sharing their coaching schedule"},
+    )
+    hana = text_of(await page(client, "hana", "team:washington"))
+    assert "Carol Jensen recognises Washington Middle School" in hana

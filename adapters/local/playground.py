@@ -122,6 +122,11 @@ class Playground:
             where.setdefault(pid, []).append(f"{short(tname)} ({role})")
         return [(p, ", ".join(sorted(where.get(p.id, []))) or "no team") for p in people]
 
+    async def teams(self) -> list[Team]:
+        async with self.rt.db.transaction() as s:
+            teams = (await s.scalars(select(Team).where(Team.active.is_(True)))).all()
+        return [t for t, _depth in team_tree(teams)]
+
     async def who(self, person_id: str) -> Who | None:
         async with self.rt.db.transaction() as s:
             person = await s.get(Person, person_id)
@@ -203,6 +208,7 @@ class Playground:
             conv=conv,
             convs=who.convs(),
             people=await self.people(),
+            teams=await self.teams(),
             entries=await self.entries(who, conv),
             open_form=self.scratch.form((who.id, conv.key)),
             form_nonce=self._form_nonce(who, conv),

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 import pytest
 from aiohttp.test_utils import TestClient
 
+from adapters.local.dashboard import days
 from adapters.local.dashboard_charts import hbar, weekly_lines
 from adapters.local.web import marks
 from bot.clock import FixedClock
@@ -92,10 +93,10 @@ async def test_dashboard_reflects_the_loop(client: TestClient, clock: FixedClock
         "open": "1 (1 new)",
         "above": "0",
         "overdue": "0",
-        "median": "1.0",
+        "median": "1.0 day",
         "closed": "50% (1 of 2)",
     }
-    assert row(html, "riverside")["median"] == "2.0"
+    assert row(html, "riverside")["median"] == "2.0 days"
     # the path, with its timestamps (Chicago time) and the escalation note
     item = html[html.index('id="item-1"') :]
     item = item[: item.index("</article>")]
@@ -109,7 +110,7 @@ async def test_dashboard_reflects_the_loop(client: TestClient, clock: FixedClock
     # charts: inline SVG with the figures in their descriptions, and the numbers as tables
     assert html.count('<svg class="chart"') == 4
     assert "Decision-support data systems: 1; Coaching: 1" in html
-    assert "Lincoln Elementary → Riverside District: 2 days (median of 1 decision)" in html
+    assert "Lincoln Elementary → Riverside District: 2.0 days (median of 1 decision)" in html
     assert "Riverside District → State: no decision yet" not in html
     assert "<script" not in html.replace('<script src="/static/', "")
 
@@ -192,3 +193,10 @@ def test_charts_escape_labels_and_state_their_figures() -> None:
     lines = str(weekly_lines("w", "Weekly", [("2026-11-16", 2, 0), ("2026-11-23", 1, 3)]))
     assert "week of 16 Nov: 2 opened, 0 resolved; week of 23 Nov: 1 opened, 3 resolved" in lines
     assert lines.count("<circle") == 2 + 1 and lines.count("<rect x=") == 2 + 1  # + legend
+
+
+def test_days_read_well() -> None:
+    assert days(None) == "—"
+    assert days(0.0) == "under 0.1 days"  # a demo decided in minutes is not "0.0"
+    assert days(1.0) == "1.0 day" and days(2.5) == "2.5 days"
+    assert days(0.0, [0.5, 1.5, 3.0]) == "1.5 days"  # the unrounded figures when known

@@ -9,6 +9,8 @@ barrier through the teams with its audit log. An anonymous reporter is never sho
 
 from __future__ import annotations
 
+import statistics
+
 from aiohttp import web
 
 from adapters.local import dashboard_charts as charts
@@ -26,16 +28,13 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         (
             f"{short(low)} → {short(high)}",
             median,
-            f"{'day' if median == 1 else 'days'} (median of {n} decision{'s' if n != 1 else ''})"
+            f"{days(median)} (median of {n} decision{'s' if n != 1 else ''})"
             if n
             else "no decision yet",
         )
         for low, high, median, n in d.links
     ]
-    link_table = [
-        (short(low), short(high), "—" if median is None else median, n)
-        for low, high, median, n in d.links
-    ]
+    link_table = [(short(low), short(high), days(median), n) for low, high, median, n in d.links]
     demo = settings_of(request).demo
     return html(
         "dashboard.html",
@@ -47,8 +46,20 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         chart_weeks=charts.weekly_lines("c-weeks", "Items opened and resolved per week", d.weeks),
         chart_links=charts.hbar("c-links", "Median days to response per link", links, ""),
         link_rows=links,
+        days=days,
         link_table=link_table,
     )
+
+
+def days(median: float | None, raw: list[float] | None = None) -> str:
+    """A median in days as people read it: "—" for none, "under 0.1" rather than "0.0"."""
+    if raw:
+        median = statistics.median(raw)
+    if median is None:
+        return "—"
+    if median < 0.05:
+        return "under 0.1 days"
+    return f"{median:.1f} day{'' if round(median, 1) == 1 else 's'}"
 
 
 def _rows(counts: list[tuple[str, int]]) -> list[tuple[str, float | None, str]]:

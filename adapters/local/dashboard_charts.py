@@ -28,10 +28,11 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def _value_text(value: float | None, unit: str, extra: str) -> str:
-    if value is None:
-        return extra
-    return f"{_fmt(value)}{unit}" + (f" {extra}" if extra else "")
+def _value_text(value: float | None, unit: str, text: str) -> str:
+    """The row's own text if it has one, else its value."""
+    if text or value is None:
+        return text
+    return f"{_fmt(value)}{unit}"
 
 
 def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> list[str]:
@@ -47,7 +48,7 @@ def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> list
 def hbar(
     chart_id: str, title: str, rows: list[tuple[str, float | None, str]], unit: str = ""
 ) -> Markup:
-    """Horizontal bars, one per row: (label, value or None, text shown after the value)."""
+    """Horizontal bars, one per row: (label, value or None, text to show instead of the value)."""
     width, row_h, top = 520, 44, 8
     height = top + row_h * max(len(rows), 1) + 4
     desc = "; ".join(f"{label}: {_value_text(v, unit, extra)}" for label, v, extra in rows)
@@ -73,7 +74,7 @@ def hbar(
 def weekly_lines(chart_id: str, title: str, weeks: list[tuple[str, int, int]]) -> Markup:
     """Opened (solid line, circles) and resolved (dashed line, squares) per week."""
     width, height = 520, 250
-    left, right, top, bottom = 36, 12, 34, 40
+    left, right, top, bottom = 36, 26, 34, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     desc = "; ".join(f"week of {_label(w)}: {o} opened, {r} resolved" for w, o, r in weeks)
     out = _open(chart_id, width, height, title, desc or "No data yet.")

@@ -22,6 +22,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,7 +33,7 @@ from sqlalchemy import func, select
 from adapters.local.adapter import LocalSender
 from adapters.local.dashboard_data import short, team_tree
 from adapters.local.playground_state import Key, OpenForm, Scratch
-from adapters.local.web import html, mount_login, mount_static, protected, render
+from adapters.local.web import html, mount_login, mount_static, protected, render, settings_of
 from bot.db.models import LocalMessage, Membership, Outbox, Person, Team
 from bot.messages import Form, Message
 from bot.runtime import Runtime
@@ -91,7 +92,7 @@ class Entry:
     id: int  # message id, or note sequence
     message: Message | None
     text: str
-    at: Any
+    at: datetime
     edited: bool = False
 
 
@@ -132,7 +133,9 @@ class Playground:
             person = await s.get(Person, person_id)
             if person is None or not person.active:
                 return None
-            teams = {t.id: t for t in (await s.scalars(select(Team))).all()}
+            teams = {
+                t.id: t for t in (await s.scalars(select(Team).where(Team.active.is_(True)))).all()
+            }
             rows = await s.execute(
                 select(Membership.team_id, Membership.role).where(
                     Membership.person_id == person_id, Membership.active.is_(True)
@@ -215,6 +218,7 @@ class Playground:
             jobs=JOBS,
             nonce=new_nonce,
             tz=await self._tz(),
+            signed_in_with_token=not settings_of(request).demo,
         )
 
     async def picker(self) -> web.StreamResponse:
@@ -228,7 +232,7 @@ class Playground:
                     .order_by(Person.name)
                 )
             ).all()
-            org = await self._setting("organization", "")
+        org = await self._setting("organization", "")
         members: dict[str, list[tuple[Person, str]]] = {}
         for team_id, person, role in rows:
             members.setdefault(team_id, []).append((person, role))
@@ -338,15 +342,12 @@ class Playground:
         if current is not None and current.form.form_id == form_id:
             form = current.form
         else:  # a form shown inside a message; its definition travels with the post
-            try:
-                form = Form(
-                    form_id=form_id,
-                    title=str(data.get("form_title") or form_id),
-                    fields=(),
-                    context={k[2:]: str(v) for k, v in data.items() if k.startswith("c.")},
-                )
-            except Exception as e:  # pragma: no cover - defensive
-                raise web.HTTPBadRequest(text="Bad form.") from e
+            form = Form(
+                form_id=form_id,
+                title=str(data.get("form_title") or form_id),
+                fields=(),
+                context={k[2:]: str(v) for k, v in data.items() if k.startswith("c.")},
+            )
         values: dict[str, str | list[str]] = {}
         names = {f.name: f for f in form.fields}
         for k in {k for k in data if k.startswith("f.")}:
@@ -508,7 +509,7 @@ class Playground:
                 if conv is not None:
                     payload = json.dumps({"conv": conv})
                     await resp.write(f"event: delivered\ndata: {payload}\n\n".encode())
-        except (ConnectionResetError, ConnectionError):
+        except ConnectionError:
             pass  # the browser went away
         finally:
             self._streams.discard(q)

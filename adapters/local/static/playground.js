@@ -135,15 +135,18 @@
 
   if (window.EventSource) {
     var source = new EventSource("/play/events?as=" + encodeURIComponent(me));
-    source.addEventListener("ready", function () {
-      document.body.setAttribute("data-live", "on");
-    });
+    var status = document.getElementById("live-status");
+    var setStatus = function (state, text) {
+      document.body.setAttribute("data-live", state);
+      if (status) { status.setAttribute("data-state", state); status.textContent = text; }
+    };
+    source.addEventListener("ready", function () { setStatus("on", "Live updates: on"); });
     source.addEventListener("delivered", function (ev) {
       var data = JSON.parse(ev.data);
       if (data.conv === conv) refresh();
       else markUnread(data.conv);
     });
-    source.onerror = function () { document.body.setAttribute("data-live", "off"); };
+    source.onerror = function () { setStatus("off", "Live updates: reconnecting…"); };
     window.addEventListener("pagehide", function () { source.close(); });
   }
 

@@ -272,4 +272,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m bot.cli` runs this file as __main__; run the one `bot.cli` module instead, so
+    # hooks that extensions register with `bot.cli.on_org_apply` are the ones that run.
+    from bot import cli
+
+    sys.exit(cli.main())

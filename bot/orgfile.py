@@ -389,7 +389,7 @@ class _Validator:
         extra = {
             k: v
             for k, v in entry.items()
-            if k in ("recognition", "progress", "follow_up_weeks", "measures")
+            if k in ("recognition", "progress", "follow_up_weeks", "measures", "nudges")
         }
         return TeamSpec(
             id=tid,

@@ -11,6 +11,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -37,6 +38,7 @@ class Server:
     app: web.Application
     platforms: list[Platform] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    scheduler: Any = None  # scheduler.service.SchedulerService when settings.run_scheduler
 
 
 SERVER_KEY = web.AppKey("server", Server)
@@ -111,12 +113,19 @@ async def _on_startup(app: web.Application) -> None:
     for p in server.platforms:
         await p.start()
     server._tasks.append(asyncio.create_task(server.rt.dispatcher.run_forever()))
+    if server.settings.run_scheduler:
+        from scheduler.service import SchedulerService
+
+        server.scheduler = SchedulerService(server.rt)
+        await server.scheduler.start()
     names = ", ".join(p.name for p in server.platforms) or "none"
     log.info("Looplink started: platforms %s; database %s", names, server.rt.db.dialect)
 
 
 async def _on_cleanup(app: web.Application) -> None:
     server: Server = app[SERVER_KEY]
+    if server.scheduler is not None:
+        await server.scheduler.stop()
     server.rt.dispatcher.stop()
     for t in server._tasks:
         t.cancel()

@@ -18,8 +18,10 @@ async def run_job_now(rt: Runtime, team_id: str, kind: str) -> int:
     """Run `kind` (agenda, digest, roundup, nudges, progress, follow_up) for the team now.
 
     Messages go through the outbox like scheduled ones (wake the dispatcher or call
-    `rt.dispatcher.run_once()` to deliver at once). Returns how many messages were enqueued:
-    0 when there was nothing to send (no nudges due) or the same run already happened this
+    `rt.dispatcher.run_once()` to deliver at once). Returns how many messages were enqueued
+    (a message fanned out to several platforms counts once): 0 when there was nothing to send
+    (no nudge or follow-up due, or today is a weekend or holiday, when the clock is paused; a
+    digest for a team without a lead or liaison), or the same run already happened this
     second. Raises InvalidInput for an unknown kind and NotFound for an unknown team.
     """
     if kind not in KINDS:

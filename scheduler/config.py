@@ -15,6 +15,7 @@ Org-wide settings (the org file's `settings:`), each overridable per team where 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Setting, Team
 from bot.schedule import CronError, parse_cron
 from scheduler.triggers import AgendaTrigger
+
+log = logging.getLogger("looplink.scheduler")
 
 KINDS = ("agenda", "digest", "roundup", "progress", "nudges", "follow_up")
 
@@ -131,8 +134,11 @@ def team_jobs(team: Team, org: dict[str, Any]) -> list[JobSpec]:
     for job in out:
         try:
             job.trigger()
-        except CronError:
-            continue  # the org file validator reports bad crons; never crash the scheduler
+        except CronError as e:  # never crash the scheduler over one bad schedule
+            log.warning(
+                "team %s: %s schedule %r is not valid (%s); skipped", team.id, job.kind, job.cron, e
+            )
+            continue
         valid.append(job)
     return valid
 

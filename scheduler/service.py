@@ -50,6 +50,15 @@ log = logging.getLogger("looplink.scheduler")
 JOBS_TABLE = "apscheduler_jobs"
 POLL_SECONDS = 15.0
 STOP_WAIT = 30.0  # how long a stopping leader lets running jobs finish
+MAX_CONCURRENT_JOBS = 8
+
+
+@dataclass(frozen=True)
+class Retry:
+    kind: str
+    team_id: str
+    scheduled: datetime
+    until: datetime  # the end of the run's grace time
 
 
 class FireTimeExecutor(AsyncIOExecutor):
@@ -59,10 +68,14 @@ class FireTimeExecutor(AsyncIOExecutor):
     so a run repeated after a restart, or late within its grace time, has the same key.
     """
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, concurrency: int = MAX_CONCURRENT_JOBS) -> None:
         super().__init__()
         self.rt = rt
         self.running: set[asyncio.Task[list[JobExecutionEvent]]] = set()
+        # Thousands of jobs due in one minute queue here, not in the database pool.
+        self.slots = asyncio.Semaphore(concurrency)
+        # Runs that failed (database down, a bug): retried by the service while in grace.
+        self.failed: dict[str, Retry] = {}
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         def done(task: asyncio.Task[list[JobExecutionEvent]]) -> None:
@@ -90,9 +103,12 @@ class FireTimeExecutor(AsyncIOExecutor):
                 events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
                 continue
             try:
-                value = await job.func(*job.args, rt=self.rt, scheduled=run_time, **job.kwargs)
+                async with self.slots:
+                    value = await job.func(*job.args, rt=self.rt, scheduled=run_time, **job.kwargs)
             except Exception as e:
-                log.exception("job %s (scheduled %s) failed", job.id, run_time)
+                log.exception("job %s (scheduled %s) failed; will retry", job.id, run_time)
+                grace = timedelta(seconds=job.misfire_grace_time or 0)
+                self.failed[job.id] = Retry(job.args[0], job.args[1], run_time, run_time + grace)
                 tb = "".join(format_tb(e.__traceback__))
                 events.append(
                     JobExecutionEvent(
@@ -204,6 +220,7 @@ class SchedulerService:
         self._fingerprint = ""
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._ticking = asyncio.Lock()  # the background loop and a direct call never overlap
 
     @property
     def is_leader(self) -> bool:
@@ -225,6 +242,10 @@ class SchedulerService:
 
     async def tick(self) -> None:
         """One round: take the lead if free, check it is still ours, follow schedule changes."""
+        async with self._ticking:
+            await self._tick()
+
+    async def _tick(self) -> None:
         if self.scheduler is None:
             if await self.lock.acquire():
                 log.info("this process now runs the scheduler")
@@ -239,6 +260,31 @@ class SchedulerService:
             await self._step_down()
             return
         await self.resync_if_changed()
+        await self.retry_failed()
+
+    async def retry_failed(self) -> int:
+        """Run again each failed run still within its grace time. Returns runs that worked."""
+        if self.executor is None or not self.executor.failed:
+            return 0
+        now = datetime.now(UTC)
+        ok = 0
+        for job_id, retry in list(self.executor.failed.items()):
+            if now > retry.until:
+                log.error(
+                    "job %s (scheduled %s) failed and is past its grace time",
+                    job_id,
+                    retry.scheduled,
+                )
+                del self.executor.failed[job_id]
+                continue
+            try:
+                await run_job(self.rt, retry.kind, retry.team_id, retry.scheduled)
+            except Exception:
+                log.exception("retry of job %s failed; will retry", job_id)
+                continue
+            self.executor.failed.pop(job_id, None)
+            ok += 1
+        return ok
 
     async def _lead(self) -> None:
         self._engine = job_store_engine(self.rt.db.url)
@@ -323,7 +369,8 @@ class SchedulerService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self._step_down(wait=True)
+        async with self._ticking:
+            await self._step_down(wait=True)
 
 
 def _parse(value: object) -> datetime | None:
@@ -344,6 +391,9 @@ async def sync_once(rt: Runtime) -> SyncReport | None:
     if not await service.lock.acquire():
         return None
     engine = job_store_engine(rt.db.url)
+    quiet = logging.getLogger("apscheduler.scheduler")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # not one "Added job" line per job on the command line
     try:
         scheduler, _ = make_scheduler(rt, engine)
         scheduler.start(paused=True)
@@ -355,5 +405,6 @@ async def sync_once(rt: Runtime) -> SyncReport | None:
             scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
     finally:
+        quiet.setLevel(level)
         engine.dispose()
         await service.lock.release()

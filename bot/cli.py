@@ -164,6 +164,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.server import serve
 
     settings = demo_settings(args)
+    if not getattr(args, "verbose", False):  # keep the playground's address in view
+        for noisy in ("alembic", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     print(
         "Looplink demo: database",
         settings.database_url.removeprefix("sqlite:///"),

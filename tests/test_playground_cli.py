@@ -18,7 +18,7 @@ from tests.web_support import ROOT
 
 
 async def test_demo_prints_the_url_and_serves_the_playground(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOOPLINK_SCHEDULER": "off"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the real scheduler runs too
     env.pop("LOOPLINK_DATABASE_URL", None)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +40,7 @@ class Server:
     scheduler: Any = None  # scheduler.service.SchedulerService when settings.run_scheduler
 
 
-SERVER_KEY = web.AppKey("server", Server)
+SERVER = web.AppKey("server", Server)
 
 
 def enabled_platforms(settings: Settings, rt: Runtime) -> list[Platform]:
@@ -83,10 +82,7 @@ async def build_server(
     rt = Runtime(db, clock or SystemClock(), Fanout(platforms=()))
     app = web.Application(client_max_size=MAX_BODY)
     server = Server(settings, rt, app)
-    app[SERVER_KEY] = server
-    with warnings.catch_warnings():  # kept for code that still reads app["server"]
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["server"] = server
+    app[SERVER] = server
     app.router.add_get("/healthz", _healthz)
     from adapters.local.dashboard import add_dashboard_routes  # no platform SDK: always served
 
@@ -101,7 +97,7 @@ async def build_server(
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    server: Server = request.app[SERVER_KEY]
+    server = request.app[SERVER]
     ok = await server.rt.db.ping()
     return web.json_response(
         {"ok": ok, "platforms": [p.name for p in server.platforms]}, status=200 if ok else 503
@@ -109,7 +105,7 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _on_startup(app: web.Application) -> None:
-    server: Server = app[SERVER_KEY]
+    server = app[SERVER]
     for p in server.platforms:
         await p.start()
     server._tasks.append(asyncio.create_task(server.rt.dispatcher.run_forever()))
@@ -123,7 +119,7 @@ async def _on_startup(app: web.Application) -> None:
 
 
 async def _on_cleanup(app: web.Application) -> None:
-    server: Server = app[SERVER_KEY]
+    server = app[SERVER]
     if server.scheduler is not None:
         await server.scheduler.stop()
     server.rt.dispatcher.stop()

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from adapters.local.playground import PLAYGROUND_KEY
 from bot.clock import Clock
 from bot.db.models import Outbox
-from bot.server import SERVER_KEY, Server, build_server
+from bot.server import SERVER, Server, build_server
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ async def serving(settings: Settings, clock: Clock | None = None) -> AsyncIterat
 
 
 def server_of(client: TestClient) -> Server:
-    return client.app[SERVER_KEY]  # type: ignore[index]
+    return client.app[SERVER]  # type: ignore[index]
 
 
 async def settle(client: TestClient, timeout: float = 10.0) -> None:

@@ -19,9 +19,9 @@ from adapters.local.web import html, mount_login, mount_static, protected, setti
 
 
 async def dashboard(request: web.Request) -> web.StreamResponse:
-    from bot.server import SERVER_KEY
+    from bot.server import SERVER
 
-    server = request.app[SERVER_KEY]
+    server = request.app[SERVER]
     async with server.rt.db.transaction() as s:
         d = await load(s, server.rt.clock.now())
     links = [

@@ -96,9 +96,9 @@ def mount_static(app: web.Application) -> None:
 
 
 def settings_of(request: web.Request) -> Settings:
-    from bot.server import SERVER_KEY
+    from bot.server import SERVER
 
-    return request.app[SERVER_KEY].settings
+    return request.app[SERVER].settings
 
 
 def _session_value(token: str) -> str:

@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -48,6 +48,7 @@ pytestmark = [
 class Live:
     url: str
     browser: Browser
+    errors: list[str] = field(default_factory=list)  # console errors from any page
 
 
 @pytest.fixture
@@ -65,7 +66,9 @@ async def live(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Live]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            yield Live(f"http://127.0.0.1:{port}", browser)
+            live = Live(f"http://127.0.0.1:{port}", browser)
+            yield live
+            assert live.errors == [], live.errors
         finally:
             await browser.close()
             await runner.cleanup()
@@ -74,6 +77,11 @@ async def live(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Live]:
 async def new_page(live: Live) -> Page:
     page = await live.browser.new_page(viewport={"width": 1366, "height": 860})
     page.set_default_timeout(10_000)
+    page.on(
+        "console",
+        lambda m: live.errors.append(m.text) if m.type == "error" else None,  # e.g. CSP
+    )
+    page.on("pageerror", lambda e: live.errors.append(str(e)))
     return page
 
 

@@ -72,6 +72,7 @@ async def test_empty_dashboard_shows_every_team(client: TestClient) -> None:
     resp = await client.get("/dashboard")
     html = await resp.text()
     assert resp.status == 200
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]  # nothing from a CDN
     for team in ("state", "riverside", "millbrook", "lincoln", "washington", "oakgrove", "harbor"):
         assert f'data-team="{team}"' in html
     assert "No reports yet" in html

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import importlib
 import logging
 import os
@@ -138,8 +139,24 @@ def demo_settings(args: argparse.Namespace) -> Settings:
         or DEMO_DB,
         org_file=Path(getattr(args, "org", None) or base.org_file or EXAMPLE_ORG),
         local_enabled=True,
-        port=getattr(args, "port", None) or base.port,
+        demo=True,
+        port=base.port if getattr(args, "port", None) is None else args.port,
         host=getattr(args, "host", None) or base.host,
+    )
+
+
+def demo_banner(url: str) -> None:
+    print(
+        f"""
+  Looplink demo is running.
+
+    Playground:  {url}
+    Dashboard:   {url}dashboard
+
+  Open the playground in your browser, pick who you are (try Carol) and report a barrier.
+  Press Ctrl-C to stop.
+""",
+        flush=True,
     )
 
 
@@ -147,13 +164,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.server import serve
 
     settings = demo_settings(args)
+    if not getattr(args, "verbose", False):  # keep the playground's address in view
+        for noisy in ("alembic", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     print(
-        "Looplink demo: SQLite database",
+        "Looplink demo: database",
         settings.database_url.removeprefix("sqlite:///"),
-        "and",
+        "and organisation",
         settings.org_file,
+        flush=True,
     )
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings, on_ready=demo_banner))
+    except OSError as e:
+        if e.errno in (errno.EADDRINUSE, errno.EACCES):
+            print(
+                f"Cannot listen on {settings.host}:{settings.port}: {e.strerror}. Is another "
+                "Looplink running? Stop it, or choose another port: looplink demo --port 3979",
+                file=sys.stderr,
+            )
+            return 1
+        raise
     return 0
 
 
@@ -174,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="start the demo playground (SQLite + demo org, no Slack or Teams needed)"
     )
-    demo.add_argument("--port", type=int)
+    demo.add_argument("--port", type=int, help="port to listen on (0: any free port)")
     demo.add_argument("--host")
     demo.add_argument("--database", help="database URL (default sqlite:///looplink-demo.db)")
     demo.add_argument("--org", help="org file (default examples/org.yaml)")

@@ -298,11 +298,11 @@ class Dispatcher:
 
     async def run_forever(self, poll: float = 1.0) -> None:
         while not self._stopping:
+            self.wake.clear()  # before the round: a wake during the round runs another one
             try:
                 await self.run_once()
             except Exception:
                 log.exception("outbox dispatch round failed; will retry")
-            self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=poll)
 

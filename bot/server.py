@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,9 @@ async def build_server(
     server = Server(settings, rt, app)
     app[SERVER] = server
     app.router.add_get("/healthz", _healthz)
+    from adapters.local.dashboard import add_dashboard_routes  # no platform SDK: always served
+
+    add_dashboard_routes(app)
     for platform in enabled_platforms(settings, rt):
         platform.add_routes(app)
         rt.add_sender(platform.sender())
@@ -127,16 +131,20 @@ async def _on_cleanup(app: web.Application) -> None:
     await server.rt.db.close()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve until cancelled. `on_ready` gets the base URL (with the real port, even for 0)."""
     server = await build_server(settings)
     runner = web.AppRunner(server.app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    print(
-        f"Looplink is listening on http://{settings.host}:{settings.port}/ (Ctrl-C to stop)",
-        flush=True,
-    )
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{port}/"
+    if on_ready is not None:
+        on_ready(url)
+    else:
+        print(f"Looplink is listening on {url} (Ctrl-C to stop)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

@@ -32,6 +32,7 @@ class Settings:
     teams_enabled: bool = False
     local_enabled: bool = False
     run_scheduler: bool = True
+    demo: bool = False  # `looplink demo`: demo data, no sign-in for the dashboard or playground
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -19,7 +19,10 @@ class LocalPlatform:
         self._sender = LocalSender(rt.db, rt.clock)
 
     def add_routes(self, app: web.Application) -> None:
-        """The browser playground mounts here (see the playground issue)."""
+        """The browser playground (adapters/local/playground.py); the dashboard is always on."""
+        from adapters.local.playground import add_playground_routes
+
+        add_playground_routes(app, self.rt, self._sender)
 
     def sender(self) -> Sender:
         return self._sender

@@ -1,0 +1,144 @@
+"""Charts as inline SVG, generated here (no chart library, no CDN).
+
+Each chart is an `<svg role="img">` with a title and a description that states the figures,
+so a screen reader gets the numbers; the page also shows them as a table. Series differ by
+line style and marker as well as colour.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from markupsafe import Markup, escape
+
+INK = "#1f2933"
+MUTED = "#52606d"
+GRID = "#d9e2ec"
+BAR = "#2563a8"
+OPENED = "#1f4e8c"
+RESOLVED = "#1b7a4b"
+FONT = 'font-family="system-ui, sans-serif"'
+
+
+def _e(value: object) -> str:
+    return str(escape(str(value)))
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _value_text(value: float | None, unit: str, text: str) -> str:
+    """The row's own text if it has one, else its value."""
+    if text or value is None:
+        return text
+    return f"{_fmt(value)}{unit}"
+
+
+def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> list[str]:
+    return [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg" '
+        'preserveAspectRatio="xMinYMin meet">',
+        f'<title id="{chart_id}-t">{_e(title)}</title>',
+        f'<desc id="{chart_id}-d">{_e(desc)}</desc>',
+    ]
+
+
+def hbar(
+    chart_id: str, title: str, rows: list[tuple[str, float | None, str]], unit: str = ""
+) -> Markup:
+    """Horizontal bars, one per row: (label, value or None, text to show instead of the value)."""
+    width, row_h, top = 520, 44, 8
+    height = top + row_h * max(len(rows), 1) + 4
+    desc = "; ".join(f"{label}: {_value_text(v, unit, extra)}" for label, v, extra in rows)
+    out = _open(chart_id, width, height, title, desc or "No data yet.")
+    top_value = max((v or 0 for _, v, _ in rows), default=0) or 1
+    usable = width - 90
+    for i, (label, value, extra) in enumerate(rows):
+        y = top + i * row_h
+        bar = max(2.0, usable * value / top_value) if value else 0
+        out.append(
+            f'<text x="0" y="{y + 13}" font-size="13" fill="{INK}" {FONT}>{_e(label)}</text>'
+        )
+        out.append(f'<rect x="0" y="{y + 19}" width="{bar:.1f}" height="16" rx="2" fill="{BAR}"/>')
+        text = _value_text(value, unit, extra)
+        out.append(
+            f'<text x="{bar + 6:.1f}" y="{y + 32}" font-size="12" fill="{MUTED}" {FONT}>'
+            f"{_e(text)}</text>"
+        )
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def weekly_lines(chart_id: str, title: str, weeks: list[tuple[str, int, int]]) -> Markup:
+    """Opened (solid line, circles) and resolved (dashed line, squares) per week."""
+    width, height = 520, 250
+    left, right, top, bottom = 36, 26, 34, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    desc = "; ".join(f"week of {_label(w)}: {o} opened, {r} resolved" for w, o, r in weeks)
+    out = _open(chart_id, width, height, title, desc or "No data yet.")
+    peak = max([1] + [max(o, r) for _, o, r in weeks])
+    step = 1 if peak <= 5 else (2 if peak <= 10 else max(1, round(peak / 5)))
+    ticks = list(range(0, peak + step, step))
+    scale_top = ticks[-1] or 1
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / max(len(weeks) - 1, 1))
+
+    def y(v: int) -> float:
+        return top + plot_h - plot_h * v / scale_top
+
+    for t in ticks:
+        out.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{left - 6}" y="{y(t) + 4:.1f}" font-size="11" text-anchor="end" '
+            f'fill="{MUTED}" {FONT}>{t}</text>'
+        )
+    for i, (w, _, _) in enumerate(weeks):
+        if (len(weeks) - 1 - i) % 2 == 0 or len(weeks) <= 6:
+            out.append(
+                f'<text x="{x(i):.1f}" y="{height - bottom + 18}" font-size="11" '
+                f'text-anchor="middle" fill="{MUTED}" {FONT}>{_e(_label(w))}</text>'
+            )
+    opened = [o for _, o, _ in weeks]
+    resolved = [r for _, _, r in weeks]
+    for values, colour, dash, square in (
+        (resolved, RESOLVED, ' stroke-dasharray="6 4"', True),
+        (opened, OPENED, "", False),
+    ):
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        out.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
+        )
+        for i, v in enumerate(values):
+            cx, cy = x(i), y(v)
+            if square:
+                out.append(
+                    f'<rect x="{cx - 4:.1f}" y="{cy - 4:.1f}" width="8" height="8" fill="{colour}"/>'
+                )
+            else:
+                out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>')
+    # legend
+    out.append(
+        f'<line x1="{left}" x2="{left + 24}" y1="14" y2="14" stroke="{OPENED}" stroke-width="2.5"/>'
+        f'<circle cx="{left + 12}" cy="14" r="4" fill="{OPENED}"/>'
+        f'<text x="{left + 30}" y="18" font-size="12" fill="{INK}" {FONT}>Opened</text>'
+        f'<line x1="{left + 100}" x2="{left + 124}" y1="14" y2="14" stroke="{RESOLVED}" '
+        'stroke-width="2.5" stroke-dasharray="6 4"/>'
+        f'<rect x="{left + 108}" y="10" width="8" height="8" fill="{RESOLVED}"/>'
+        f'<text x="{left + 130}" y="18" font-size="12" fill="{INK}" {FONT}>Resolved</text>'
+    )
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def _label(iso_day: str) -> str:
+    try:
+        d = date.fromisoformat(iso_day)
+    except ValueError:
+        return iso_day
+    return f"{d.day} {d.strftime('%b')}"

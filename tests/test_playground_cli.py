@@ -1,0 +1,82 @@
+"""`looplink demo`: from one command to a playground in the browser (here: over HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.cli import main
+from tests.web_support import ROOT
+
+
+async def test_demo_prints_the_url_and_serves_the_playground(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the real scheduler runs too
+    env.pop("LOOPLINK_DATABASE_URL", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "demo",
+        "--port",
+        "0",
+        "--database",
+        f"sqlite:///{tmp_path / 'demo.db'}",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    output = []
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                line = (await proc.stdout.readline()).decode()
+                assert line, "demo exited early:\n" + "".join(output)
+                output.append(line)
+                m = re.search(r"Playground:\s+(http://127\.0\.0\.1:\d+/)", line)
+                if m:
+                    url = m.group(1)
+                    break
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as resp:
+                assert resp.status == 200
+                assert "Pick who you are" in await resp.text()
+            async with http.get(url + "dashboard") as resp:
+                assert resp.status == 200  # demo mode: no sign-in
+            async with http.get(url + "static/playground.js") as resp:
+                assert resp.status == 200
+            # Ctrl-C with a browser still listening for live updates: stops at once
+            async with http.get(url + "play/events?as=carol") as stream:
+                assert (await stream.content.readline()).startswith(b"retry:")
+                proc.send_signal(signal.SIGINT)
+                async with asyncio.timeout(10):
+                    await proc.wait()
+    finally:
+        if proc.returncode is None:  # something above failed, or Ctrl-C did not stop it
+            proc.kill()
+            await proc.wait()
+    text = "".join(output) + (await proc.stdout.read()).decode()
+    assert "Dashboard:   " + url + "dashboard" in text
+    assert "Traceback" not in text and "Warning" not in text, text
+    assert proc.returncode in (0, 130), f"the demo did not stop on Ctrl-C ({proc.returncode})"
+
+
+def test_demo_explains_a_busy_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(
+            ["demo", "--port", str(port), "--database", f"sqlite:///{tmp_path / 'demo.db'}"]
+        )
+    assert code == 1
+    assert "Is another Looplink running?" in capsys.readouterr().err

@@ -48,7 +48,12 @@ async def run(url: str, concurrency: int) -> dict[str, Any]:
         per_team: list[int] = []
         sem = asyncio.Semaphore(concurrency)
 
-        async def one(team: Team, build: Any = build) -> None:
+        async def one(
+            team: Team,
+            build: Any = build,
+            sem: asyncio.Semaphore = sem,
+            per_team: list[int] = per_team,
+        ) -> None:
             async with sem, db.transaction() as s:
                 before = counter.n
                 await build(s, team, NOW)

@@ -46,6 +46,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
+    cur.execute("PRAGMA mmap_size=1073741824")  # read through the OS page cache
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 

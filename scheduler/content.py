@@ -23,7 +23,7 @@ from bot.db.models import Hop, Item, Person, Team
 from bot.directory import Directory
 from bot.domain import STAGE_LABELS, Kind, Role, Stage, State
 from bot.messages import Message
-from bot.metrics import breakdown, team_stats
+from bot.metrics import SharedStats, TeamStats, breakdown, team_stats
 from bot.schedule import CronError, parse_cron
 from bot.texts import texts
 from scheduler.triggers import TICK, last_fire_at_or_before, next_fire_after
@@ -154,8 +154,22 @@ def meetings(team: Team, now: datetime, meeting_at: datetime | None) -> Meetings
     return Meetings(this, last_fire_at_or_before(cron, this - TICK), next_fire_after(cron, this))
 
 
+async def loop_figures(
+    s: AsyncSession, team: Team, now: datetime, shared: SharedStats | None
+) -> TeamStats:
+    """The team's loop figures over LOOP_WINDOW; from `shared` when jobs run in a batch."""
+    since = now - LOOP_WINDOW
+    if shared is not None:
+        return await shared.get(s, now, since, team.id)
+    return (await team_stats(s, now, since=since, team_ids=[team.id]))[team.id]
+
+
 async def build_agenda(
-    session: AsyncSession, team: Team, now: datetime, meeting_at: datetime | None = None
+    session: AsyncSession,
+    team: Team,
+    now: datetime,
+    meeting_at: datetime | None = None,
+    shared: SharedStats | None = None,
 ) -> Message:
     """The standing agenda (DOMAIN.md's six sections) for the team's next meeting."""
     s = session
@@ -164,7 +178,7 @@ async def build_agenda(
     d = Directory(s)
     members = await d.members(team.id)
     topics, actions = await agenda_items(s, team.id, since)
-    stats = (await team_stats(s, now, since=now - LOOP_WINDOW, team_ids=[team.id]))[team.id]
+    stats = await loop_figures(s, team, now, shared)
 
     held = (Item.holding_team_id == team.id, Item.state.in_(OPEN))
     new_rows, new_n = await capped(
@@ -278,7 +292,9 @@ async def _carry_down(
 # ---- the weekly digest -------------------------------------------------------------------
 
 
-async def build_digest(session: AsyncSession, team: Team, now: datetime) -> Message:
+async def build_digest(
+    session: AsyncSession, team: Team, now: datetime, shared: SharedStats | None = None
+) -> Message:
     """The week for one team: what came in, what was decided, what waits, how the loop does."""
     s = session
     since = now - WEEK
@@ -307,7 +323,7 @@ async def build_digest(session: AsyncSession, team: Team, now: datetime) -> Mess
     resolved = [i for i in closed if i.state == State.RESOLVED]
     declined = [i for i in closed if i.state == State.DECLINED]
     outcomes = [i for i in recent if i.outcome_at is not None and i.outcome_at >= since]
-    stats = (await team_stats(s, now, since=now - LOOP_WINDOW, team_ids=[team.id]))[team.id]
+    stats = await loop_figures(s, team, now, shared)
     counts = await breakdown(s, team_id=team.id, since=since)
     kudos = await team_kudos(s, team.id, since)
     below = await s.scalar(

@@ -27,6 +27,7 @@ from bot.db.models import ScheduledSend, Team
 from bot.directory import Directory
 from bot.domain import DECIDING_ROLES, Role
 from bot.messages import Message
+from bot.metrics import SharedStats
 from bot.outbox import enqueue
 from bot.runtime import Runtime
 from scheduler.config import KINDS, JobSpec, org_settings, run_key, team_jobs
@@ -63,6 +64,11 @@ class Run:
     job: JobSpec | None
     org: dict[str, Any]
 
+    @property
+    def shared(self) -> SharedStats | None:
+        """Scheduled runs share all teams' figures for the minute; "run now" computes fresh."""
+        return SHARED_STATS if self.scheduled is not None else None
+
     def previous_fire(self, default: timedelta) -> datetime:
         """When this job last fired before this run (for "since last time" windows)."""
         if self.job is not None:
@@ -75,12 +81,15 @@ class Run:
 
 Producer = Callable[[Run], Awaitable[list[Send]]]
 
+# One per process: the jobs that fall due in the same minute share every team's figures.
+SHARED_STATS = SharedStats()
+
 
 async def produce_agenda(run: Run) -> list[Send]:
     meeting = None
     if run.scheduled is not None and run.job is not None:
         meeting = run.job.trigger().meeting_for(run.scheduled)  # type: ignore[attr-defined]
-    msg = await build_agenda(run.s, run.team, run.now, meeting_at=meeting)
+    msg = await build_agenda(run.s, run.team, run.now, meeting_at=meeting, shared=run.shared)
     return [Send("team", run.team.id, msg)]
 
 
@@ -92,7 +101,7 @@ async def digest_recipients(s: AsyncSession, team: Team) -> list[str]:
 
 
 async def produce_digest(run: Run) -> list[Send]:
-    msg = await build_digest(run.s, run.team, run.now)
+    msg = await build_digest(run.s, run.team, run.now, shared=run.shared)
     return [Send("person", pid, msg) for pid in await digest_recipients(run.s, run.team)]
 
 

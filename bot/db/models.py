@@ -91,6 +91,10 @@ class Item(Base):
     """A barrier or success report and where it stands in the loop."""
 
     __tablename__ = "items"
+    __table_args__ = (
+        Index("ix_items_holding_state", "holding_team_id", "state"),
+        Index("ix_items_origin_created", "origin_team_id", "created_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="barrier")
     summary: Mapped[str] = mapped_column(Text)  # what is getting in the way / what worked
@@ -126,7 +130,11 @@ class Hop(Base):
     """One team an item passed through: when it arrived, left, and when that team was told."""
 
     __tablename__ = "hops"
-    __table_args__ = (UniqueConstraint("item_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "seq"),
+        Index("ix_hops_team_arrived", "team_id", "arrived_at"),
+        Index("ix_hops_team_item", "team_id", "item_id", "left_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)  # 0 = the origin team

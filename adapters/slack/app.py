@@ -22,6 +22,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
@@ -93,6 +94,7 @@ class SlackBot:
         if api_url:
             self.client.base_url = api_url
         self._tasks: set[asyncio.Task[None]] = set()
+        self.http: aiohttp.ClientSession | None = None  # shared connections (set at start)
         anything = re.compile(r".*")
         self.app.command(anything)(self.on_command)
         self.app.block_action({"action_id": anything})(self.on_action)
@@ -169,7 +171,7 @@ class SlackBot:
 
     async def _respond(self, s: Surface, replies: list[Message]) -> None:
         assert s.response_url
-        await AsyncWebhookClient(s.response_url).send(
+        await AsyncWebhookClient(s.response_url, session=self.http).send(
             text=messages_fallback(replies),
             blocks=messages_blocks(replies),
             response_type="ephemeral",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,6 +19,7 @@ from bot.settings import Settings, SettingsError
 log = logging.getLogger("looplink.slack")
 
 EVENTS_PATH = "/slack/events"
+API_TIMEOUT = 30  # seconds per Web API call, as slack_sdk's own default
 
 
 def api_base(url: str | None) -> str | None:
@@ -43,6 +45,7 @@ class SlackPlatform:
         # No in-process retries for delivery: the outbox retries, durably.
         self._sender = SlackSender(AsyncWebClient(**client_args))
         self._socket: Any = None
+        self._http: aiohttp.ClientSession | None = None
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.events)
@@ -56,6 +59,12 @@ class SlackPlatform:
         return self._sender
 
     async def start(self) -> None:
+        # One connection pool for every Web API call (modals, outbox posts, response_urls):
+        # without it slack_sdk opens a new session, connection and TLS handshake per call.
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT))
+        self.bot.client.session = self._http
+        self._sender.client.session = self._http
+        self.bot.http = self._http
         token = self.settings.slack_app_token
         if not token:
             return
@@ -70,6 +79,12 @@ class SlackPlatform:
             await self._socket.close_async()
             self._socket = None
         await self.bot.close()
+        if self._http is not None:
+            self.bot.client.session = None
+            self._sender.client.session = None
+            self.bot.http = None
+            await self._http.close()
+            self._http = None
 
     async def idle(self) -> None:
         """Wait until every answer shown after an acknowledgement is done (tests, shutdown)."""

@@ -159,6 +159,30 @@ class SlackRequests:
         body = urlencode({"payload": json.dumps(payload)})
         return Request(body.encode(), "application/x-www-form-urlencoded", marker)
 
+    def dm(self, user: str | None = None, text: str = "mine") -> Request:
+        """A direct message to the bot (an Events API envelope); each has its own event id."""
+        n = next(self._n)
+        user = user or REPORTERS[n % len(REPORTERS)]
+        ts = f"{int(time.time())}.{n:06d}"
+        envelope = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "type": "event_callback",
+            "event_id": f"Ev{self.run}{n:07d}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "message",
+                "channel": f"D{user[1:]}",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "event_ts": ts,
+                "channel_type": "im",
+            },
+        }
+        return Request(json.dumps(envelope).encode(), "application/json", envelope["event_id"])
+
 
 def signed_headers(req: Request, retry: int = 0) -> dict[str, str]:
     ts = int(time.time())

@@ -171,6 +171,10 @@ class Dispatcher:
         self.wake = asyncio.Event()
         self._stopping = False
         self.concurrency = 16
+        # Results the platform gave but the database could not take (it was down): recorded
+        # first thing when it is back, so a message Slack already accepted is not sent again
+        # when its lease runs out.
+        self._unrecorded: list[tuple[Outbox, SendResult]] = []
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.platform] = sender
@@ -262,6 +266,9 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Deliver every head row that is due; returns how many were delivered."""
+        while self._unrecorded:  # raises while the database is still away: retried next round
+            await self._record(*self._unrecorded[0])
+            self._unrecorded.pop(0)
         delivered = 0
         while True:
             leased = await self._lease_heads()
@@ -292,7 +299,15 @@ class Dispatcher:
         except Exception as e:  # a sender bug or network error: retry later, never drop
             log.warning("outbox %s: %s failed: %s", row.id, row.platform, type(e).__name__)
             result = SendResult(ok=False, error=f"{type(e).__name__}: {e}"[:500])
-        await self._record(row, result)
+        try:
+            await self._record(row, result)
+        except Exception as e:
+            log.warning(
+                "outbox %s: could not record the result (%s); will record it when the database is back",
+                row.id,
+                type(e).__name__,
+            )
+            self._unrecorded.append((row, result))
         return result.ok
 
     async def _record(self, row: Outbox, result: SendResult) -> None:

@@ -856,3 +856,38 @@ async def test_app_home_queue_follows_the_item_up_and_flags_overdue(slack: Slack
     assert dana["Overdue"] == "none"
     slack.clock.advance(days=14)
     assert (await home("U0DANA"))["Overdue"].startswith(line)
+
+
+async def test_a_dm_answer_is_stored_with_the_change_or_not_at_all(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If queuing the answer to a direct message fails, the delivery is not recorded either,
+    so Slack's retry (or the person's) gets the answer; it is never silently dropped."""
+    import adapters.slack.app as slack_app
+    from bot.db.models import ProcessedDelivery
+    from flows.router import SORRY
+
+    real = slack_app.enqueue
+    failures = [RuntimeError("the outbox is unavailable")]
+
+    async def flaky(*args: Any, **kw: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(slack_app, "enqueue", flaky)
+    status, _ = await slack.user.dm("U0CAROL", "mine", event_id="Ev0FLAKY")
+    assert status == 200
+    await slack.settle()
+    [apology] = slack.fake.to("chat.postEphemeral")  # a clear error, for her eyes only
+    assert SORRY in block_text(apology.args["blocks"])
+    assert await slack.count(ProcessedDelivery) == 0  # nothing half-done
+
+    status, _ = await slack.user.dm("U0CAROL", "mine", event_id="Ev0FLAKY")  # the retry
+    assert status == 200
+    await slack.settle()
+    [answer] = slack.fake.to("chat.postMessage", channel=slack.fake.dms["U0CAROL"])
+    assert "You have not reported anything yet" in block_text(answer.args["blocks"])
+    status, _ = await slack.user.dm("U0CAROL", "mine", event_id="Ev0FLAKY")  # and once only
+    await slack.settle()
+    assert len(slack.fake.to("chat.postMessage")) == 1

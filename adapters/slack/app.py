@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.slack import inbound
 from adapters.slack.blocks import (
@@ -206,14 +207,10 @@ class SlackBot:
         elif s.trigger_id:
             await self.client.views_open(trigger_id=s.trigger_id, view=notice_view(replies))
 
-    async def _queue_dm(
-        self, result: FlowResult, user: str, channel: str, offer_form: bool
-    ) -> None:
-        """Answers in a DM conversation are DM messages: queued in the outbox, in order.
-
-        `offer_form`: there is no trigger to open the flow's form with (typed text), so the
-        answer carries a button that opens it.
-        """
+    @staticmethod
+    def _dm_replies(result: FlowResult, offer_form: bool) -> list[Message]:
+        """`offer_form`: there is no trigger to open the flow's form with (typed text), so the
+        answer carries a button that opens it."""
         replies = list(result.replies)
         if result.form is not None and offer_form:
             offer = form_button(result.form)
@@ -222,20 +219,44 @@ class SlackBot:
                 if offer
                 else Message(text="Please use the button on the message above again.")
             )
+        return replies
+
+    async def _enqueue_dm(
+        self, s: AsyncSession, person_id: str, channel: str, replies: list[Message]
+    ) -> None:
+        now = self.rt.clock.now()
+        await save_conversation_ref(s, "person", person_id, PLATFORM, {"channel": channel}, now)
+        for m in replies:
+            await enqueue(s, self.rt.fanout, now, "person", person_id, m, platform=PLATFORM)
+
+    def _dm_queue(
+        self, channel: str, offer_form: bool
+    ) -> Callable[[AsyncSession, FlowResult], Awaitable[None]]:
+        """Answers in a DM conversation are DM messages, queued in the outbox in order, in the
+        same transaction as the change they answer (see `flows.router.handle`)."""
+
+        async def queue(s: AsyncSession, result: FlowResult) -> None:
+            replies = self._dm_replies(result, offer_form)
+            if replies and result.person_id is not None:
+                await self._enqueue_dm(s, result.person_id, channel, replies)
+
+        return queue
+
+    async def _queue_dm(
+        self, result: FlowResult, user: str, channel: str, offer_form: bool
+    ) -> None:
+        """DM answers to an event that changed nothing (an error, a stranger): their own
+        transaction, or an ephemeral message for someone not in the directory."""
+        if result.queued or result.duplicate:
+            return
+        replies = self._dm_replies(result, offer_form)
         if not replies:
             return
         if result.person_id is None:  # not in the directory: nobody to queue for
             self._later(self._post_ephemeral(channel, user, replies))
             return
-        now = self.rt.clock.now()
         async with self.rt.db.transaction() as s:
-            await save_conversation_ref(
-                s, "person", result.person_id, PLATFORM, {"channel": channel}, now
-            )
-            for m in replies:
-                await enqueue(
-                    s, self.rt.fanout, now, "person", result.person_id, m, platform=PLATFORM
-                )
+            await self._enqueue_dm(s, result.person_id, channel, replies)
 
     async def _post_ephemeral(self, channel: str, user: str, replies: list[Message]) -> None:
         await self.client.chat_postEphemeral(
@@ -303,9 +324,10 @@ class SlackBot:
             channel=None if _dm(channel) else channel,
             delivery_id=f"slack:action:{user}:{action.get('action_ts')}",
         )
-        result = await handle(self.rt, ev)
-        if not result.duplicate and surface.dm_channel:
-            await self._queue_dm(result, user, surface.dm_channel, offer_form=False)
+        dm = surface.dm_channel
+        result = await handle(self.rt, ev, self._dm_queue(dm, offer_form=False) if dm else None)
+        if dm:
+            await self._queue_dm(result, user, dm, offer_form=False)
         await args.ack()
         if not result.duplicate:
             self._later(self._show(surface, result))
@@ -392,9 +414,9 @@ class SlackBot:
             channel=None,
             delivery_id=f"slack:event:{args.body.get('event_id')}",
         )
-        result = await handle(self.rt, ev)
-        if not result.duplicate:
-            await self._queue_dm(result, event["user"], event["channel"], offer_form=True)
+        channel = str(event["channel"])
+        result = await handle(self.rt, ev, self._dm_queue(channel, offer_form=True))
+        await self._queue_dm(result, event["user"], channel, offer_form=True)
 
     async def on_home(self, args: AsyncArgs) -> None:
         """App Home: the person's reports and, for leads, their team's queue."""

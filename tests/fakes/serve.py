@@ -19,7 +19,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SECRET
+
 ROOT = Path(__file__).resolve().parent.parent.parent
+EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
 
 
 def free_port() -> int:
@@ -100,10 +104,20 @@ class ServeProcess:
     def memory(self) -> dict[str, int]:
         return memory_kib(self.pid)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process is frozen (a stall, a GC pause, an overloaded host)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: no cleanup, no flushing; what a crash or an OOM kill looks like."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
+            self.proc.send_signal(signal.SIGCONT)
             self.proc.wait(timeout=10)
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -115,3 +129,15 @@ class ServeProcess:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+def slack_env(db_url: str, fake: FakeSlack, secret: str = SECRET) -> dict[str, str]:
+    """The environment of `looplink serve` with Slack pointed at the fake Web API."""
+    return {
+        "LOOPLINK_DATABASE_URL": db_url,
+        "LOOPLINK_ORG_FILE": str(EXAMPLE_ORG),
+        "SLACK_BOT_TOKEN": fake.token,
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_API_URL": fake.api_url,
+        "LOOPLINK_SCHEDULER": "off",
+    }

@@ -27,9 +27,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import create_engine, func, select
 
 from adapters.slack.platform import SlackPlatform
+from bot.clock import FixedClock
 from bot.db.models import AuditEvent, Hop, Item, Outbox, ProcessedDelivery
 from bot.db.session import sync_url
-from bot.server import build_server
+from bot.messages import Message
+from bot.outbox import enqueue
+from bot.server import Server, build_server
 from bot.settings import Settings
 from flows.router import SORRY
 from tests.fakes.pg import PrivatePostgres
@@ -329,3 +332,112 @@ async def test_postgresql_stopped_and_started_under_traffic(
         assert len(replies) == len(dms)  # one answer per direct message: none lost or doubled
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors  # the outage is in the logs, with its tracebacks; that is where they belong
+
+
+# ---- Slack answers 500 and 429 for a while ----------------------------------------------
+
+
+@pytest.fixture
+async def slack_server(
+    db_url: str, clock: FixedClock, fake: FakeSlack
+) -> AsyncIterator[tuple[Server, SlackPlatform]]:
+    settings = Settings(
+        database_url=db_url,
+        org_file=EXAMPLE_ORG,
+        slack_bot_token=fake.token,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.api_url,
+        run_scheduler=False,
+    )
+    server = await build_server(settings, clock=clock)
+    server.rt.dispatcher.stop()  # driven by hand, with the clock
+    platform = server.platforms[0]
+    assert isinstance(platform, SlackPlatform)
+    platform._sender.min_interval = 0  # pacing has its own tests
+    async with TestClient(TestServer(server.app)):
+        yield server, platform
+
+
+@pytest.mark.slow
+async def test_slack_500_and_429_for_a_while_then_everything_once_in_order(
+    slack_server: tuple[Server, SlackPlatform], fake: FakeSlack, clock: FixedClock
+) -> None:
+    """Team channels get posts and in-place edits of a card, people get DMs (which need
+    conversations.open first); Slack is down (500), then rate-limits everything (429 with
+    Retry-After), then is back but flaky. Afterwards every message has arrived exactly once,
+    in the order it was queued, per channel, and every edit landed on its own card."""
+    server, _ = slack_server
+    rt = server.rt
+    teams = {"lincoln": "C0LINCOLN", "washington": "C0WASHINGTON", "riverside": "C0RIVERSIDE"}
+    people = {"carol": "U0CAROL", "dev": "U0DEV", "alice": "U0ALICE"}
+    queued: dict[str, list[str]] = {}  # destination -> texts in the order they were queued
+    async with rt.db.transaction() as s:
+        for n in range(6):
+            for team in teams:
+                key = f"card:{team}" if n in (0, 3, 5) else None  # 3 and 5 edit card 0
+                text = f"[{team} {n}]"
+                await enqueue(
+                    s, rt.fanout, clock.now(), "team", team, Message(text=text), update_key=key
+                )
+                queued.setdefault(team, []).append(text)
+            for person in people:
+                if n % 2 == 0:
+                    text = f"[{person} {n}]"
+                    await enqueue(s, rt.fanout, clock.now(), "person", person, Message(text=text))
+                    queued.setdefault(person, []).append(text)
+    total = sum(len(v) for v in queued.values())
+
+    methods = ("chat.postMessage", "chat.update", "conversations.open")
+    rounds = 0
+
+    async def round_(advance: float) -> int:
+        nonlocal rounds
+        rounds += 1
+        done = await rt.dispatcher.run_once()
+        clock.advance(seconds=advance)
+        return done
+
+    for m in methods:  # Slack is down...
+        fake.outage(m, status=500)
+    for _ in range(3):
+        assert await round_(5) == 0
+    for m in methods:  # ...then rate-limits everything...
+        fake.outage(m, status=429, retry_after=7)
+    for _ in range(3):
+        assert await round_(8) == 0
+    for m in methods:  # ...then is back, but flaky for a while
+        fake.restore(m)
+    for i in range(12):
+        fake.refuse("chat.postMessage", status=500 if i % 2 else 429, retry_after=3)
+        fake.refuse("chat.update", status=503)
+    delivered = 0
+    while delivered < total and rounds < 80:
+        delivered += await round_(30)
+    assert delivered == total
+    assert await round_(3600) == 0  # and nothing is ever sent again
+
+    async with rt.db.transaction() as s:
+        rows = (await s.scalars(select(Outbox))).all()
+    assert len(rows) == total and {r.status for r in rows} == {"sent"}
+    refused = [c for c in fake.calls if c.method in methods and not c.ok]
+    assert len(refused) > 20  # the outage really was one
+
+    opened = [c for c in fake.calls if c.method == "conversations.open" and c.ok]
+    assert sorted(c.args["users"] for c in opened) == sorted(people.values())  # once each
+    channel_of = {**teams, **{p: fake.dms[u] for p, u in people.items()}}
+    for dest, texts in queued.items():
+        channel = channel_of[dest]
+        accepted = [
+            c
+            for c in fake.calls
+            if c.method in ("chat.postMessage", "chat.update")
+            and c.ok
+            and c.args.get("channel") == channel
+        ]
+        assert [c.args["text"] for c in accepted] == texts, dest  # once each, in order
+        if dest in teams:
+            card_ts = accepted[0].result["ts"]
+            edits = [c for c in accepted if c.method == "chat.update"]
+            assert [c.args["text"] for c in edits] == [texts[3], texts[5]]
+            assert {c.args["ts"] for c in edits} == {card_ts}  # in place, on the card
+            assert fake.messages[(channel, card_ts)]["text"] == texts[5]

@@ -43,6 +43,13 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str | None = None
+    status: int = 0  # the HTTP status the fake answered (0 while it is still being answered)
+    result: dict[str, Any] = field(default_factory=dict)  # the JSON answer, if any
+
+    @property
+    def ok(self) -> bool:
+        """Slack accepted the call (HTTP 200 and "ok": true)."""
+        return self.status == 200 and bool(self.result.get("ok"))
 
     def text(self) -> str:
         """Everything the call carries, as one string (for "appears nowhere" assertions)."""
@@ -187,7 +194,15 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") or None
         args = await self._args(request)
         token = token or args.pop("token", None)
-        self.calls.append(Call(method, args, token))
+        call = Call(method, args, token)
+        self.calls.append(call)
+        response = await self._answer(method, args, token)
+        call.status = response.status
+        if isinstance(response.text, str) and response.content_type == "application/json":
+            call.result = json.loads(response.text)
+        return response
+
+    async def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
         if method in self._arrived:
             self._arrived[method].set()
         if method in self._holds:

@@ -802,3 +802,16 @@ async def test_a_dm_answer_is_stored_with_the_change_or_not_at_all(
     status, _ = await slack.user.dm("U0CAROL", "mine", event_id="Ev0FLAKY")  # and once only
     await slack.settle()
     assert len(slack.fake.to("chat.postMessage")) == 1
+
+
+async def test_web_api_calls_share_connections(slack: Slack) -> None:
+    """Modals, outbox posts and edits go over a pool of kept-alive connections, not a new
+    connection (and, against the real Slack, a new TLS handshake) per call."""
+    for n in range(3):
+        await report_barrier(slack, {**BARRIER, "summary": f"Barrier {n}"})
+        await slack.settle()
+    calls = [c for c in slack.fake.calls if c.method in ("views.open", "chat.postMessage")]
+    assert len(calls) == 6
+    assert len({c.peer for c in calls}) <= 2
+    platform = slack.platform
+    assert platform.bot.client.session is platform._sender.client.session is platform.bot.http

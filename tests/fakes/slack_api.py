@@ -44,6 +44,7 @@ class Call:
     args: dict[str, Any]
     token: str | None = None
     status: int = 0  # the HTTP status the fake answered (0 while it is still being answered)
+    peer: Any = None  # the caller's (host, port): which connection the call came over
     result: dict[str, Any] = field(default_factory=dict)  # the JSON answer, if any
 
     @property
@@ -195,6 +196,7 @@ class FakeSlack:
         args = await self._args(request)
         token = token or args.pop("token", None)
         call = Call(method, args, token)
+        call.peer = request.transport.get_extra_info("peername") if request.transport else None
         self.calls.append(call)
         response = await self._answer(method, args, token)
         call.status = response.status

@@ -39,13 +39,19 @@ def mib(kib: int) -> str:
     return f"{kib / 1024:.1f}"
 
 
+def rss(server: ServeProcess) -> list[str]:
+    """Resident now and peak resident so far, in MiB."""
+    m = server.memory()
+    return [mib(m["VmRSS"]), mib(m["VmHWM"])]
+
+
 async def run(args: argparse.Namespace) -> int:
     with workdir() as wd, database(args.database, Path(wd)) as db_url:
         async with fake_slack() as fake:
             server = ServeProcess(serve_env(db_url, fake), Path(wd) / "looplink.log").start()
             try:
                 await asyncio.sleep(args.settle)
-                rows = [["started, idle", 0, *map(mib, server.memory().values())]]
+                rows = [["started, idle", 0, *rss(server)]]
                 view = await barrier_view(fake, server.url)
                 make = SlackRequests(fake, view)
                 kinds = itertools.cycle([make.command, make.dm, make.submit, make.command])
@@ -57,7 +63,7 @@ async def run(args: argparse.Namespace) -> int:
                 warm = await drive(url, mixed, args.concurrency, 600, 200)
                 await asyncio.sleep(args.settle)
                 sent = warm.sent
-                rows.append(["after warm-up", sent, *map(mib, server.memory().values())])
+                rows.append(["after warm-up", sent, *rss(server)])
                 statuses: dict[int, int] = dict(warm.statuses)
                 step = max(1, args.requests // args.slices)
                 while sent < args.requests:
@@ -67,16 +73,14 @@ async def run(args: argparse.Namespace) -> int:
                     sent += r.sent
                     for k, v in r.statuses.items():
                         statuses[k] = statuses.get(k, 0) + v
-                    rows.append(
-                        [f"after {sent} requests", sent, *map(mib, server.memory().values())]
-                    )
+                    rows.append([f"after {sent} requests", sent, *rss(server)])
                     print(
                         f"  {sent} requests, RSS {mib(server.memory()['VmRSS'])} MiB",
                         file=sys.stderr,
                         flush=True,
                     )
                 await asyncio.sleep(args.settle)
-                rows.append(["idle again", sent, *map(mib, server.memory().values())])
+                rows.append(["idle again", sent, *rss(server)])
             finally:
                 server.stop()
     dialect = "PostgreSQL" if db_url.startswith("postgresql") else "SQLite"

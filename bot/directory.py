@@ -32,13 +32,19 @@ class Directory:
         return self._teams
 
     async def chain_up(self, team_id: str) -> list[Team]:
-        """The team and every linked team above it, bottom first."""
-        teams = await self.all_teams()
+        """The team and every linked team above it, bottom first.
+
+        Walks up by primary key (the session's identity map answers repeats), so the cost is
+        the depth of the chain, not the size of the organisation.
+        """
         out: list[Team] = []
         cur: str | None = team_id
-        while cur is not None and cur in teams and len(out) < 50:
-            out.append(teams[cur])
-            cur = teams[cur].parent_id
+        while cur is not None and len(out) < 50:
+            team = self._teams.get(cur) if self._teams is not None else await self.team(cur)
+            if team is None:
+                break
+            out.append(team)
+            cur = team.parent_id
         return out
 
     async def children(self, team_id: str) -> list[Team]:
@@ -69,13 +75,18 @@ class Directory:
 
     async def home_team(self, person_id: str) -> Team | None:
         """The team a person reports to: their lowest-level active team."""
-        ms = await self.memberships(person_id)
-        teams = await self.all_teams()
-        candidates = [
-            teams[m.team_id] for m in ms if m.team_id in teams and teams[m.team_id].active
-        ]
-        if not candidates:
-            return None
+        q = (
+            select(Team)
+            .join(Membership, Membership.team_id == Team.id)
+            .where(
+                Membership.person_id == person_id,
+                Membership.active.is_(True),
+                Team.active.is_(True),
+            )
+        )
+        candidates = list((await self.s.scalars(q)).all())
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
         depth = {t.id: len(await self.chain_up(t.id)) for t in candidates}
         return max(candidates, key=lambda t: (depth[t.id], t.id == candidates[0].id))
 

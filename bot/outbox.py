@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.db.models import ConversationRef, Hop, Item, Outbox, Person, PostedMessage, Team
@@ -170,62 +171,104 @@ class Dispatcher:
         self.wake = asyncio.Event()
         self._stopping = False
         self.concurrency = 16
+        # Results the platform gave but the database could not take (it was down): recorded
+        # first thing when it is back, so a message Slack already accepted is not sent again
+        # when its lease runs out.
+        self._unrecorded: list[tuple[Outbox, SendResult]] = []
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.platform] = sender
 
     async def _lease_heads(self) -> list[tuple[Outbox, Address, dict[str, Any] | None]]:
+        """Lease the first pending row of each channel, if it is due (at most `batch` rows).
+
+        Heads are found per channel in SQL, so a channel with a long queue (a bulk job, a
+        channel Slack is rate-limiting) never hides the other channels' messages.
+        """
         now = self.clock.now()
         async with self.db.transaction() as s:
+            other = aliased(Outbox)
+            heads = (
+                select(func.min(other.id))
+                .where(other.status == "pending", other.platform.in_(list(self.senders)))
+                .group_by(other.channel_key)
+            )
             q = (
                 select(Outbox)
-                .where(Outbox.status == "pending", Outbox.platform.in_(list(self.senders)))
+                .where(
+                    Outbox.id.in_(heads),
+                    Outbox.next_attempt_at <= now,
+                    or_(Outbox.lease_until.is_(None), Outbox.lease_until <= now),
+                )
                 .order_by(Outbox.id)
-                .limit(self.batch * 5)
+                .limit(self.batch)
             )
             if self.db.dialect == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            rows = (await s.scalars(q)).all()
-            heads: dict[str, Outbox] = {}
-            for row in rows:
-                if row.channel_key not in heads:
-                    heads[row.channel_key] = row
-            chosen = [
-                r
-                for r in heads.values()
-                if r.next_attempt_at <= now and (r.lease_until is None or r.lease_until <= now)
-            ][: self.batch]
-            out = []
+            chosen = list((await s.scalars(q)).all())
             for row in chosen:
                 row.lease_until = now + LEASE
-                out.append((row, await self._address(s, row), await self._previous(s, row)))
-            return out
+            addresses = await self._addresses(s, chosen)
+            previous = await self._previous(s, chosen)
+            return [
+                (row, addresses[row.id], previous.get((row.update_key, row.platform)))
+                for row in chosen
+            ]
 
-    async def _address(self, s: AsyncSession, row: Outbox) -> Address:
-        ref = await s.get(ConversationRef, (row.dest_kind, row.dest_id, row.platform))
-        platform_id: str | None
-        if row.dest_kind == "person":
-            person = await s.get(Person, row.dest_id)
-            platform_id = {
-                "slack": person.slack_id if person else None,
-                "teams": (person.teams_id or person.teams_aad_id) if person else None,
-            }.get(row.platform, row.dest_id)
-        else:
-            team = await s.get(Team, row.dest_id)
-            platform_id = {
-                "slack": team.slack_channel if team else None,
-                "teams": team.teams_channel if team else None,
-            }.get(row.platform, row.dest_id)
-        return Address(row.dest_kind, row.dest_id, platform_id, ref.ref if ref else None)
+    async def _addresses(self, s: AsyncSession, rows: list[Outbox]) -> dict[int, Address]:
+        """Where each row goes, resolved for the whole batch with a few queries."""
+        person_ids = {r.dest_id for r in rows if r.dest_kind == "person"}
+        team_ids = {r.dest_id for r in rows if r.dest_kind != "person"}
+        people = (
+            {p.id: p for p in await s.scalars(select(Person).where(Person.id.in_(person_ids)))}
+            if person_ids
+            else {}
+        )
+        teams = (
+            {t.id: t for t in await s.scalars(select(Team).where(Team.id.in_(team_ids)))}
+            if team_ids
+            else {}
+        )
+        refs: dict[tuple[str, str, str], dict[str, Any]] = {}
+        if rows:
+            q = select(ConversationRef).where(
+                ConversationRef.owner_id.in_({r.dest_id for r in rows})
+            )
+            refs = {(c.owner_kind, c.owner_id, c.platform): c.ref for c in await s.scalars(q)}
+        out: dict[int, Address] = {}
+        for row in rows:
+            platform_id: str | None
+            if row.dest_kind == "person":
+                person = people.get(row.dest_id)
+                platform_id = {
+                    "slack": person.slack_id if person else None,
+                    "teams": (person.teams_id or person.teams_aad_id) if person else None,
+                }.get(row.platform, row.dest_id)
+            else:
+                team = teams.get(row.dest_id)
+                platform_id = {
+                    "slack": team.slack_channel if team else None,
+                    "teams": team.teams_channel if team else None,
+                }.get(row.platform, row.dest_id)
+            ref = refs.get((row.dest_kind, row.dest_id, row.platform))
+            out[row.id] = Address(row.dest_kind, row.dest_id, platform_id, ref)
+        return out
 
-    async def _previous(self, s: AsyncSession, row: Outbox) -> dict[str, Any] | None:
-        if not row.update_key:
-            return None
-        posted = await s.get(PostedMessage, (row.update_key, row.platform))
-        return posted.ref if posted else None
+    async def _previous(
+        self, s: AsyncSession, rows: list[Outbox]
+    ) -> dict[tuple[str | None, str], dict[str, Any]]:
+        """Where earlier messages with the rows' update keys were posted (to edit them)."""
+        keys = {r.update_key for r in rows if r.update_key}
+        if not keys:
+            return {}
+        q = select(PostedMessage).where(PostedMessage.update_key.in_(keys))
+        return {(p.update_key, p.platform): p.ref for p in await s.scalars(q)}
 
     async def run_once(self) -> int:
         """Deliver every head row that is due; returns how many were delivered."""
+        while self._unrecorded:  # raises while the database is still away: retried next round
+            await self._record(*self._unrecorded[0])
+            self._unrecorded.pop(0)
         delivered = 0
         while True:
             leased = await self._lease_heads()
@@ -256,44 +299,49 @@ class Dispatcher:
         except Exception as e:  # a sender bug or network error: retry later, never drop
             log.warning("outbox %s: %s failed: %s", row.id, row.platform, type(e).__name__)
             result = SendResult(ok=False, error=f"{type(e).__name__}: {e}"[:500])
-        await self._record(row, result)
+        try:
+            await self._record(row, result)
+        except Exception as e:
+            log.warning(
+                "outbox %s: could not record the result (%s); will record it when the database is back",
+                row.id,
+                type(e).__name__,
+            )
+            self._unrecorded.append((row, result))
         return result.ok
 
     async def _record(self, row: Outbox, result: SendResult) -> None:
         now = self.clock.now()
+        attempts = row.attempts + 1  # the row is leased: nobody else changed it
+        values: dict[str, Any] = {"lease_until": None, "attempts": attempts}
+        if result.ok:
+            values.update(status="sent", sent_at=now, last_error="")
+        elif result.permanent:
+            values.update(status="failed", last_error=result.error[:1000])
+            log.error("outbox %s: permanent failure on %s: %s", row.id, row.platform, result.error)
+        else:
+            delay = result.retry_after
+            if delay is None:
+                delay = min(MAX_BACKOFF, 2.0 ** min(attempts, 9))
+            values.update(
+                next_attempt_at=now + timedelta(seconds=delay), last_error=result.error[:1000]
+            )
         async with self.db.transaction() as s:
-            current = await s.get(Outbox, row.id)
-            if current is None:
+            done = await s.execute(
+                update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(done, "rowcount", 1):
                 return
-            current.lease_until = None
-            current.attempts += 1
             if result.ok:
-                current.status = "sent"
-                current.sent_at = now
-                current.last_error = ""
-                if current.update_key and result.ref is not None:
-                    await _upsert_posted(s, current.update_key, current.platform, result.ref)
-                await _stamp(s, current.track, now)
-            elif result.permanent:
-                current.status = "failed"
-                current.last_error = result.error[:1000]
-                log.error(
-                    "outbox %s: permanent failure on %s: %s", row.id, row.platform, result.error
-                )
-            else:
-                delay = result.retry_after
-                if delay is None:
-                    delay = min(MAX_BACKOFF, 2.0 ** min(current.attempts, 9))
-                current.next_attempt_at = now + timedelta(seconds=delay)
-                current.last_error = result.error[:1000]
+                if row.update_key and result.ref is not None:
+                    await _upsert_posted(s, row.update_key, row.platform, result.ref)
+                await _stamp(s, row.track, now)
             if result.conversation is not None:
                 await save_conversation_ref(
-                    s,
-                    current.dest_kind,
-                    current.dest_id,
-                    current.platform,
-                    result.conversation,
-                    now,
+                    s, row.dest_kind, row.dest_id, row.platform, result.conversation, now
                 )
 
     async def run_forever(self, poll: float = 1.0) -> None:

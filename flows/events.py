@@ -34,6 +34,7 @@ class FlowResult:
     errors: dict[str, str] = field(default_factory=dict)  # per-field errors: keep the form open
     duplicate: bool = False  # this delivery was already handled
     person_id: str | None = None  # who acted, once known
+    queued: bool = False  # the replies were queued in the outbox with the change (see handle)
 
     def text(self) -> str:
         return "\n\n".join(m.plain() for m in self.replies)

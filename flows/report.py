@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.db.models import ConversationState
+from bot.db.models import ConversationState, Team
 from bot.domain import (
     ANONYMITY_MIN_TEAM,
     DRIVER_LABELS,
@@ -27,11 +27,12 @@ NO = {"no", "n", "false", "0", "", "show"}
 SKIP = {"skip", "-", "none", "n/a", "no"}
 
 
-async def anonymity_hint(ctx: Ctx) -> str:
-    try:
-        team = await ctx.loop.reporting_team(ctx.person.id)
-    except Exception:
-        return ""
+async def anonymity_hint(ctx: Ctx, team: Team | None = None) -> str:
+    if team is None:
+        try:
+            team = await ctx.loop.reporting_team(ctx.person.id)
+        except Exception:
+            return ""
     size = await ctx.loop.anonymity_is_weak(team.id)
     if size is None:
         return ""
@@ -53,17 +54,17 @@ async def success_command(ctx: Ctx, args: str) -> FlowResult:
 @action("open")
 async def open_form(ctx: Ctx, which: str, value: str) -> FlowResult:
     if which in ("barrier", "success"):
-        await ctx.loop.reporting_team(ctx.person.id)
-        return FlowResult(form=report_form(which, value, await anonymity_hint(ctx)))
+        team = await ctx.loop.reporting_team(ctx.person.id)
+        return FlowResult(form=report_form(which, value, await anonymity_hint(ctx, team)))
     if which == "kudos":
         return FlowResult(form=kudos_form())
     raise InvalidInput("I don't know that form.")
 
 
 async def _start(ctx: Ctx, kind: str, args: str) -> FlowResult:
-    await ctx.loop.reporting_team(ctx.person.id)  # fail early, politely, if they have no team
+    team = await ctx.loop.reporting_team(ctx.person.id)  # fail early, politely, if no team
     if ctx.ev.kind == "command":  # a slash command or a button: the one-shot form
-        return FlowResult(form=report_form(kind, args.strip(), await anonymity_hint(ctx)))
+        return FlowResult(form=report_form(kind, args.strip(), await anonymity_hint(ctx, team)))
     return await start_steps(ctx, kind, args.strip())
 
 

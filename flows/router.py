@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import flows.agenda
 import flows.help
@@ -40,8 +42,17 @@ class _Rollback(Exception):
         self.result = result
 
 
-async def handle(rt: Runtime, ev: Inbound) -> FlowResult:
-    """Handle one inbound event; never raises for a person's mistake."""
+async def handle(
+    rt: Runtime,
+    ev: Inbound,
+    queue_replies: Callable[[AsyncSession, FlowResult], Awaitable[None]] | None = None,
+) -> FlowResult:
+    """Handle one inbound event; never raises for a person's mistake.
+
+    `queue_replies`: where the answer to the person is itself an outgoing message (a direct
+    message), the adapter queues it here, in the same transaction as the change and the
+    delivery id: either all three are stored or none is (then `result.queued` is True).
+    """
     try:
         async with rt.db.transaction() as s:
             if ev.delivery_id and await s.get(ProcessedDelivery, ev.delivery_id) is not None:
@@ -66,6 +77,9 @@ async def handle(rt: Runtime, ev: Inbound) -> FlowResult:
             if result.errors:
                 raise _Rollback(result)
             result.person_id = person.id
+            if queue_replies is not None:
+                await queue_replies(s, result)
+                result.queued = True
             if ev.delivery_id:
                 s.add(ProcessedDelivery(key=ev.delivery_id, at=rt.clock.now(), result={}))
                 await s.flush()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,56 +18,11 @@ from sqlalchemy import func, select
 from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
 from bot.db.models import ConversationRef, Item, Outbox
-from bot.server import Server, build_server
+from bot.server import build_server
 from bot.settings import Settings
 from tests.conftest import EXAMPLE_ORG
 from tests.fakes.slack_api import FakeSlack, SlackUser, block_text, buttons
-
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-
-BARRIER = {
-    "summary": "The reading screener data arrives three weeks after testing",
-    "details": "Every benchmark window; all grades",
-    "affected": ["students", "staff"],
-    "subgroup": "English learners",
-    "driver": "data_systems",
-    "stage": "initial_implementation",
-    "tried": "Asked the office to export earlier",
-    "suggestion": "Give coaches direct access to the vendor dashboard",
-    "urgency": "high",
-}
-
-
-@dataclass
-class Slack:
-    fake: FakeSlack
-    user: SlackUser
-    server: Server
-    platform: SlackPlatform
-    clock: FixedClock
-
-    async def settle(self) -> int:
-        """Finish the answers shown after acks, then deliver everything due in the outbox."""
-        await self.platform.idle()
-        return await self.server.rt.dispatcher.run_once()
-
-    def last_view(self) -> dict[str, Any]:
-        """The most recently opened modal, as Slack stored it (with its id and hash)."""
-        assert self.fake.modals, f"no modal opened; calls: {self.fake.methods()}"
-        return self.fake.views[self.fake.modals[-1]]
-
-    def posts(self, channel: str) -> list[dict[str, Any]]:
-        return [c.args for c in self.fake.to("chat.postMessage", channel=channel)]
-
-    def message(self, channel: str, index: int = -1) -> dict[str, Any]:
-        """A message as it now stands in a channel (after any chat.update)."""
-        in_channel = [m for (ch, _ts), m in self.fake.messages.items() if ch == channel]
-        assert in_channel, f"nothing posted to {channel}"
-        return in_channel[index]
-
-    async def count(self, model: Any) -> int:
-        async with self.server.rt.db.transaction() as s:
-            return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+from tests.slack_harness import BARRIER, SECRET, Slack, decide, report_barrier, running_slack
 
 
 @pytest.fixture
@@ -80,37 +34,8 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def slack(db_url: str, clock: FixedClock, fake: FakeSlack) -> AsyncIterator[Slack]:
-    settings = Settings(
-        database_url=db_url,
-        org_file=EXAMPLE_ORG,
-        slack_bot_token=fake.token,
-        slack_signing_secret=SECRET,
-        slack_api_url=fake.api_url,
-        run_scheduler=False,
-    )
-    server = await build_server(settings, clock=clock)
-    server.rt.dispatcher.stop()  # the tests drive the outbox themselves
-    platform = server.platforms[0]
-    assert isinstance(platform, SlackPlatform)
-    platform._sender.min_interval = 0  # pacing has its own test
-    async with TestClient(TestServer(server.app)) as client:
-        yield Slack(fake, SlackUser(client, SECRET, fake), server, platform, clock)
-
-
-async def report_barrier(slack: Slack, values: dict[str, Any], user: str = "U0CAROL") -> int:
-    """Carol runs /barrier, fills the modal and submits it; returns the new item id."""
-    status, body = await slack.user.command(user, "/barrier", "screener data late")
-    assert status == 200 and body == ""
-    await slack.settle()
-    view = slack.last_view()
-    status, body = await slack.user.submit(user, view, values)
-    assert status == 200
-    answer = json.loads(body)
-    assert answer["response_action"] == "update"
-    async with slack.server.rt.db.transaction() as s:
-        item = (await s.scalars(select(Item).order_by(Item.id.desc()))).first()
-    assert item is not None
-    return item.id
+    async with running_slack(db_url, clock, fake) as running:
+        yield running
 
 
 async def test_slash_command_opens_the_report_modal_prefilled(slack: Slack) -> None:
@@ -177,20 +102,6 @@ def calls_by_channel(fake: FakeSlack) -> dict[str, list[str]]:
         elif c.method == "conversations.open":
             out.setdefault(c.args["users"], []).append(c.method)
     return out
-
-
-async def decide(slack: Slack, user: str, channel: str, action: str, note: str) -> dict[str, Any]:
-    """A lead presses a decision button on the card in `channel` and fills in the note."""
-    card = slack.message(channel, 0)
-    status, body = await slack.user.click(user, channel, card, action)
-    assert (status, body) == (200, "")
-    await slack.settle()
-    view = slack.last_view()
-    assert view["blocks"][0]["block_id"] == "note"
-    status, body = await slack.user.submit(user, view, {"note": note})
-    assert status == 200
-    answer: dict[str, Any] = json.loads(body)
-    return answer
 
 
 async def test_full_loop_in_slack_building_to_district_and_back(slack: Slack) -> None:
@@ -856,3 +767,51 @@ async def test_app_home_queue_follows_the_item_up_and_flags_overdue(slack: Slack
     assert dana["Overdue"] == "none"
     slack.clock.advance(days=14)
     assert (await home("U0DANA"))["Overdue"].startswith(line)
+
+
+async def test_a_dm_answer_is_stored_with_the_change_or_not_at_all(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If queuing the answer to a direct message fails, the delivery is not recorded either,
+    so Slack's retry (or the person's) gets the answer; it is never silently dropped."""
+    import adapters.slack.app as slack_app
+    from bot.db.models import ProcessedDelivery
+    from flows.router import SORRY
+
+    real = slack_app.enqueue
+    failures = [RuntimeError("the outbox is unavailable")]
+
+    async def flaky(*args: Any, **kw: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(slack_app, "enqueue", flaky)
+    status, _ = await slack.user.dm("U0CAROL", "mine", event_id="Ev0FLAKY")
+    assert status == 200
+    await slack.settle()
+    [apology] = slack.fake.to("chat.postEphemeral")  # a clear error, for her eyes only
+    assert SORRY in block_text(apology.args["blocks"])
+    assert await slack.count(ProcessedDelivery) == 0  # nothing half-done
+
+    status, _ = await slack.user.dm("U0CAROL", "mine", event_id="Ev0FLAKY")  # the retry
+    assert status == 200
+    await slack.settle()
+    [answer] = slack.fake.to("chat.postMessage", channel=slack.fake.dms["U0CAROL"])
+    assert "You have not reported anything yet" in block_text(answer.args["blocks"])
+    status, _ = await slack.user.dm("U0CAROL", "mine", event_id="Ev0FLAKY")  # and once only
+    await slack.settle()
+    assert len(slack.fake.to("chat.postMessage")) == 1
+
+
+async def test_web_api_calls_share_connections(slack: Slack) -> None:
+    """Modals, outbox posts and edits go over a pool of kept-alive connections, not a new
+    connection (and, against the real Slack, a new TLS handshake) per call."""
+    for n in range(3):
+        await report_barrier(slack, {**BARRIER, "summary": f"Barrier {n}"})
+        await slack.settle()
+    calls = [c for c in slack.fake.calls if c.method in ("views.open", "chat.postMessage")]
+    assert len(calls) == 6
+    assert len({c.peer for c in calls}) <= 2
+    platform = slack.platform
+    assert platform.bot.client.session is platform._sender.client.session is platform.bot.http

@@ -18,15 +18,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.slack import inbound
 from adapters.slack.blocks import (
@@ -65,6 +68,11 @@ def _dm(channel: str | None) -> bool:
     return bool(channel) and str(channel).startswith("D")
 
 
+def _url(value: Any) -> str | None:
+    """A response_url as given (Slack's own), or None when there is none usable."""
+    return value if isinstance(value, str) and value else None
+
+
 @dataclass
 class Surface:
     """Where the person acted, and so where an answer to them can be shown."""
@@ -93,6 +101,7 @@ class SlackBot:
         if api_url:
             self.client.base_url = api_url
         self._tasks: set[asyncio.Task[None]] = set()
+        self.http: aiohttp.ClientSession | None = None  # shared connections (set at start)
         anything = re.compile(r".*")
         self.app.command(anything)(self.on_command)
         self.app.block_action({"action_id": anything})(self.on_action)
@@ -101,6 +110,16 @@ class SlackBot:
         self.app.view_closed(anything)(self.on_closed)
         self.app.event("message")(self.on_message)
         self.app.event("app_home_opened")(self.on_home)
+        self.app.error(self.on_error)
+
+    async def on_error(self, error: Exception) -> BoltResponse:
+        """A request a listener could not handle: 400 if it was malformed, else 500 (Slack
+        retries events after a 5xx). The body never says why: that is for the log."""
+        if isinstance(error, inbound.BadPayload):
+            log.warning("refused a malformed Slack request: %s", error)
+            return BoltResponse(status=400, body="Malformed Slack request.")
+        log.error("handling a Slack request failed: %s", type(error).__name__, exc_info=error)
+        return BoltResponse(status=500, body="")
 
     # ---- background work after the ack --------------------------------------------------
 
@@ -169,7 +188,7 @@ class SlackBot:
 
     async def _respond(self, s: Surface, replies: list[Message]) -> None:
         assert s.response_url
-        await AsyncWebhookClient(s.response_url).send(
+        await AsyncWebhookClient(s.response_url, session=self.http).send(
             text=messages_fallback(replies),
             blocks=messages_blocks(replies),
             response_type="ephemeral",
@@ -204,14 +223,10 @@ class SlackBot:
         elif s.trigger_id:
             await self.client.views_open(trigger_id=s.trigger_id, view=notice_view(replies))
 
-    async def _queue_dm(
-        self, result: FlowResult, user: str, channel: str, offer_form: bool
-    ) -> None:
-        """Answers in a DM conversation are DM messages: queued in the outbox, in order.
-
-        `offer_form`: there is no trigger to open the flow's form with (typed text), so the
-        answer carries a button that opens it.
-        """
+    @staticmethod
+    def _dm_replies(result: FlowResult, offer_form: bool) -> list[Message]:
+        """`offer_form`: there is no trigger to open the flow's form with (typed text), so the
+        answer carries a button that opens it."""
         replies = list(result.replies)
         if result.form is not None and offer_form:
             offer = form_button(result.form)
@@ -220,20 +235,44 @@ class SlackBot:
                 if offer
                 else Message(text="Please use the button on the message above again.")
             )
+        return replies
+
+    async def _enqueue_dm(
+        self, s: AsyncSession, person_id: str, channel: str, replies: list[Message]
+    ) -> None:
+        now = self.rt.clock.now()
+        await save_conversation_ref(s, "person", person_id, PLATFORM, {"channel": channel}, now)
+        for m in replies:
+            await enqueue(s, self.rt.fanout, now, "person", person_id, m, platform=PLATFORM)
+
+    def _dm_queue(
+        self, channel: str, offer_form: bool
+    ) -> Callable[[AsyncSession, FlowResult], Awaitable[None]]:
+        """Answers in a DM conversation are DM messages, queued in the outbox in order, in the
+        same transaction as the change they answer (see `flows.router.handle`)."""
+
+        async def queue(s: AsyncSession, result: FlowResult) -> None:
+            replies = self._dm_replies(result, offer_form)
+            if replies and result.person_id is not None:
+                await self._enqueue_dm(s, result.person_id, channel, replies)
+
+        return queue
+
+    async def _queue_dm(
+        self, result: FlowResult, user: str, channel: str, offer_form: bool
+    ) -> None:
+        """DM answers to an event that changed nothing (an error, a stranger): their own
+        transaction, or an ephemeral message for someone not in the directory."""
+        if result.queued or result.duplicate:
+            return
+        replies = self._dm_replies(result, offer_form)
         if not replies:
             return
         if result.person_id is None:  # not in the directory: nobody to queue for
             self._later(self._post_ephemeral(channel, user, replies))
             return
-        now = self.rt.clock.now()
         async with self.rt.db.transaction() as s:
-            await save_conversation_ref(
-                s, "person", result.person_id, PLATFORM, {"channel": channel}, now
-            )
-            for m in replies:
-                await enqueue(
-                    s, self.rt.fanout, now, "person", result.person_id, m, platform=PLATFORM
-                )
+            await self._enqueue_dm(s, result.person_id, channel, replies)
 
     async def _post_ephemeral(self, channel: str, user: str, replies: list[Message]) -> None:
         await self.client.chat_postEphemeral(
@@ -248,15 +287,17 @@ class SlackBot:
     async def on_command(self, args: AsyncArgs) -> None:
         """Slash commands: /barrier, /success, /kudos, /looplink [status|agenda|digest|mine]."""
         body = args.body
-        channel = body.get("channel_id")
+        user = inbound.text(body.get("user_id"), "user_id", required=True)
+        channel = inbound.text(body.get("channel_id"), "channel_id") or None
+        trigger = inbound.text(body.get("trigger_id"), "trigger_id", required=True)
         ev = Inbound(
             PLATFORM,
-            body["user_id"],
+            user,
             "command",
-            command=str(body.get("command", "")).lstrip("/"),
-            text=await self.plain(body.get("text", "")),
+            command=inbound.text(body.get("command"), "command").lstrip("/"),
+            text=await self.plain(inbound.text(body.get("text"), "text")),
             channel=None if _dm(channel) else channel,
-            delivery_id=f"slack:command:{body.get('trigger_id')}",
+            delivery_id=f"slack:command:{trigger}",
         )
         result = await handle(self.rt, ev)
         if result.duplicate:
@@ -271,39 +312,46 @@ class SlackBot:
         else:
             await args.ack()
         if result.form is not None:
-            surface = Surface(
-                body["user_id"], body.get("trigger_id"), response_url=body.get("response_url")
-            )
+            surface = Surface(user, trigger, response_url=_url(body.get("response_url")))
             self._later(self._open(surface, result.form))
 
     async def on_action(self, args: AsyncArgs) -> None:
         """Buttons in messages, DMs, modals and App Home."""
         body = args.body
-        action = (body.get("actions") or [{}])[0]
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            raise inbound.BadPayload("actions: expected a list of actions")
+        action = inbound.obj(actions[0], "actions[0]")
         if action.get("type") != "button":
             await args.ack()
             return
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id")
+        user = inbound.text(inbound.obj(body.get("user"), "user").get("id"), "user.id", True)
+        channel = inbound.text(
+            inbound.obj(body.get("channel"), "channel", required=False).get("id"), "channel.id"
+        )
+        view = body.get("view")
         surface = Surface(
             user,
-            body.get("trigger_id"),
-            response_url=body.get("response_url"),
+            inbound.text(body.get("trigger_id"), "trigger_id") or None,
+            response_url=_url(body.get("response_url")),
             dm_channel=channel if _dm(channel) else None,
-            view=body.get("view"),
+            view=inbound.obj(view, "view") if view is not None else None,
         )
+        action_ts = inbound.text(action.get("action_ts"), "action_ts", required=True)
+        value = action.get("value")
         ev = Inbound(
             PLATFORM,
             user,
             "action",
-            action=neutral_action(action.get("action_id", "")),
-            value=str(action.get("value", "")),
-            channel=None if _dm(channel) else channel,
-            delivery_id=f"slack:action:{user}:{action.get('action_ts')}",
+            action=neutral_action(inbound.text(action.get("action_id"), "action_id")),
+            value="" if value is None else str(value),
+            channel=None if _dm(channel) or not channel else channel,
+            delivery_id=f"slack:action:{user}:{action_ts}",
         )
-        result = await handle(self.rt, ev)
-        if not result.duplicate and surface.dm_channel:
-            await self._queue_dm(result, user, surface.dm_channel, offer_form=False)
+        dm = surface.dm_channel
+        result = await handle(self.rt, ev, self._dm_queue(dm, offer_form=False) if dm else None)
+        if dm:
+            await self._queue_dm(result, user, dm, offer_form=False)
         await args.ack()
         if not result.duplicate:
             self._later(self._show(surface, result))
@@ -311,10 +359,12 @@ class SlackBot:
     async def on_shortcut(self, args: AsyncArgs) -> None:
         """'Report as barrier' on any message (pre-filled), and the global shortcuts."""
         body = args.body
-        user = body["user"]["id"]
+        user = inbound.text(inbound.obj(body.get("user"), "user").get("id"), "user.id", True)
+        trigger = inbound.text(body.get("trigger_id"), "trigger_id", required=True)
         text = ""
         if body.get("type") == "message_action":
-            text = (await self.plain((body.get("message") or {}).get("text", "")))[:MAX_TEXT]
+            message = inbound.obj(body.get("message"), "message", required=False)
+            text = (await self.plain(inbound.text(message.get("text"), "message.text")))[:MAX_TEXT]
         which = SHORTCUTS.get(str(body.get("callback_id")), "barrier")
         ev = Inbound(
             PLATFORM,
@@ -322,19 +372,20 @@ class SlackBot:
             "action",
             action=f"open:{which}",
             value=text,
-            delivery_id=f"slack:shortcut:{body.get('trigger_id')}",
+            delivery_id=f"slack:shortcut:{trigger}",
         )
         result = await handle(self.rt, ev)
         await args.ack()
         if not result.duplicate:
-            surface = Surface(user, body.get("trigger_id"), response_url=body.get("response_url"))
+            surface = Surface(user, trigger, response_url=_url(body.get("response_url")))
             self._later(self._show(surface, result))
 
     async def on_submit(self, args: AsyncArgs) -> None:
         """A submitted modal: the form's flow; field errors keep the modal open."""
         body = args.body
-        view = body["view"]
-        user = body["user"]["id"]
+        view = inbound.obj(body.get("view"), "view")
+        user = inbound.text(inbound.obj(body.get("user"), "user").get("id"), "user.id", True)
+        view_id = inbound.text(view.get("id"), "view.id", required=True)
         sub = read_submission(view)
         if sub.users:
             people, _ = await self._lookup(set(sub.users.values()), set())
@@ -347,13 +398,18 @@ class SlackBot:
             form_id=sub.form_id,
             values=sub.values,
             context=sub.context,
-            delivery_id=f"slack:view:{view.get('id')}:{view.get('hash')}",
+            delivery_id=f"slack:view:{view_id}:{view.get('hash')}",
         )
         result = await handle(self.rt, ev)
         if result.duplicate:
             await args.ack()
         elif result.errors:
-            blocks = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+            given = view.get("blocks")
+            blocks = [
+                str(b.get("block_id"))
+                for b in (given if isinstance(given, list) else [])
+                if isinstance(b, dict) and b.get("type") == "input" and b.get("block_id")
+            ]
             errors: dict[str, str] = {}
             for name, msg in result.errors.items():
                 key = name if name in blocks else (blocks[0] if blocks else name)
@@ -382,24 +438,26 @@ class SlackBot:
             or not event.get("user")
         ):
             return
+        user = inbound.text(event.get("user"), "event.user", required=True)
+        channel = inbound.text(event.get("channel"), "event.channel", required=True)
+        event_id = inbound.text(args.body.get("event_id"), "event_id", required=True)
         ev = Inbound(
             PLATFORM,
-            event["user"],
+            user,
             "text",
-            text=await self.plain(event.get("text", "")),
+            text=await self.plain(inbound.text(event.get("text"), "event.text")),
             channel=None,
-            delivery_id=f"slack:event:{args.body.get('event_id')}",
+            delivery_id=f"slack:event:{event_id}",
         )
-        result = await handle(self.rt, ev)
-        if not result.duplicate:
-            await self._queue_dm(result, event["user"], event["channel"], offer_form=True)
+        result = await handle(self.rt, ev, self._dm_queue(channel, offer_form=True))
+        await self._queue_dm(result, user, channel, offer_form=True)
 
     async def on_home(self, args: AsyncArgs) -> None:
         """App Home: the person's reports and, for leads, their team's queue."""
         event = args.event or {}
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        user = event["user"]
+        user = inbound.text(event.get("user"), "event.user", required=True)
         result = await handle(self.rt, Inbound(PLATFORM, user, "command", command="home"))
         self._later(self._publish_home(user, result.replies))
 

@@ -300,31 +300,52 @@ class Submission:
 
 
 def read_submission(view: dict[str, Any]) -> Submission:
-    """Read a submitted modal: which form, its hidden context, and each field's value."""
+    """Read a submitted modal: which form, its hidden context, and each field's value.
+
+    Parts of the wrong shape (never sent by Slack) are left out, as if the field were empty;
+    the form's own validation then asks for what is missing.
+    """
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = json.loads(str(view.get("private_metadata") or "{}"))
     except ValueError:
         meta = {}
-    context = meta.get("context") if isinstance(meta, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    context = meta.get("context")
     sub = Submission(
-        form_id=str(meta.get("form_id", "")) if isinstance(meta, dict) else "",
-        context={str(k): str(v) for k, v in (context or {}).items()},
+        form_id=str(meta.get("form_id") or ""),
+        context={str(k): str(v) for k, v in context.items()} if isinstance(context, dict) else {},
     )
-    state = (view.get("state") or {}).get("values") or {}
-    for block_id, elements in state.items():
-        for value in elements.values():
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    for block_id, elements in (values if isinstance(values, dict) else {}).items():
+        for value in (elements if isinstance(elements, dict) else {}).values():
+            if not isinstance(value, dict):
+                continue
             kind = value.get("type")
             if kind == "static_select":
-                picked = (value.get("selected_option") or {}).get("value", "")
+                picked = _value(value.get("selected_option"))
             elif kind == "multi_static_select":
-                picked = ",".join(o["value"] for o in value.get("selected_options") or [])
+                chosen = value.get("selected_options")
+                picked = (
+                    ",".join(_value(o) for o in chosen if _value(o))
+                    if isinstance(chosen, list)
+                    else ""
+                )
             elif kind == "checkboxes":
                 picked = "yes" if value.get("selected_options") else ""
             elif kind == "users_select":
-                picked = value.get("selected_user") or ""
+                user = value.get("selected_user")
+                picked = user if isinstance(user, str) else ""
                 if picked:
                     sub.users[block_id] = picked
             else:
-                picked = value.get("value") or ""
-            sub.values[block_id] = str(picked)
+                given = value.get("value")
+                picked = given if isinstance(given, str) else ""
+            sub.values[block_id] = picked
     return sub
+
+
+def _value(option: Any) -> str:
+    """The value of a selected option, or "" if it is not one."""
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else ""

@@ -10,8 +10,88 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 TOKEN = re.compile(r"<([^<>]*)>")
+
+
+class BadPayload(ValueError):
+    """A signed request without what Slack always sends (or of the wrong shape).
+
+    Answered with 400 and logged as a warning: never a 500, never a traceback.
+    """
+
+
+INTERACTIONS_WITH_USER = {
+    "block_actions",
+    "view_submission",
+    "view_closed",
+    "shortcut",
+    "message_action",
+    "block_suggestion",
+}
+
+
+OBJECTS = ("user", "view", "channel", "container", "message", "team", "enterprise", "event")
+
+
+def malformed(body: Any) -> str | None:
+    """What is wrong with a request body's shape, as far as Slack guarantees it, or None.
+
+    Asked only after something failed, to tell a malformed request (400, not retried) from an
+    internal failure (500: Slack retries events).
+    """
+    if not isinstance(body, dict):
+        return "the body is not an object"
+    try:
+        for key in OBJECTS:
+            if key in body:
+                obj(body[key], key)
+        if "actions" in body:
+            actions = body["actions"]
+            if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+                return "actions: expected a list of objects"
+        if "command" in body:  # a slash command
+            for key in ("command", "user_id", "trigger_id"):
+                text(body.get(key), key, required=True)
+            return None
+        kind = text(body.get("type"), "type", required=True)
+        if kind in INTERACTIONS_WITH_USER:
+            text(obj(body.get("user"), "user").get("id"), "user.id", required=True)
+            if kind == "block_actions" and not body.get("actions"):
+                return "actions: expected at least one action"
+            if kind.startswith("view_"):
+                obj(body.get("view"), "view")
+        elif kind == "event_callback":
+            event = obj(body.get("event"), "event")
+            text(event.get("type"), "event.type", required=True)
+            for key in ("user", "channel", "text", "channel_type", "tab", "subtype"):
+                text(event.get(key), f"event.{key}")
+            text(body.get("event_id"), "event_id", required=True)
+        elif kind == "url_verification":
+            text(body.get("challenge"), "challenge", required=True)
+    except BadPayload as e:
+        return str(e)
+    return None
+
+
+def obj(value: Any, what: str, required: bool = True) -> dict[str, Any]:
+    """`value` as a JSON object (an absent optional one is empty)."""
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise BadPayload(f"{what}: expected an object")
+    return value
+
+
+def text(value: Any, what: str, required: bool = False) -> str:
+    """`value` as a string; a required one must not be empty."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value):
+        raise BadPayload(f"{what}: expected {'a non-empty' if required else 'a'} string")
+    return value
+
 
 Lookup = Callable[[set[str], set[str]], Awaitable[tuple[dict[str, str], dict[str, str]]]]
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import inbound
 from adapters.slack.app import SlackBot
 from adapters.slack.sender import SlackSender
 from bot.outbox import Sender
@@ -18,6 +23,7 @@ from bot.settings import Settings, SettingsError
 log = logging.getLogger("looplink.slack")
 
 EVENTS_PATH = "/slack/events"
+API_TIMEOUT = 30  # seconds per Web API call, as slack_sdk's own default
 
 
 def api_base(url: str | None) -> str | None:
@@ -43,19 +49,66 @@ class SlackPlatform:
         # No in-process retries for delivery: the outbox retries, durably.
         self._sender = SlackSender(AsyncWebClient(**client_args))
         self._socket: Any = None
+        self._verifier = SignatureVerifier(settings.slack_signing_secret)
+        self._http: aiohttp.ClientSession | None = None
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.events)
 
     async def events(self, request: web.Request) -> web.Response:
-        """Events, interactivity, slash commands and options all arrive here (signed)."""
-        bolt_response = await self.bot.app.async_dispatch(await to_bolt_request(request))
+        """Events, interactivity, slash commands and options all arrive here, signed.
+
+        In this order: a body over the size limit is refused unread (413, aiohttp's
+        client_max_size); a bad or stale signature gets 401; a body Bolt cannot represent or
+        route gets 400; then Bolt runs the listener. Bolt reads every payload field it might
+        pass to a listener before matching one, so shapes Slack never sends (`"user": false`,
+        an empty `actions` list) raise inside Bolt, sometimes outside any error handler. When a
+        request fails, its shape decides the answer: malformed -> 400 (and a warning in the
+        log); well-formed -> 500, which Slack retries for events. No answer says more.
+        """
+        body = await request.text()
+        if not self._signed(body, request.headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except Exception as e:
+            log.warning("refused a Slack request Bolt could not read: %s", type(e).__name__)
+            return web.Response(status=400, text="Malformed Slack request.")
+        try:
+            bolt_response: BoltResponse | None = await self.bot.app.async_dispatch(bolt_request)
+        except Exception as e:
+            log.error("Slack request failed outside any handler: %s", type(e).__name__)
+            bolt_response = None
+        if bolt_response is None or bolt_response.status >= 500:
+            problem = inbound.malformed(bolt_request.body)
+            if problem is not None:
+                log.warning("refused a malformed Slack request: %s", problem)
+                return web.Response(status=400, text="Malformed Slack request.")
+            if bolt_response is None:
+                return web.Response(status=500)
         return await to_aiohttp_response(bolt_response)
+
+    def _signed(self, body: str, headers: Mapping[str, str]) -> bool:
+        """Slack's signature over the body, made in the last five minutes (replays refused)."""
+        try:
+            return self._verifier.is_valid(
+                body=body,
+                timestamp=headers.get("X-Slack-Request-Timestamp"),
+                signature=headers.get("X-Slack-Signature"),
+            )
+        except ValueError:  # a timestamp that is not a number
+            return False
 
     def sender(self) -> Sender:
         return self._sender
 
     async def start(self) -> None:
+        # One connection pool for every Web API call (modals, outbox posts, response_urls):
+        # without it slack_sdk opens a new session, connection and TLS handshake per call.
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT))
+        self.bot.client.session = self._http
+        self._sender.client.session = self._http
+        self.bot.http = self._http
         token = self.settings.slack_app_token
         if not token:
             return
@@ -70,6 +123,12 @@ class SlackPlatform:
             await self._socket.close_async()
             self._socket = None
         await self.bot.close()
+        if self._http is not None:
+            self.bot.client.session = None
+            self._sender.client.session = None
+            self.bot.http = None
+            await self._http.close()
+            self._http = None
 
     async def idle(self) -> None:
         """Wait until every answer shown after an acknowledgement is done (tests, shutdown)."""

@@ -101,10 +101,14 @@ class SlackSender:
                     log.info("outbox %s: earlier message is gone; posting anew", delivery.outbox_id)
             channel, conversation = await self._channel(delivery.address)
             if channel is None:
+                a = delivery.address
+                # a person is not named: it may be an anonymous reporter being answered
                 return SendResult(
                     ok=False,
                     permanent=True,
-                    error=f"no Slack id for {delivery.address.dest_kind} {delivery.address.dest_id}",
+                    error=f"no Slack channel for team {a.dest_id}"
+                    if a.dest_kind == "team"
+                    else "no Slack user id or DM channel for this person",
                 )
             await self._pace(channel)
             r = await self.client.chat_postMessage(

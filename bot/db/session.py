@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +54,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# The databases whose transaction the current task is inside (see Database.transaction).
+_holding: ContextVar[tuple[object, ...]] = ContextVar("looplink_db_holding", default=())
+
+
 class Database:
-    """The app's handle on its database: `async with db.transaction() as s: ...`."""
+    """The app's handle on its database: `async with db.transaction() as s: ...`.
+
+    On SQLite, transactions in one process take turns (an asyncio lock, first come first
+    served). SQLite has one writer at a time anyway; without the lock, concurrent writers on
+    the pool's connections wait in SQLite's busy handler, which sleeps up to 100 ms between
+    retries, and under load that turned into seconds of tail latency. A transaction opened
+    inside another (same task) does not wait for the lock.
+    """
 
     def __init__(self, url: str = DEFAULT_URL, **engine_kw: Any) -> None:
         self.url = url
@@ -69,6 +82,7 @@ class Database:
         if is_sqlite(url):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._turns: asyncio.Lock | None = asyncio.Lock() if is_sqlite(url) else None
 
     @property
     def dialect(self) -> str:
@@ -77,8 +91,18 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on any error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        held = _holding.get()
+        if self._turns is None or self in held:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._turns:
+            token = _holding.set((*held, self))
+            try:
+                async with self.sessions() as session, session.begin():
+                    yield session
+            finally:
+                _holding.reset(token)
 
     async def ping(self) -> bool:
         try:

@@ -4,6 +4,9 @@
 Looplink calls the way Slack does (`ok`, `ts`, `channel`, `view` ids), records every call,
 and can refuse calls on demand (429 with Retry-After, 5xx, Slack errors) or hold them until
 released. Point `slack_sdk` at it with `base_url=fake.api_url` (SLACK_API_URL).
+It can also enforce Slack's posting limit (`post_interval`: one `chat.postMessage` per channel
+per second, 429 with `Retry-After` beyond it) and play an outage (`outage`: every call to a
+method refused until `restore`).
 Response URLs (`response_url` in payloads) point at it too and are recorded as calls named
 "response_url".
 
@@ -19,6 +22,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +43,14 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str | None = None
+    status: int = 0  # the HTTP status the fake answered (0 while it is still being answered)
+    peer: Any = None  # the caller's (host, port): which connection the call came over
+    result: dict[str, Any] = field(default_factory=dict)  # the JSON answer, if any
+
+    @property
+    def ok(self) -> bool:
+        """Slack accepted the call (HTTP 200 and "ok": true)."""
+        return self.status == 200 and bool(self.result.get("ok"))
 
     def text(self) -> str:
         """Everything the call carries, as one string (for "appears nowhere" assertions)."""
@@ -73,6 +85,10 @@ class FakeSlack:
     _socket: web.WebSocketResponse | None = None
     _socket_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _acked: asyncio.Condition = field(default_factory=asyncio.Condition)
+    post_interval: float | None = None  # seconds between accepted posts to one channel
+    rate_limited: int = 0  # posts refused by post_interval
+    _last_post: dict[str, float] = field(default_factory=dict)
+    _outages: dict[str, Refusal] = field(default_factory=dict)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -115,6 +131,19 @@ class FakeSlack:
     ) -> None:
         """Refuse the next call to `method` (queued: call again to refuse more)."""
         self._refusals.setdefault(method, []).append(Refusal(status, error, retry_after))
+
+    def outage(
+        self,
+        method: str,
+        status: int = 500,
+        error: str = "internal_error",
+        retry_after: int | None = None,
+    ) -> None:
+        """Refuse every call to `method` (with this status) until `restore(method)`."""
+        self._outages[method] = Refusal(status, error, retry_after)
+
+    def restore(self, method: str) -> None:
+        self._outages.pop(method, None)
 
     def hold(self, method: str) -> asyncio.Event:
         """Hold calls to `method` until the returned event is set."""
@@ -166,14 +195,27 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") or None
         args = await self._args(request)
         token = token or args.pop("token", None)
-        self.calls.append(Call(method, args, token))
+        call = Call(method, args, token)
+        call.peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.calls.append(call)
+        response = await self._answer(method, args, token)
+        call.status = response.status
+        if isinstance(response.text, str) and response.content_type == "application/json":
+            call.result = json.loads(response.text)
+        return response
+
+    async def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
         if method in self._arrived:
             self._arrived[method].set()
         if method in self._holds:
             await self._holds[method].wait()
         refusals = self._refusals.get(method)
-        if refusals:
+        r: Refusal | None = self._outages.get(method)
+        if r is None and refusals:
             r = refusals.pop(0)
+        if r is None and method == "chat.postMessage" and self.post_interval:
+            r = self._pace(str(args.get("channel", "")))
+        if r is not None:
             headers = {"Retry-After": str(r.retry_after)} if r.retry_after is not None else {}
             if r.status >= 500:
                 return web.Response(status=r.status, text="upstream trouble", headers=headers)
@@ -189,6 +231,18 @@ class FakeSlack:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         return web.json_response(handler(args))
+
+    def _pace(self, channel: str) -> Refusal | None:
+        """Slack's limit for posting: about one message per second per channel."""
+        assert self.post_interval
+        now = time.monotonic()
+        last = self._last_post.get(channel)
+        if last is not None and now - last < self.post_interval:
+            self.rate_limited += 1
+            wait = max(1, math.ceil(self.post_interval - (now - last)))
+            return Refusal(429, "ratelimited", wait)
+        self._last_post[channel] = now
+        return None
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {

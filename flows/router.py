@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,24 @@ class _Rollback(Exception):
         self.result = result
 
 
+def _clean(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; nobody means to type one. Drop it everywhere."""
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def clean(ev: Inbound) -> Inbound:
+    return replace(
+        ev,
+        text=_clean(ev.text),
+        command=_clean(ev.command),
+        action=_clean(ev.action),
+        value=_clean(ev.value),
+        form_id=_clean(ev.form_id),
+        values={_clean(k): _clean(v) if isinstance(v, str) else v for k, v in ev.values.items()},
+        context={_clean(k): _clean(v) for k, v in ev.context.items()},
+    )
+
+
 async def handle(
     rt: Runtime,
     ev: Inbound,
@@ -53,6 +72,7 @@ async def handle(
     message), the adapter queues it here, in the same transaction as the change and the
     delivery id: either all three are stored or none is (then `result.queued` is True).
     """
+    ev = clean(ev)
     try:
         async with rt.db.transaction() as s:
             if ev.delivery_id and await s.get(ProcessedDelivery, ev.delivery_id) is not None:

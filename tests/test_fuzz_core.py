@@ -165,3 +165,15 @@ async def test_any_event_gets_a_clear_answer(
     )  # fmt: skip
     res = await handle(chat.rt, ev)
     assert SORRY not in res.text(), (kind, name, value, values)
+
+
+async def test_nul_bytes_are_dropped_not_an_error(chat: LocalChat) -> None:
+    res = await chat.submit("carol", "barrier", {"summary": "Bus\x00 late", "details": "\x00"})
+    assert "Thanks" in res.text()
+    from sqlalchemy import select
+
+    from bot.db.models import Item
+
+    async with chat.rt.db.transaction() as s:
+        item = (await s.scalars(select(Item))).one()
+    assert (item.summary, item.details) == ("Bus late", "")

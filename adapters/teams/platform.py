@@ -82,7 +82,10 @@ class TeamsPlatform:
             return web.json_response({"error": "invalid JSON"}, status=400)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return web.json_response({"error": "expected a Bot Framework activity"}, status=400)
-        activity = Activity().deserialize(body)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:  # msrest raises DeserializationError for fields of the wrong shape
+            return web.json_response({"error": "malformed Bot Framework activity"}, status=400)
         try:
             identity = await self.auth.authenticate_request(
                 activity, request.headers.get("Authorization", "")

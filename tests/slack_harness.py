@@ -71,20 +71,26 @@ class Slack:
             return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-@asynccontextmanager
-async def running_slack(
-    db_url: str, clock: FixedClock, fake: FakeSlack, **overrides: Any
-) -> AsyncIterator[Slack]:
-    settings = Settings(
+def slack_settings(
+    db_url: str, fake: FakeSlack, secret: str = SECRET, **overrides: Any
+) -> Settings:
+    """Looplink with Slack enabled against the fake Web API, the demo org, no scheduler."""
+    return Settings(
         database_url=db_url,
         org_file=EXAMPLE_ORG,
         slack_bot_token=fake.token,
-        slack_signing_secret=SECRET,
+        slack_signing_secret=secret,
         slack_api_url=fake.api_url,
         run_scheduler=False,
         **overrides,
     )
-    server = await build_server(settings, clock=clock)
+
+
+@asynccontextmanager
+async def running_slack(
+    db_url: str, clock: FixedClock, fake: FakeSlack, **overrides: Any
+) -> AsyncIterator[Slack]:
+    server = await build_server(slack_settings(db_url, fake, **overrides), clock=clock)
     server.rt.dispatcher.stop()  # the tests drive the outbox themselves
     platform = next(p for p in server.platforms if isinstance(p, SlackPlatform))
     platform._sender.min_interval = 0  # pacing has its own test

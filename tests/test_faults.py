@@ -46,6 +46,7 @@ from tests.fakes.slack_requests import (
     barrier_view,
     signed_headers,
 )
+from tests.slack_harness import slack_settings
 
 MARK = re.compile(r"^(fault-\w+-\d+):")
 
@@ -341,14 +342,7 @@ async def test_postgresql_stopped_and_started_under_traffic(
 async def slack_server(
     db_url: str, clock: FixedClock, fake: FakeSlack
 ) -> AsyncIterator[tuple[Server, SlackPlatform]]:
-    settings = Settings(
-        database_url=db_url,
-        org_file=EXAMPLE_ORG,
-        slack_bot_token=fake.token,
-        slack_signing_secret=SECRET,
-        slack_api_url=fake.api_url,
-        run_scheduler=False,
-    )
+    settings = slack_settings(db_url, fake, secret=SECRET)
     server = await build_server(settings, clock=clock)
     server.rt.dispatcher.stop()  # driven by hand, with the clock
     platform = server.platforms[0]

@@ -28,10 +28,9 @@ from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
 from bot.engine import Loop, ReportInput
 from bot.server import Server, build_server
-from bot.settings import Settings
 from flows.router import SORRY
-from tests.conftest import EXAMPLE_ORG
 from tests.fakes.slack_api import FakeSlack, SlackUser
+from tests.slack_harness import slack_settings
 
 SECRET = "fuzz-signing-secret"
 FUZZ = settings(
@@ -69,14 +68,7 @@ class Env:
 @pytest.fixture
 async def env(db_url: str, clock: FixedClock) -> AsyncIterator[Env]:
     fake = await FakeSlack().start()
-    settings_ = Settings(
-        database_url=db_url,
-        org_file=EXAMPLE_ORG,
-        slack_bot_token=fake.token,
-        slack_signing_secret=SECRET,
-        slack_api_url=fake.api_url,
-        run_scheduler=False,
-    )
+    settings_ = slack_settings(db_url, fake, secret=SECRET)
     server = await build_server(settings_, clock=clock)
     server.rt.dispatcher.stop()
     platform = server.platforms[0]

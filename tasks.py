@@ -5,7 +5,8 @@
     python3 tasks.py test    # create .venv if needed, then lint, type-check and run every test
     python3 tasks.py lint    # ruff (check + format --check) and mypy only
 
-Each command creates or refreshes `.venv` (when pyproject.toml changed) before it runs.
+Each command creates or refreshes `.venv` (when pyproject.toml changed) before it runs. `demo`
+installs only what Looplink runs on; `test` and `lint` add the development tools.
 """
 
 from __future__ import annotations
@@ -23,19 +24,31 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 
 
-def ensure_venv() -> None:
+RUNTIME, DEV = "runtime", "dev"
+
+
+def ensure_venv(level: str = DEV) -> None:
+    """Install Looplink into .venv: the runtime only, or with the development tools too.
+
+    The stamp records pyproject.toml's hash and what was installed; a dev install also serves
+    the demo, so switching between commands installs nothing twice.
+    """
     if sys.version_info < (3, 11):
         sys.exit("Looplink needs Python 3.11 or newer; this is " + sys.version.split()[0])
     stamp = VENV / ".looplink-installed"
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == want:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    have = stamp.read_text().split() if stamp.exists() else []
+    if have[:1] == [digest] and (level in have[1:] or DEV in have[1:]):
         return
     if not PY.exists():
         print(f"Creating virtual environment in {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
-    print("Installing Looplink and its dependencies ...", flush=True)
-    run([str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[dev]"])
-    stamp.write_text(want)
+    what = "Looplink" if level == RUNTIME else "Looplink and its development tools"
+    print(f"Installing {what} ...", flush=True)
+    target = "." if level == RUNTIME else ".[dev]"
+    pip = [str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile"]
+    run([*pip, "-e", target])
+    stamp.write_text(f"{digest} {level}")
 
 
 def run(cmd: list[str]) -> None:
@@ -53,8 +66,8 @@ def lint() -> None:
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in {"demo", "test", "lint", "serve"}:
         sys.exit(__doc__)
-    ensure_venv()
     task, rest = argv[0], argv[1:]
+    ensure_venv(RUNTIME if task in {"demo", "serve"} else DEV)
     if task == "demo":
         os.execv(str(BIN / "looplink"), [str(BIN / "looplink"), "demo", *rest])
     if task == "serve":

@@ -32,17 +32,20 @@ class Directory:
         return self._teams
 
     async def chain_up(self, team_id: str) -> list[Team]:
-        """The team and every linked team above it, bottom first.
+        """The team and every linked team above it, bottom first, to the top.
 
         Walks up by primary key (the session's identity map answers repeats), so the cost is
-        the depth of the chain, not the size of the organisation.
+        the depth of the chain, not the size of the organisation. The whole chain is walked
+        (the org file keeps it to MAX_CHAIN_LEVELS); a loop in stored links ends the walk.
         """
         out: list[Team] = []
+        seen: set[str] = set()
         cur: str | None = team_id
-        while cur is not None and len(out) < 50:
+        while cur is not None and cur not in seen:
             team = self._teams.get(cur) if self._teams is not None else await self.team(cur)
             if team is None:
                 break
+            seen.add(cur)
             out.append(team)
             cur = team.parent_id
         return out

@@ -124,6 +124,9 @@ OUTCOME_LABELS = {
 
 # Anonymity in a team smaller than this protects nobody; the reporter is told so.
 ANONYMITY_MIN_TEAM = 5
+# The most linked teams one chain may hold, bottom to top (the org file refuses more). Real
+# systems have three to five levels (building, district, region, state, executive).
+MAX_CHAIN_LEVELS = 50
 
 # Longest free text we accept in any one field; longer input is refused politely.
 MAX_TEXT = 3000

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bot.domain import Role
+from bot.domain import MAX_CHAIN_LEVELS, Role
 from bot.schedule import CronError, parse_cron
+from bot.yamlload import Lined, YamlLimitError, load
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LEVELS = ("building", "school", "clinic", "site", "district", "region", "regional", "state")
@@ -93,29 +94,9 @@ class OrgFileError(Exception):
         return "\n".join(lines)
 
 
-class _Lined(dict[str, Any]):
-    """A mapping that remembers the line it started on and the line of each key."""
+_Lined = Lined
 
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Lined:
-    out = _Lined()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        out[str(key)] = loader.construct_object(value_node, deep=True)
-        out.key_lines[str(key)] = key_node.start_mark.line + 1
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+MAX_FILE_BYTES = 16 * 1024 * 1024  # a 5,000-team organisation is about 2 MiB
 
 
 def _line(obj: Any, key: str | None = None, default: int = 1) -> int:
@@ -126,20 +107,46 @@ def _line(obj: Any, key: str | None = None, default: int = 1) -> int:
     return default
 
 
+def _too_big(path: str, size: int) -> OrgFileError:
+    return OrgFileError(
+        path,
+        [
+            Problem(
+                1,
+                f"the file is {size:,} bytes, more than the {MAX_FILE_BYTES:,} an org file may be",
+                "split out what is not the organisation, or check that this is the right file",
+            )
+        ],
+    )
+
+
 def load_org(path: str | Path) -> OrgSpec:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_big(str(p), size)
+        with p.open(encoding="utf-8") as f:
+            text = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise OrgFileError(
             str(p), [Problem(1, f"cannot read the file ({e.strerror})", "check the path")]
+        ) from e
+    except UnicodeDecodeError as e:
+        raise OrgFileError(
+            str(p), [Problem(1, "the file is not UTF-8 text", "save it as UTF-8")]
         ) from e
     return parse_org(text, str(p))
 
 
 def parse_org(text: str, path: str = "<org file>") -> OrgSpec:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise _too_big(path, size)
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - our loader is a SafeLoader
+        data = load(text)
+    except YamlLimitError as e:
+        raise OrgFileError(path, [Problem(e.line, e.message, e.fix)]) from e
     except yaml.MarkedYAMLError as e:
         line = (e.problem_mark.line + 1) if e.problem_mark else 1
         raise OrgFileError(
@@ -161,6 +168,7 @@ class _Validator:
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self._crons: dict[tuple[str, str], str | None] = {}  # (cron, tz) -> error, if any
 
     def bad(self, line: int, message: str, fix: str) -> None:
         self.problems.append(Problem(line, message, fix))
@@ -427,12 +435,18 @@ class _Validator:
                     'write schedule: "0 15 * * tue" (cron, team timezone)',
                 )
             return block
-        try:
-            parse_cron(str(cron), tz)
-        except CronError as e:
+        seen = (str(cron), tz)
+        if seen not in self._crons:  # thousands of teams share a handful of schedules
+            try:
+                parse_cron(str(cron), tz)
+                self._crons[seen] = None
+            except CronError as e:
+                self._crons[seen] = str(e)
+        error = self._crons[seen]
+        if error is not None:
             self.bad(
                 _line(block, "schedule"),
-                f"bad cron '{cron}' ({e})",
+                f"bad cron '{cron}' ({error})",
                 'use five fields: minute hour day month weekday, e.g. "0 15 * * tue"',
             )
         return block
@@ -492,35 +506,69 @@ class _Validator:
         return out
 
     def links(self, teams: list[TeamSpec], raw: list[Any], lines: dict[str, int]) -> None:
+        """Unknown parents, cycles and chains too long, in one pass over the teams.
+
+        Each team's number of levels (itself and every team above) is computed once, walking
+        up only until a team whose count is known, so the whole check is linear in the number
+        of teams however the links are shaped.
+        """
         by_id = {t.id: t for t in teams}
         parent_lines = {str(e.get("id")): _line(e, "parent") for e in raw if isinstance(e, _Lined)}
+
+        def where(tid: str) -> int:
+            return parent_lines.get(tid, lines[tid])
+
         for t in teams:
             if t.parent is not None and t.parent not in by_id:
                 self.bad(
-                    parent_lines.get(t.id, lines[t.id]),
+                    where(t.id),
                     f"team '{t.id}' has unknown parent '{t.parent}'",
                     "use the id of a team in this file, or omit 'parent' for the top team",
                 )
             if t.parent == t.id:
                 self.bad(
-                    parent_lines.get(t.id, lines[t.id]),
+                    where(t.id),
                     f"team '{t.id}' is its own parent",
                     "link it to the team above it",
                 )
-        reported: set[str] = set()
+        levels: dict[str, int] = {}  # team -> its level, the top team being 1; 0 in a cycle
+        too_deep: list[str] = []
         for t in teams:
-            path = [t.id]
-            cur = by_id[t.id].parent
-            while cur is not None and cur in by_id and cur != t.id:
-                if cur in path:
-                    break
+            if t.id in levels:
+                continue
+            path: list[str] = []
+            on_path: dict[str, int] = {}
+            cur: str | None = t.id
+            while cur is not None and cur in by_id and cur not in levels and cur not in on_path:
+                on_path[cur] = len(path)
                 path.append(cur)
                 cur = by_id[cur].parent
-            if cur == t.id and len(path) > 1 and t.id not in reported:
-                reported.update(path)
-                chain = " -> ".join([*path, t.id])
-                self.bad(
-                    parent_lines.get(t.id, lines[t.id]),
-                    f"the team links form a cycle ({chain})",
-                    "remove one 'parent' so the chain ends at a top team",
-                )
+            if cur is not None and cur in on_path:  # the walk came back to itself: a cycle
+                cycle = path[on_path[cur] :]
+                if len(cycle) > 1:
+                    chain = " -> ".join([*cycle, cur])
+                    self.bad(
+                        where(cur),
+                        f"the team links form a cycle ({chain})",
+                        "remove one 'parent' so the chain ends at a top team",
+                    )
+                for tid in cycle:
+                    levels[tid] = 0
+                path = path[: on_path[cur]]
+                above = 0  # teams below a cycle count from it (the cycle is reported)
+            elif cur is not None and cur in levels:
+                above = levels[cur]
+            else:
+                above = 0  # reached a top team (or an unknown parent, reported above)
+            for tid in reversed(path):
+                above += 1
+                levels[tid] = above
+                if above == MAX_CHAIN_LEVELS + 1:
+                    too_deep.append(tid)
+        for tid in too_deep:
+            self.bad(
+                where(tid),
+                f"team '{tid}' is level {MAX_CHAIN_LEVELS + 1} of its chain (its top team is "
+                f"level 1); a chain of linked teams may have at most {MAX_CHAIN_LEVELS} levels",
+                "link it to a team higher up, so that no chain is that long",
+            )

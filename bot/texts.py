@@ -3,6 +3,11 @@
 Templates render plain text (see bot/messages.py); adapters escape it for their platform.
 Set LOOPLINK_TEMPLATES_DIR (or pass `override_dir`) to a folder holding files with the same
 names to change any wording without touching code.
+
+Every template, ours and an organisation's, runs in Jinja2's sandbox (no attributes starting
+with `_`, no unsafe calls, no changing what it was given, no huge repetitions) and sees only
+view models (`bot.views.template_context`): an override cannot read who reported an anonymous
+item, nor reach the server. What the sandbox refuses is a `TemplateRefused` naming the file.
 """
 
 from __future__ import annotations
@@ -13,9 +18,56 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2 import (
+    BaseLoader,
+    ChainableUndefined,
+    ChoiceLoader,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+    Undefined,
+)
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.domain import DRIVER_LABELS, OUTCOME_LABELS, STAGE_LABELS, Driver, Outcome, Stage
+from bot.views import template_context
+
+MAX_REPEAT = 100_000  # longest text or list a template may build with `*` (or `**`)
+
+
+class TemplateRefused(Exception):
+    """A template tried something templates may not do (the sandbox stopped it)."""
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's sandbox, plus a bound on `"x" * n` and `n ** m` (memory and CPU)."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        """Refuse at once (the default is an Undefined, which prints as nothing in a lenient
+        template: the attempt would go unnoticed)."""
+        raise SecurityError(
+            f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe"
+        )
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            bits = abs(left).bit_length() if isinstance(left, int) else 64
+            if isinstance(right, int | float) and (abs(right) > 64 or bits * abs(right) > 4096):
+                raise SecurityError("'**' may build numbers of at most 4,096 bits")
+            return left**right
+        for seq, n in ((left, right), (right, left)):
+            sized = isinstance(seq, str | list | tuple) and isinstance(n, int)
+            if sized and len(seq) * n > MAX_REPEAT:
+                raise SecurityError(f"'*' may build at most {MAX_REPEAT:,} items")
+        return left * right
+
+
+def _finalize(value: Any) -> Any:
+    return "" if value is None else value
 
 
 def _when(value: datetime | None, tz: str = "UTC") -> str:
@@ -52,26 +104,56 @@ def _outcome(value: str | None) -> str:
 
 
 class Texts:
+    """Our templates (strict: an unknown name is an error, caught by the tests) and, when an
+    organisation overrides one, theirs (lenient: an unknown name prints as nothing, so a typo
+    in an override, or an attempt to print what its view does not hold, shows nothing)."""
+
     def __init__(self, override_dir: str | Path | None = None) -> None:
         override = override_dir or os.environ.get("LOOPLINK_TEMPLATES_DIR")
-        loaders: list[Any] = []
-        if override:
-            loaders.append(FileSystemLoader(str(override)))
-        loaders.append(PackageLoader("bot", "templates"))
-        self.env = Environment(
-            loader=ChoiceLoader(loaders),
+        ours = PackageLoader("bot", "templates")
+        self.env = self._sandbox(ours, StrictUndefined)
+        self.overrides: Sandbox | None = None
+        self.override_dir = Path(override) if override else None
+        if self.override_dir is not None:
+            theirs = ChoiceLoader([FileSystemLoader(str(self.override_dir)), ours])
+            self.overrides = self._sandbox(theirs, ChainableUndefined)
+
+    @staticmethod
+    def _sandbox(loader: BaseLoader, undefined: type[Undefined]) -> Sandbox:
+        env = Sandbox(
+            loader=loader,
             autoescape=False,  # noqa: S701 - plain text; adapters escape for their platform
-            undefined=StrictUndefined,
+            undefined=undefined,
+            finalize=_finalize,  # None prints as nothing
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self.env.filters.update(
-            when=_when, day=_day, driver=_driver, stage=_stage, outcome=_outcome
-        )
+        env.filters.update(when=_when, day=_day, driver=_driver, stage=_stage, outcome=_outcome)
+        return env
+
+    def template(self, name: str) -> Template:
+        file = f"{name}.j2"
+        theirs = self.override_dir is not None and (self.override_dir / file).is_file()
+        if theirs and self.overrides is not None:
+            return self.overrides.get_template(file)
+        return self.env.get_template(file)
 
     def render(self, name: str, **context: Any) -> str:
-        return self.env.get_template(f"{name}.j2").render(**context).strip()
+        template = self.template(name)
+        try:
+            return template.render(**template_context(context)).strip()
+        except SecurityError as e:
+            raise TemplateRefused(f"{template.filename or name}: refused: {e}") from e
+
+    def module(self, name: str, **context: Any) -> tuple[str, str]:
+        """The rendered text and the template's top-level `title` variable, if any."""
+        template = self.template(name)
+        try:
+            module = template.make_module(template_context(context))
+            return str(module).strip(), str(getattr(module, "title", "") or "").strip()
+        except SecurityError as e:
+            raise TemplateRefused(f"{template.filename or name}: refused: {e}") from e
 
 
 _default: Texts | None = None

@@ -54,9 +54,8 @@ MILESTONES = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
 def render(name: str, **context: Any) -> Message:
     """Render a template into a Message; its top-level `title` variable becomes the title."""
-    module = texts().env.get_template(f"{name}.j2").make_module(context)
-    title = str(getattr(module, "title", "") or "").strip()
-    return Message(title=title, text=str(module).strip())
+    text, title = texts().module(name, **context)
+    return Message(title=title, text=text)
 
 
 # ---- shared pieces -----------------------------------------------------------------------

@@ -19,10 +19,12 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import FileSystemLoader, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from bot.settings import Settings
+from bot.views import template_context
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -51,13 +53,14 @@ def iso(value: datetime | None) -> str:
     return "" if value is None else value.isoformat(timespec="seconds")
 
 
-_env: Environment | None = None
+_env: ImmutableSandboxedEnvironment | None = None
 
 
-def env() -> Environment:
+def env() -> ImmutableSandboxedEnvironment:
+    """Our page templates, in Jinja2's sandbox like every template, seeing view models only."""
     global _env
     if _env is None:
-        e = Environment(
+        e = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(str(TEMPLATES_DIR)),
             autoescape=select_autoescape(["html"], default_for_string=True),
             trim_blocks=True,
@@ -72,7 +75,7 @@ def env() -> Environment:
 
 
 def render(name: str, **context: Any) -> str:
-    return env().get_template(name).render(**context)
+    return env().get_template(name).render(**template_context(context))
 
 
 # Only our own files run or style the page (the favicon is a data: image).

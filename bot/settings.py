@@ -13,6 +13,13 @@ class SettingsError(Exception):
     """A setting is missing or wrong; the text says which and how to fix it."""
 
 
+def _list(value: str | None) -> tuple[str, ...] | None:
+    """A comma-separated setting as a tuple, or None when it is not set."""
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_URL
@@ -30,6 +37,8 @@ class Settings:
     teams_tenant_id: str | None = None
     teams_app_type: str = "MultiTenant"
     teams_enabled: bool = False
+    # allowed Bot Connector addresses (adapters/teams/service_urls.py); None: Microsoft's own
+    teams_service_urls: tuple[str, ...] | None = None
     local_enabled: bool = False
     run_scheduler: bool = True
     demo: bool = False  # `looplink demo`: demo data, no sign-in for the dashboard or playground
@@ -81,6 +90,7 @@ class Settings:
             teams_tenant_id=opt("MICROSOFT_APP_TENANT_ID"),
             teams_app_type=opt("MICROSOFT_APP_TYPE") or "MultiTenant",
             teams_enabled=teams_flag or bool(opt("MICROSOFT_APP_ID")),
+            teams_service_urls=_list(opt("LOOPLINK_TEAMS_SERVICE_URLS")),
             local_enabled=(opt("LOOPLINK_LOCAL") or "").lower() in ("1", "true", "yes", "on"),
             run_scheduler=(opt("LOOPLINK_SCHEDULER") or "on").lower()
             not in ("0", "false", "no", "off"),

@@ -47,7 +47,12 @@ class World:
 @asynccontextmanager
 async def teams_world(db_url: str, clock: FixedClock, **settings: Any) -> AsyncIterator[World]:
     connector = await FakeConnector().start()
-    base = Settings(database_url=db_url, org_file=EXAMPLE_ORG, teams_enabled=True)
+    base = Settings(
+        database_url=db_url,
+        org_file=EXAMPLE_ORG,
+        teams_enabled=True,
+        teams_service_urls=(connector.url,),  # the fake connector, on its own loopback port
+    )
     server = await build_server(replace(base, **settings), clock=clock)
     http_server = TestServer(server.app, host="127.0.0.1", port=0)
     await http_server.start_server()

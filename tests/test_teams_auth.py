@@ -19,10 +19,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import select
 
 from adapters.teams.auth import inbound_auth
 from adapters.teams.platform import TeamsPlatform
 from bot.clock import FixedClock
+from bot.db.models import ConversationRef
 from tests.fakes.teams_client import QUINN
 from tests.teams_world import World, teams_world
 
@@ -129,3 +131,21 @@ async def test_only_valid_tokens_for_this_app_are_accepted(
         assert "You have not reported anything yet" in call.text()
         # what the bot sends carries its own token for the connector
         assert call.headers["Authorization"] == "Bearer outbound-token-for-the-connector"
+
+
+async def test_a_valid_token_for_an_address_that_is_not_allowed_is_refused(
+    db_url: str, clock: FixedClock, keys: KeyServer
+) -> None:
+    """Authenticated is not enough: the serviceUrl must also be an allowed Bot Connector
+    address, or Looplink would later post there with its own token."""
+    async with teams_world(
+        db_url, clock, teams_app_id=APP_ID, teams_app_password="not-a-real-secret"
+    ) as w:
+        trust(w, keys)
+        w.teams.service_url = "https://evil.example/"
+        w.teams.headers = {"Authorization": f"Bearer {keys.token('https://evil.example/')}"}
+        r = await w.teams.say(QUINN, "mine")
+        assert r.status == 403
+        assert w.connector.calls == []
+        async with w.server.rt.db.transaction() as s:
+            assert (await s.scalars(select(ConversationRef))).first() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
@@ -16,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import inbound
 from adapters.slack.app import SlackBot
 from adapters.slack.sender import SlackSender
+from bot import payloads
 from bot.outbox import Sender
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
@@ -31,6 +33,16 @@ def api_base(url: str | None) -> str | None:
     if not url:
         return None
     return url if url.endswith("/") else url + "/"
+
+
+async def _check_json(body: str, content_type: str) -> None:
+    """Refuse JSON Looplink would not read (see `bot.payloads`): the whole body of an Events
+    API request, or the `payload` of an interactivity form. Slash commands carry no JSON."""
+    if content_type == "application/json":
+        await payloads.loads_async(body)
+    elif "payload=" in body:
+        for value in parse_qs(body).get("payload", []):
+            await payloads.loads_async(value)
 
 
 class SlackPlatform:
@@ -59,8 +71,9 @@ class SlackPlatform:
         """Events, interactivity, slash commands and options all arrive here, signed.
 
         In this order: a body over the size limit is refused unread (413, aiohttp's
-        client_max_size); a bad or stale signature gets 401; a body Bolt cannot represent or
-        route gets 400; then Bolt runs the listener. Bolt reads every payload field it might
+        client_max_size); a bad or stale signature gets 401; JSON that is invalid or nested
+        more than 64 levels (the body, or the `payload` field of a form) gets 400 before Bolt
+        parses it; a body Bolt cannot represent or route gets 400; then Bolt runs the listener. Bolt reads every payload field it might
         pass to a listener before matching one, so shapes Slack never sends (`"user": false`,
         an empty `actions` list) raise inside Bolt, sometimes outside any error handler. When a
         request fails, its shape decides the answer: malformed -> 400 (and a warning in the
@@ -69,6 +82,11 @@ class SlackPlatform:
         body = await request.text()
         if not self._signed(body, request.headers):
             return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            await _check_json(body, request.content_type)
+        except payloads.BadPayload as e:
+            log.warning("refused a Slack request: %s", e)
+            return web.Response(status=400, text="Malformed Slack request.")
         try:
             bolt_request = await to_bolt_request(request)
         except Exception as e:

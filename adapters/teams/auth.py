@@ -2,15 +2,18 @@
 
 With MICROSOFT_APP_ID set, every request to /api/messages must carry a valid Bot Framework
 token for that app id (checked by `ConfigurationBotFrameworkAuthentication`), and calls to the
-connector carry a token from Microsoft Entra ID. Without an app id both are off: local testing.
+connector carry a token from Microsoft Entra ID. Without an app id both are off: local testing
+only, so the server then refuses to start on anything but a loopback address.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
@@ -18,6 +21,22 @@ from botbuilder.integration.aiohttp import (
 from botframework.connector.auth import AuthenticationConstants
 
 from bot.settings import Settings, SettingsError
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def is_loopback(host: str | None) -> bool:
+    """An address only this machine can reach (a name, or an IPv4/IPv6 literal)."""
+    if not host:
+        return False
+    name = host.strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
 
 APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant"}
 APP_TYPES["userassignedmsi"] = "UserAssignedMSI"
@@ -55,6 +74,13 @@ def bot_config(settings: Settings) -> BotConfig:
         app_type,
     )
     if not config.APP_ID:
+        if not is_loopback(settings.host):
+            raise SettingsError(
+                f"Teams without MICROSOFT_APP_ID (LOOPLINK_TEAMS=1) accepts requests nobody "
+                f"signed, so it only listens on this machine, and LOOPLINK_HOST is "
+                f"'{settings.host}'. Set LOOPLINK_HOST=127.0.0.1 for local testing, or set "
+                "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to serve Teams for real."
+            )
         return config
     if app_type != "UserAssignedMSI" and not config.APP_PASSWORD:
         raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not.")
@@ -65,6 +91,19 @@ def bot_config(settings: Settings) -> BotConfig:
 
 def inbound_auth(config: BotConfig) -> ConfigurationBotFrameworkAuthentication:
     return ConfigurationBotFrameworkAuthentication(config)
+
+
+def unverified_claims(authorization: str) -> dict[str, Any] | None:
+    """The claims of a `Bearer <JWT>` header, NOT verified (only to know which serviceUrl the
+    token is for before verifying it); None when the header is not a readable JWT."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 16384:
+        return None
+    try:
+        claims = jwt.decode(token.strip(), options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
 class AppTokens:

@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from adapters.teams.service_urls import ServiceUrls
+
 log = logging.getLogger("looplink.teams")
 
 Json = dict[str, Any]
@@ -68,8 +70,14 @@ def _conv(conversation_id: str) -> str:
 
 
 class BotConnector:
-    def __init__(self, tokens: TokenSource | None = None) -> None:
+    """`allowed`: the only addresses it calls (anything else fails permanently, so a stored
+    reference pointing elsewhere never receives a message, nor the bot's token)."""
+
+    def __init__(
+        self, tokens: TokenSource | None = None, allowed: ServiceUrls | None = None
+    ) -> None:
         self.tokens: TokenSource = tokens or NoTokens()
+        self.allowed = allowed if allowed is not None else ServiceUrls()
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
@@ -85,6 +93,10 @@ class BotConnector:
     async def _call(self, method: str, service_url: str, path: str, body: Json | None) -> Json:
         if not service_url.startswith(("https://", "http://")):
             raise ConnectorError(0, f"no usable serviceUrl ({service_url!r})")
+        if not self.allowed.allows(service_url):
+            raise ConnectorError(
+                403, f"serviceUrl {service_url[:100]!r} is not an allowed Bot Connector address"
+            )
         url = service_url.rstrip("/") + path
         headers = {"Content-Type": "application/json; charset=utf-8"}
         try:

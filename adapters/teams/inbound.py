@@ -56,6 +56,18 @@ class TeamsActivity:
         return self.conversation_type == PERSONAL
 
     @property
+    def in_team_channel(self) -> bool:
+        """Teams says explicitly that this was posted in the team channel it names. Only such
+        an activity may store (or replace) a team channel's reference; a personal chat or a
+        group chat never does, whatever its channelData says."""
+        declared = _s(_d(self.raw.get("conversation")).get("conversationType"))
+        return (
+            declared == "channel"
+            and bool(self.channel_id)
+            and self.conversation_id.split(";", 1)[0] == self.channel_id
+        )
+
+    @property
     def is_invoke(self) -> bool:
         return self.type == "invoke"
 

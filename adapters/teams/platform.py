@@ -15,19 +15,24 @@ from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
+from botframework.connector.auth import AuthenticateRequestResult
 from msrest.serialization import Model
 
-from adapters.teams.auth import AppTokens, bot_config, inbound_auth
+from adapters.teams.auth import AppTokens, bot_config, inbound_auth, is_loopback, unverified_claims
 from adapters.teams.connector import BotConnector
 from adapters.teams.sender import TeamsSender
+from adapters.teams.service_urls import DEFAULT_SERVICE_URLS, BadPattern, ServiceUrls
 from adapters.teams.turn import TeamsTurns
+from bot import payloads
 from bot.outbox import Sender
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 log = logging.getLogger("looplink.teams")
 
 ROUTE = "/api/messages"
+CHANNEL = "msteams"
+MAX_BODY = 256 * 1024  # Teams caps a message near 100 KB; activities are a few KB
 
 
 class TeamsPlatform:
@@ -37,9 +42,13 @@ class TeamsPlatform:
         self.rt = rt
         self.settings = settings
         self.config = bot_config(settings)
+        try:
+            self.service_urls = ServiceUrls(settings.teams_service_urls or DEFAULT_SERVICE_URLS)
+        except BadPattern as e:
+            raise SettingsError(f"LOOPLINK_TEAMS_SERVICE_URLS: {e}.") from e
         self.auth = inbound_auth(self.config)
         self.adapter = CloudAdapter(self.auth)
-        self.connector = BotConnector(AppTokens(self.config))
+        self.connector = BotConnector(AppTokens(self.config), self.service_urls)
         self.turns = TeamsTurns(rt, self.connector)
         self._sender = TeamsSender(
             rt.db, self.connector, settings.teams_app_id, settings.teams_tenant_id
@@ -74,28 +83,53 @@ class TeamsPlatform:
         await self.connector.close()
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
+        """One activity, checked in this order, each step before any work the next one costs:
+
+        413 a declared body over MAX_BODY (unread); 401 no valid Bot Framework token for this
+        app (unauthenticated mode: a caller not on this machine), checked before the body is
+        read; 415 not JSON; 413 a streamed body over MAX_BODY (cut off); 400 not JSON we
+        read (invalid, nested over 64 levels), or not an activity (no type, from, conversation
+        or serviceUrl); 401 a serviceUrl other than the one the token was issued for; 403 a
+        serviceUrl that is not an allowed Bot Connector address; 400 fields of the wrong
+        shape. Only then does the turn run.
+        """
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _refuse(413, "request body too large")
+        auth = await self._authenticate(request)
+        if isinstance(auth, web.Response):
+            return auth
         if request.content_type != "application/json":
-            return web.json_response({"error": "expected application/json"}, status=415)
+            return _refuse(415, "expected application/json")
+        raw = await _read(request, MAX_BODY)
+        if raw is None:
+            return _refuse(413, "request body too large")
         try:
-            body = await request.json()
-        except ValueError:
-            return web.json_response({"error": "invalid JSON"}, status=400)
-        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-            return web.json_response({"error": "expected a Bot Framework activity"}, status=400)
+            body = await payloads.loads_async(raw)
+        except payloads.BadPayload as e:
+            log.warning("Teams: refused a request: %s", e)
+            return _refuse(400, "invalid JSON")
+        problem = _not_an_activity(body)
+        if problem is not None:
+            log.warning("Teams: refused a request that is not an activity: %s", problem)
+            return _refuse(400, "expected a Bot Framework activity")
+        service_url = body["serviceUrl"]
+        if auth is not None and service_url != auth.claims_identity.claims.get("serviceurl"):
+            log.warning("Teams: refused an activity whose serviceUrl is not its token's")
+            return _refuse(401, "unauthorized")
+        if not self.service_urls.allows(service_url):
+            log.warning(
+                "Teams: refused an activity from serviceUrl %r, which is not an allowed Bot "
+                "Connector address (LOOPLINK_TEAMS_SERVICE_URLS: %s)",
+                service_url[:200],
+                self.service_urls.text,
+            )
+            return _refuse(403, "serviceUrl not allowed")
         try:
             activity = Activity().deserialize(body)
         except Exception:  # msrest raises DeserializationError for fields of the wrong shape
-            return web.json_response({"error": "malformed Bot Framework activity"}, status=400)
-        try:
-            identity = await self.auth.authenticate_request(
-                activity, request.headers.get("Authorization", "")
-            )
-        except PermissionError as e:
-            log.warning("Teams: rejected an unauthenticated request: %s", e)
-            return web.json_response({"error": "unauthorized"}, status=401)
-        except Exception as e:  # a malformed or unverifiable token
-            log.warning("Teams: rejected a request whose token failed validation: %r", e)
-            return web.json_response({"error": "unauthorized"}, status=401)
+            return _refuse(400, "malformed Bot Framework activity")
+        if auth is None:  # unauthenticated mode: botbuilder's anonymous identity
+            auth = await self.auth.authenticate_request(activity, "")
 
         async def turn(context: TurnContext) -> None:
             reply = await self.turns.on_activity(body)
@@ -105,10 +139,72 @@ class TeamsPlatform:
                     Activity(type=ActivityTypes.invoke_response, value=response)
                 )
 
-        invoke = await self.adapter.process_activity(identity, activity, turn)
+        invoke = await self.adapter.process_activity(auth, activity, turn)
         if invoke is None:
             return web.Response(status=200)
         return web.json_response(_plain(invoke.body), status=int(invoke.status or 200))
+
+    async def _authenticate(
+        self, request: web.Request
+    ) -> AuthenticateRequestResult | None | web.Response:
+        """Who sent this, from the headers alone (the body is not read yet).
+
+        With an app id: the Bot Framework token, verified (signature, issuer, audience, expiry,
+        channel endorsement) for the serviceUrl it names; the body must then carry that same
+        serviceUrl. Without one (local testing): the caller must be on this machine, and None
+        is returned (there are no claims).
+        """
+        if not self.authenticated:
+            if is_loopback(request.remote):
+                return None
+            log.warning("Teams: refused an unauthenticated request from %s", request.remote)
+            return _refuse(401, "unauthorized")
+        header = request.headers.get("Authorization", "")
+        claims = unverified_claims(header)
+        service_url = claims.get("serviceurl") if claims else None
+        if not isinstance(service_url, str) or not service_url:
+            log.warning("Teams: refused a request without a Bot Framework token")
+            return _refuse(401, "unauthorized")
+        claimed = Activity(channel_id=CHANNEL, service_url=service_url)
+        try:
+            return await self.auth.authenticate_request(claimed, header)
+        except PermissionError as e:
+            log.warning("Teams: rejected an unauthenticated request: %s", e)
+        except Exception as e:  # a malformed or unverifiable token
+            log.warning("Teams: rejected a request whose token failed validation: %r", e)
+        return _refuse(401, "unauthorized")
+
+
+def _refuse(status: int, error: str) -> web.Response:
+    return web.json_response({"error": error}, status=status)
+
+
+async def _read(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` bytes (a chunked body is cut off)."""
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _not_an_activity(body: Any) -> str | None:
+    """What makes this JSON something Looplink will not act on, if anything."""
+    if not isinstance(body, dict):
+        return "not an object"
+    if not isinstance(body.get("type"), str) or not body["type"]:
+        return "no type"
+    if body.get("channelId") != CHANNEL:
+        return f"channelId is not {CHANNEL}"
+    service_url = body.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url.strip():
+        return "no serviceUrl"
+    for key in ("from", "conversation"):
+        part = body.get(key)
+        if not isinstance(part, dict) or not isinstance(part.get("id"), str) or not part["id"]:
+            return f"no {key}.id"
+    return None
 
 
 def _plain(body: Any) -> Any:

@@ -154,7 +154,7 @@ class TeamsTurns:
                 await save_conversation_ref(
                     s, "person", person.id, PLATFORM, conversation_ref(a), now
                 )
-            elif a.conversation_type == "channel":
+            elif a.in_team_channel:
                 for channel in {a.channel_id, a.team_id} - {""}:
                     team = await d.team_by_channel(PLATFORM, channel)
                     if team is not None:

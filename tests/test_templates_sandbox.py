@@ -174,3 +174,20 @@ async def test_no_template_ever_touches_a_database_object(
     await chat.rt.dispatcher.run_once()
     assert len(touched) > 200
     assert not [t for t in touched if issubclass(t, Base)], {t.__name__ for t in touched}
+
+
+def test_the_web_form_shows_errors_that_belong_to_no_field() -> None:
+    """The form macro lists such errors without changing a list (the sandbox forbids it)."""
+    from adapters.local.playground_state import OpenForm
+    from adapters.local.web import render
+    from bot.messages import Form, FormField
+
+    form = Form(form_id="decide", title="Decide", fields=(FormField("note", "Note"),))
+    page = render(
+        "_panel.html",
+        who=None,
+        conv=None,
+        open_form=OpenForm(form, {}, {"item": "Gone."}),
+        form_nonce=lambda: "n",
+    )
+    assert '<div class="error" role="alert"><p>Gone.</p></div>' in page

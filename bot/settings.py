@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from bot.db.session import DEFAULT_URL
@@ -11,6 +12,23 @@ from bot.db.session import DEFAULT_URL
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the text says which and how to fix it."""
+
+
+MIN_ADMIN_TOKEN = 32
+MAKE_A_TOKEN = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def _networks(values: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    out = []
+    for v in values:
+        try:
+            out.append(ip_network(v, strict=False))
+        except ValueError as e:
+            raise SettingsError(
+                f"LOOPLINK_TRUSTED_PROXIES: '{v}' is not an IP address or network "
+                "(write e.g. 127.0.0.1, 10.0.0.0/8 or ::1, separated by commas)."
+            ) from e
+    return tuple(out)
 
 
 def _list(value: str | None) -> tuple[str, ...] | None:
@@ -28,6 +46,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 3978
     admin_token: str | None = None
+    # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or networks)
+    trusted_proxies: tuple[str, ...] = ()
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
@@ -43,6 +63,20 @@ class Settings:
     run_scheduler: bool = True
     demo: bool = False  # `looplink demo`: demo data, no sign-in for the dashboard or playground
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN:
+            raise SettingsError(
+                f"LOOPLINK_ADMIN_TOKEN is too short ({len(self.admin_token)} of at least "
+                f"{MIN_ADMIN_TOKEN} characters); it must be long, random, and used for nothing "
+                f"else. Make one with: "
+                f"{MAKE_A_TOKEN}"
+            )
+        _networks(self.trusted_proxies)
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
 
     @property
     def slack_enabled(self) -> bool:
@@ -81,6 +115,7 @@ class Settings:
             host=opt("LOOPLINK_HOST") or "127.0.0.1",
             port=int(port_raw),
             admin_token=opt("LOOPLINK_ADMIN_TOKEN"),
+            trusted_proxies=_list(opt("LOOPLINK_TRUSTED_PROXIES")) or (),
             slack_bot_token=token,
             slack_signing_secret=secret,
             slack_app_token=opt("SLACK_APP_TOKEN"),

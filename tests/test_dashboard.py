@@ -15,7 +15,7 @@ from adapters.local.web import marks
 from bot.clock import FixedClock
 from tests.web_support import act, serving, settings_for, text_of
 
-TOKEN = "s3cret-admin-token"
+TOKEN = "s3cret-admin-token-for-the-dashboard-tests"
 HTML = {"Accept": "text/html"}
 
 
@@ -153,12 +153,14 @@ async def test_serve_mode_needs_the_admin_token(db_url: str, clock: FixedClock) 
         )
         assert ok.status == 303 and ok.headers["Location"] == "/dashboard"  # never off-site
         cookie = ok.cookies["looplink_session"]
-        assert TOKEN not in cookie.value and cookie["httponly"] and cookie["samesite"] == "Strict"
+        assert TOKEN not in cookie.value and cookie["httponly"] and cookie["samesite"] == "Lax"
         signed = await client.get("/dashboard")
         assert signed.status == 200 and "Sign out" in await signed.text()
         playground = await client.get("/", params={"as": "carol"})
         assert playground.status == 200 and "Sign out" in await playground.text()
-        out = await client.post("/logout", allow_redirects=False)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', await signed.text())
+        assert csrf is not None
+        out = await client.post("/logout", data={"csrf": csrf.group(1)}, allow_redirects=False)
         assert out.status == 303 and out.cookies["looplink_session"].value == ""
         assert (await client.get("/dashboard")).status == 401
 

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from adapters.local import dashboard_charts as charts
 from adapters.local.dashboard_data import load, short
-from adapters.local.web import html, mount_login, mount_static, protected, settings_of
+from adapters.local.signin import mount_login, protected, settings_of
+from adapters.local.web import html, mount_static
 
 
 async def dashboard(request: web.Request) -> web.StreamResponse:

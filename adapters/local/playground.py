@@ -33,7 +33,8 @@ from sqlalchemy import func, select
 from adapters.local.adapter import LocalSender
 from adapters.local.dashboard_data import short, team_tree
 from adapters.local.playground_state import Key, OpenForm, Scratch
-from adapters.local.web import html, mount_login, mount_static, protected, render, settings_of
+from adapters.local.signin import mount_login, protected, settings_of
+from adapters.local.web import html, mount_static, render
 from bot.db.models import LocalMessage, Membership, Outbox, Person, Team
 from bot.messages import Form, Message
 from bot.runtime import Runtime

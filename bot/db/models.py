@@ -283,3 +283,20 @@ class ScheduledSend(Base):
     scheduled_for: Mapped[datetime | None] = mapped_column()
     sent_at: Mapped[datetime] = mapped_column()
     messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WebSession(Base):
+    """A signed-in browser (dashboard, playground): the cookie holds a random id, this table
+    its SHA-256, so the table alone opens nothing. Revoked at sign-out, replaced at sign-in,
+    refused after `expires_at` or when idle too long (bot/sessions.py)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_principal", "principal"),)
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(200))  # who: "admin", later "slack:T1:U2"
+    method: Mapped[str] = mapped_column(String(32))  # how they signed in: "admin-token", ...
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column()

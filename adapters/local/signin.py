@@ -1,0 +1,298 @@
+"""Sign-in for the dashboard and the playground (outside `looplink demo`).
+
+With LOOPLINK_ADMIN_TOKEN set, every page needs either `Authorization: Bearer TOKEN` (scripts)
+or a browser session from the sign-in form. Without it the pages are turned off. `looplink
+demo` needs no sign-in (it listens on this machine only, with demo data).
+
+- **Sessions** are `bot.sessions`: a random id in an HttpOnly, SameSite=Lax cookie (Secure when
+  the request came over HTTPS), stored hashed, ending after 12 hours, after 2 idle hours, and
+  at sign-out; signing in replaces whatever session the browser had.
+- **Guesses** at the token are throttled per client (`bot.throttle`): after 5 wrong ones in 15
+  minutes the client is locked out for 15 minutes, right token or not (HTTP 429). Tokens are
+  compared in constant time (as SHA-256 digests, so not even the length shows).
+- **Forms** that post carry the session's CSRF token (`{{ csrf() }}` in the templates), and a
+  POST must also come from this site (Origin); a POST with a session but without its token is
+  refused.
+- **The client** is the peer address, or, when the peer is one of LOOPLINK_TRUSTED_PROXIES, the
+  address it reports in X-Forwarded-For; likewise X-Forwarded-Proto is believed only from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from adapters.local.web import CSRF, html, mount_security_headers
+from bot.sessions import MAX_AGE, Session, SessionStore
+from bot.settings import Settings
+from bot.throttle import Throttle
+
+COOKIE = "looplink_session"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "X-CSRF-Token"
+ADMIN = "admin"
+ADMIN_TOKEN = "admin-token"  # the sign-in method
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Gate:
+    sessions: SessionStore
+    throttle: Throttle
+
+
+GATE = web.AppKey("looplink_gate", Gate)
+
+
+@dataclass(frozen=True)
+class Visitor:
+    principal: str
+    session: Session | None  # None: a bearer token, or demo mode
+
+
+def settings_of(request: web.Request) -> Settings:
+    from bot.server import SERVER
+
+    return request.app[SERVER].settings
+
+
+def gate_of(request: web.Request) -> Gate:
+    return request.app[GATE]
+
+
+# ---- who is asking, over what ----------------------------------------------------------------
+
+
+def _trusted(address: str | None, settings: Settings) -> bool:
+    if not address or not settings.trusted_proxies:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return any(ip in net for net in settings.trusted_networks)
+
+
+def client_of(request: web.Request) -> str:
+    """The client's address: the peer, or what trusted proxies say the client was (the
+    right-most X-Forwarded-For entry that is not itself a trusted proxy)."""
+    settings = settings_of(request)
+    peer = request.remote or "unknown"
+    if not _trusted(peer, settings):
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, settings):
+            return hop[:64]
+    return peer
+
+
+def is_https(request: web.Request) -> bool:
+    """Whether the browser's request came over HTTPS: our own TLS, or a trusted proxy's word
+    (the last X-Forwarded-Proto value, the one the nearest proxy set)."""
+    if request.secure:
+        return True
+    if not _trusted(request.remote, settings_of(request)):
+        return False
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+    return proto == "https"
+
+
+def same_origin(request: web.Request) -> bool:
+    """A POST from another site's page is refused (the cookie is SameSite too)."""
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.host
+
+
+def _token_ok(given: str, token: str) -> bool:
+    """Constant time, and the same time whatever the lengths (digests are compared)."""
+    a = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
+    b = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    return hmac.compare_digest(a, b)
+
+
+class _Locked(Exception):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = max(1, int(seconds + 0.999))
+
+
+async def visitor(request: web.Request) -> Visitor | None:
+    """Who is signed in for this request, if anyone. Raises _Locked for a locked-out client
+    trying the token."""
+    settings = settings_of(request)
+    if settings.demo:
+        return Visitor("demo", None)
+    token = settings.admin_token
+    if not token:
+        return None
+    gate = gate_of(request)
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        client = client_of(request)
+        left = gate.throttle.locked(client)
+        if left is not None:
+            raise _Locked(left)
+        if _token_ok(auth[7:].strip(), token):
+            gate.throttle.succeeded(client)
+            return Visitor(ADMIN, None)
+        gate.throttle.failed(client)
+        return None
+    session = await gate.sessions.lookup(request.cookies.get(COOKIE))
+    if session is None or session.method != ADMIN_TOKEN:
+        return None
+    return Visitor(session.principal, session)
+
+
+def _too_many(request: web.Request, seconds: int, page: bool) -> web.Response:
+    headers = {"Retry-After": str(seconds)}
+    minutes = max(1, round(seconds / 60))
+    message = f"Too many wrong tokens from here. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    if page:
+        nxt = safe_next(request.query.get("next"))
+        return html("login.html", status=429, headers=headers, next=nxt, error=message, demo=False)
+    return web.Response(status=429, text=message, headers=headers)
+
+
+async def _csrf_ok(request: web.Request, session: Session) -> bool:
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        given = str((await request.post()).get(CSRF_FIELD) or "")
+    return SessionStore.csrf_ok(session, given)
+
+
+def protected(handler: Handler) -> Handler:
+    """Serve the page only to someone signed in (always, in demo mode)."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        settings = settings_of(request)
+        try:
+            who = await visitor(request)
+        except _Locked as e:
+            return _too_many(request, e.seconds, page=False)
+        if who is None:
+            if not settings.admin_token:
+                return html("disabled.html", status=403, demo=False)
+            if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+                raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+            return web.Response(
+                status=401,
+                text="Sign in with the admin token (Authorization: Bearer TOKEN).",
+                headers={"WWW-Authenticate": 'Bearer realm="looplink"'},
+            )
+        if request.method == "POST":
+            if not same_origin(request):
+                return web.Response(status=403, text="Cross-site request refused.")
+            if who.session is not None and not await _csrf_ok(request, who.session):
+                return web.Response(status=403, text="This form has expired; reload the page.")
+        CSRF.set(who.session.csrf if who.session is not None else "")
+        return await handler(request)
+
+    return wrapped
+
+
+def safe_next(target: str | None) -> str:
+    """Only redirect within this site (never to another host)."""
+    t = target or "/dashboard"
+    parts = urlsplit(t)
+    if parts.scheme or parts.netloc or not t.startswith("/") or t.startswith("//"):
+        return "/dashboard"
+    if "\\" in t or any(ord(c) < 32 for c in t):
+        return "/dashboard"
+    return t
+
+
+# ---- the sign-in form and sign-out ---------------------------------------------------------
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    settings = settings_of(request)
+    nxt = safe_next(request.query.get("next"))
+    if settings.demo:
+        raise web.HTTPSeeOther(nxt)
+    if not settings.admin_token:
+        return html("disabled.html", status=403, demo=False)
+    session = await gate_of(request).sessions.lookup(request.cookies.get(COOKIE))
+    if session is not None:
+        raise web.HTTPSeeOther(nxt)
+    return html("login.html", next=nxt, error="", demo=False)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    settings = settings_of(request)
+    if not same_origin(request):
+        return web.Response(status=403, text="Cross-site request refused.")
+    token = settings.admin_token
+    if not token:
+        return html("disabled.html", status=403, demo=False)
+    gate = gate_of(request)
+    client = client_of(request)
+    left = gate.throttle.locked(client)
+    if left is not None:
+        return _too_many(request, _Locked(left).seconds, page=True)
+    data = await request.post()
+    nxt = safe_next(str(data.get("next") or ""))
+    given = str(data.get("token") or "").strip()
+    if not _token_ok(given, token):
+        gate.throttle.failed(client)
+        return html(
+            "login.html", status=401, next=nxt, error="That token is not right.", demo=False
+        )
+    gate.throttle.succeeded(client)
+    session_id, _session = await gate.sessions.rotate(
+        request.cookies.get(COOKIE), ADMIN, ADMIN_TOKEN
+    )
+    resp = web.HTTPSeeOther(nxt)
+    resp.set_cookie(
+        COOKIE,
+        session_id,
+        httponly=True,
+        samesite="Lax",
+        secure=is_https(request),
+        path="/",
+        max_age=int(MAX_AGE.total_seconds()),
+    )
+    raise resp
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    if not same_origin(request):
+        return web.Response(status=403, text="Cross-site request refused.")
+    gate = gate_of(request)
+    cookie = request.cookies.get(COOKIE)
+    session = await gate.sessions.lookup(cookie)
+    if session is not None and not await _csrf_ok(request, session):
+        return web.Response(status=403, text="This form has expired; reload the page.")
+    await gate.sessions.revoke(cookie)
+    resp = web.HTTPSeeOther("/login")
+    resp.del_cookie(COOKIE, path="/")
+    raise resp
+
+
+LOGIN_KEY = web.AppKey("looplink_login_mounted", bool)
+
+
+def mount_login(app: web.Application) -> None:
+    """The sign-in routes and the session store (once per app, whoever mounts first)."""
+    from bot.server import SERVER
+
+    mount_security_headers(app)
+    if app.get(LOGIN_KEY):
+        return
+    app[LOGIN_KEY] = True
+    rt = app[SERVER].rt
+    app[GATE] = Gate(SessionStore(rt.db, rt.clock), Throttle(rt.clock))
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.authority import decidable_in
 from bot.db.models import AuditEvent, Hop, Item, Person, Team
 from bot.domain import (
     DRIVER_LABELS,
-    OPEN_STATES,
     STAGE_LABELS,
     Decision,
     Driver,
@@ -110,7 +110,7 @@ async def item_card(s: AsyncSession, item: Item, team: Team) -> Message:
         tz=team.timezone,
     )
     buttons: tuple[Button, ...] = ()
-    if item.state in OPEN_STATES and item.holding_team_id == team.id:
+    if decidable_in(item, team):
         buttons = decision_buttons(item, has_parent=team.parent_id is not None)
     return Message(
         title=t.render("item_title", item=item),

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
 from bot.db.models import Membership, Person, Setting, Team
-from bot.domain import DECIDING_ROLES, Role
 
 
 class Directory:
@@ -97,19 +96,6 @@ class Directory:
         m = await self.s.get(Membership, (team_id, person_id))
         return m.role if m is not None and m.active else None
 
-    async def leads_of(self, team_id: str, roles: frozenset[Role] = DECIDING_ROLES) -> list[Person]:
-        return [p for p, r in await self.members(team_id) if r in roles]
-
-    async def can_decide(self, person_id: str, team_id: str) -> bool:
-        """The holding team's lead or liaison, or a lead of any linked team above it."""
-        role = await self.role_in(person_id, team_id)
-        if role in DECIDING_ROLES:
-            return True
-        for above in (await self.chain_up(team_id))[1:]:
-            if await self.role_in(person_id, above.id) == Role.LEAD:
-                return True
-        return False
-
     async def calendar(self) -> WorkCalendar:
         row = await self.s.get(Setting, "calendar")
         if row is None:
@@ -117,10 +103,6 @@ class Directory:
         value = row.value or {}
         holidays = frozenset(date.fromisoformat(d) for d in value.get("holidays", []))
         return WorkCalendar(bool(value.get("weekends_pause", True)), holidays)
-
-    async def setting(self, key: str, default: object = None) -> object:
-        row = await self.s.get(Setting, key)
-        return default if row is None else row.value
 
     async def find_person(self, token: str) -> Person | None:
         """Resolve '@alice', 'alice', an email, or a platform id to an active person."""

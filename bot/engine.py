@@ -6,20 +6,21 @@ writes the audit log and enqueues every resulting message in the outbox, all ato
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import assert_never
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.authority import Act, Authority
 from bot.cards import card_key, item_card
 from bot.clock import Clock
 from bot.db.models import AuditEvent, Hop, Item, Kudos, Person, Team
+from bot.decisions import Acknowledge, AskInfo, Assign, Decided, Decline, Escalate, Merge, Resolve
 from bot.directory import Directory
 from bot.domain import (
     ANONYMITY_MIN_TEAM,
-    CLOSED_STATES,
     MAX_TEXT,
     NOTE_REQUIRED,
     OPEN_STATES,
@@ -96,6 +97,7 @@ class Loop:
         self.clock = clock
         self.fanout = fanout
         self.dir = Directory(session)
+        self.authority = Authority(self.dir)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -168,12 +170,9 @@ class Loop:
     async def reporting_team(self, person_id: str, team_id: str | None = None) -> Team:
         if team_id:
             team = await self.dir.team(team_id)
-            if (
-                team is None
-                or not team.active
-                or await self.dir.role_in(person_id, team_id) is None
-            ):
+            if team is None:
                 raise NotAllowed("You can only report to a team you belong to.")
+            await self.authority.require(person_id, Act.REPORT, team)
             return team
         team = await self.dir.home_team(person_id)
         if team is None:
@@ -242,20 +241,8 @@ class Loop:
 
     # ---- decisions -----------------------------------------------------------------------
 
-    async def decide(
-        self,
-        actor_id: str,
-        item_id: int | str,
-        decision: Decision | str,
-        note: str | None = None,
-        *,
-        owner: str | None = None,
-        merge_into: int | str | None = None,
-    ) -> Item:
-        try:
-            decision = Decision(decision)
-        except ValueError as e:
-            raise InvalidInput(f"'{decision}' is not a decision I know.") from e
+    async def decide(self, actor_id: str, item_id: int | str, decision: Decided) -> Item:
+        """Take `decision` on an item; the actor must be allowed to (see bot.authority)."""
         actor = await self._person(actor_id)
         item = await self.item(item_id)
         if item.state not in OPEN_STATES:
@@ -264,53 +251,36 @@ class Loop:
             )
         holding = await self.dir.team(item.holding_team_id)
         assert holding is not None
-        if not await self.dir.can_decide(actor.id, holding.id):
-            raise NotAllowed(
-                f"Only the lead or liaison of {holding.name}, or a lead of a team above it, can decide on #{item.id}."
-            )
-        text = _note(note)
-        if decision in NOTE_REQUIRED and not text:
-            raise InvalidInput(f"Please add a note: {NOTE_REQUIRED[decision].lower()}.")
+        await self.authority.require(actor.id, Act.DECIDE, item)
+        text = _note(decision.note)
+        if decision.kind in NOTE_REQUIRED and not text:
+            raise InvalidInput(f"Please add a note: {NOTE_REQUIRED[decision.kind].lower()}.")
         before = item.state
         item.updated_at = self.clock.now()
-        handlers: dict[Decision, Callable[..., Awaitable[None]]] = {
-            Decision.ACKNOWLEDGE: self._acknowledge,
-            Decision.ASSIGN: self._assign,
-            Decision.RESOLVE: self._close,
-            Decision.DECLINE: self._close,
-            Decision.ESCALATE: self._escalate,
-            Decision.ASK_INFO: self._ask_info,
-            Decision.MERGE: self._merge,
-        }
-        await handlers[decision](item, actor, holding, decision, text, owner, merge_into)
-        await self._audit(item, actor.id, decision.value, before, text, team_id=holding.id)
+        match decision:
+            case Acknowledge():
+                item.state = State.ACKNOWLEDGED.value
+            case Assign(owner=owner):
+                await self._assign(item, actor, holding, owner)
+            case Resolve():
+                await self._close(item, holding, text, State.RESOLVED)
+            case Decline():
+                await self._close(item, holding, text, State.DECLINED)
+            case Escalate():
+                await self._escalate(item, actor, holding, text)
+            case AskInfo():
+                await self._ask_info(item, holding, text)
+            case Merge(into=into):
+                await self._merge(item, holding, text, into)
+            case _:
+                assert_never(decision)
+        await self._audit(item, actor.id, decision.kind.value, before, text, team_id=holding.id)
         for hop in await self.hops(item):
             await self._post_card(item, hop.team_id)
         return item
 
-    async def _acknowledge(
-        self,
-        item: Item,
-        actor: Person,
-        holding: Team,
-        d: Decision,
-        text: str,
-        owner: str | None,
-        merge_into: int | str | None,
-    ) -> None:
-        item.state = State.ACKNOWLEDGED.value
-
-    async def _assign(
-        self,
-        item: Item,
-        actor: Person,
-        holding: Team,
-        d: Decision,
-        text: str,
-        owner: str | None,
-        _m: object,
-    ) -> None:
-        person = await self.dir.find_person(owner or "")
+    async def _assign(self, item: Item, actor: Person, holding: Team, owner: str) -> None:
+        person = await self.dir.find_person(owner)
         if person is None:
             raise InvalidInput(f"I could not find '{owner}' to assign as owner.")
         item.owner_id = person.id
@@ -324,9 +294,7 @@ class Loop:
             ),
         )
 
-    async def _escalate(
-        self, item: Item, actor: Person, holding: Team, d: Decision, text: str, *_: object
-    ) -> None:
+    async def _escalate(self, item: Item, actor: Person, holding: Team, text: str) -> None:
         if holding.parent_id is None:
             raise InvalidInput(
                 f"{holding.name} is the top team: there is no linked team above. Resolve or decline #{item.id} here."
@@ -361,9 +329,7 @@ class Loop:
         )
         await self._send("team", holding.id, Message(text=notice))
 
-    async def _ask_info(
-        self, item: Item, actor: Person, holding: Team, d: Decision, text: str, *_: object
-    ) -> None:
+    async def _ask_info(self, item: Item, holding: Team, text: str) -> None:
         item.state = State.NEEDS_INFO.value
         body = texts().render("ask_info", item=item, team=holding, question=text)
         await self._send(
@@ -372,17 +338,8 @@ class Loop:
             Message(text=body, buttons=(Button("Answer", "answer", str(item.id), "primary"),)),
         )
 
-    async def _merge(
-        self,
-        item: Item,
-        actor: Person,
-        holding: Team,
-        d: Decision,
-        text: str,
-        owner: object,
-        merge_into: object,
-    ) -> None:
-        target = await self.item(str(merge_into or ""))
+    async def _merge(self, item: Item, holding: Team, text: str, into: str) -> None:
+        target = await self.item(into)
         if target.id == item.id:
             raise InvalidInput("An item cannot be merged into itself.")
         if target.state == State.MERGED:
@@ -393,13 +350,9 @@ class Loop:
         item.response = text or f"This is the same issue as #{target.id}; follow that one."
         await self._finish(item, holding, State.MERGED)
 
-    async def _close(
-        self, item: Item, actor: Person, holding: Team, d: Decision, text: str, *_: object
-    ) -> None:
+    async def _close(self, item: Item, holding: Team, text: str, state: State) -> None:
         item.response = text
-        await self._finish(
-            item, holding, State.RESOLVED if d == Decision.RESOLVE else State.DECLINED
-        )
+        await self._finish(item, holding, state)
 
     async def _finish(self, item: Item, holding: Team, state: State) -> None:
         now = self.clock.now()
@@ -439,8 +392,7 @@ class Loop:
 
     async def provide_info(self, person_id: str, item_id: int | str, answer: str) -> Item:
         item = await self.item(item_id)
-        if item.reporter_id != person_id:
-            raise NotAllowed("Only the person who reported this can answer questions about it.")
+        await self.authority.require(person_id, Act.ANSWER, item)
         text = _note(answer)
         if not text:
             raise InvalidInput("Please write your answer.")
@@ -475,12 +427,7 @@ class Loop:
             result = Outcome(outcome)
         except ValueError as e:
             raise InvalidInput("Please choose worse, no change, better or goal met.") from e
-        if item.reporter_id != person_id:
-            lead_ok = await self.dir.can_decide(person_id, item.origin_team_id)
-            if not (item.anonymous and lead_ok):
-                raise NotAllowed(
-                    "Only the reporter (or, for an anonymous report, the team's lead) can say whether the fix worked."
-                )
+        await self.authority.require(person_id, Act.JUDGE_FIX, item)
         if item.state != State.RESOLVED:
             raise InvalidState(
                 f"#{item.id} has not been resolved yet, so there is no fix to judge."
@@ -556,7 +503,3 @@ def feedback_buttons(item_id: int) -> tuple[Button, ...]:
         Button("Better", "feedback:better", v),
         Button("Goal met", "feedback:goal_met", v, "primary"),
     )
-
-
-def is_closed(item: Item) -> bool:
-    return item.state in CLOSED_STATES

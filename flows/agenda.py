@@ -12,8 +12,9 @@ Slack's `/looplink agenda add ...` and Teams' `agenda add ...` both arrive here.
 
 from __future__ import annotations
 
+from bot.authority import Act
 from bot.db.models import AgendaItem, Team
-from bot.domain import DECIDING_ROLES, MAX_TEXT
+from bot.domain import MAX_TEXT
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.messages import Message
 from bot.texts import _when
@@ -31,16 +32,17 @@ async def _pick_team(ctx: Ctx, args: str) -> tuple[Team, str]:
     if first and first.lower() not in VERBS:
         named = await d.find_team(first)
         if named is not None:
-            if await d.role_in(ctx.person.id, named.id) is None:
-                raise NotAllowed(
-                    f"You are not on {named.name}, so its agenda is not yours to change."
-                )
+            await ctx.loop.authority.require(
+                ctx.person.id,
+                Act.USE_AGENDA,
+                named,
+                f"You are not on {named.name}, so its agenda is not yours to change.",
+            )
             return named, rest.strip()
     if ctx.ev.channel:
         team = await d.team_by_channel(ctx.ev.platform, ctx.ev.channel)
         if team is not None and team.active:
-            if await d.role_in(ctx.person.id, team.id) is None:
-                raise NotAllowed(f"Only members of {team.name} can use its agenda.")
+            await ctx.loop.authority.require(ctx.person.id, Act.USE_AGENDA, team)
             return team, args.strip()
     home = await d.home_team(ctx.person.id)
     if home is None:
@@ -107,7 +109,12 @@ async def _done(ctx: Ctx, team: Team, ref: str) -> FlowResult:
     except ValueError as e:
         raise InvalidInput("Say which item, e.g. 'agenda done A3'.") from e
     entry = await ctx.s.get(AgendaItem, entry_id)
-    if entry is None or await ctx.loop.dir.role_in(ctx.person.id, entry.team_id) is None:
+    entry_team = await ctx.loop.dir.team(entry.team_id) if entry is not None else None
+    if (
+        entry is None
+        or entry_team is None
+        or not await ctx.loop.authority.may(ctx.person.id, Act.USE_AGENDA, entry_team)
+    ):
         raise NotFound(f"There is no agenda item A{entry_id} on your teams' agendas.")
     if entry.done_at is not None:
         return FlowResult(replies=[Message(text=f"A{entry.id} was already done.")])
@@ -119,19 +126,14 @@ async def _done(ctx: Ctx, team: Team, ref: str) -> FlowResult:
 @command("digest")
 async def digest_command(ctx: Ctx, args: str) -> FlowResult:
     """This week's digest for the teams you lead or liaise for."""
-    d = ctx.loop.dir
-    teams: list[Team] = []
+    authority = ctx.loop.authority
     if args.strip():
-        named = await d.find_team(args.strip())
+        named = await ctx.loop.dir.find_team(args.strip())
         if named is None:
             raise NotFound(f"There is no team called '{args.strip()}'.")
-        teams = [named]
+        allowed = [named] if await authority.may(ctx.person.id, Act.LEAD, named) else []
     else:
-        for m in await d.memberships(ctx.person.id):
-            team = await d.team(m.team_id)
-            if team is not None and team.active and m.role in DECIDING_ROLES:
-                teams.append(team)
-    allowed = [t for t in teams if await d.role_in(ctx.person.id, t.id) in DECIDING_ROLES]
+        allowed = await authority.teams_where(ctx.person.id, Act.LEAD)
     if not allowed:
         raise NotAllowed(
             "The digest is for team leads and liaisons. Type 'agenda' to see your team's next agenda."

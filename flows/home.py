@@ -6,7 +6,7 @@ their team's queue (new, waiting on us, waiting on the team above, overdue).
 
 from __future__ import annotations
 
-from bot.domain import DECIDING_ROLES
+from bot.authority import Act
 from bot.messages import Button, Message
 from flows.events import FlowResult
 from flows.registry import Ctx, command
@@ -25,12 +25,8 @@ async def home_messages(ctx: Ctx) -> list[Message]:
     )
     out = [intro, await mine_message(ctx)]
     now = ctx.rt.clock.now()
-    for m in await ctx.loop.dir.memberships(ctx.person.id):
-        if m.role not in DECIDING_ROLES:
-            continue
-        team = await ctx.loop.dir.team(m.team_id)
-        if team is not None and team.active:
-            out.append(await queue_message(ctx, team, now))
+    for team in await ctx.loop.authority.teams_where(ctx.person.id, Act.LEAD):
+        out.append(await queue_message(ctx, team, now))
     return out
 
 

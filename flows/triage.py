@@ -6,8 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.authority import Act
 from bot.cards import STATE_LABELS
 from bot.db.models import Hop, Item, Team
+from bot.decisions import NEEDS_FORM, decision_kind, decision_of
 from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, State
 from bot.errors import InvalidInput, NotAllowed
 from bot.messages import Message
@@ -29,51 +31,37 @@ DONE_TEXT = {
 
 @action("decide")
 async def decide_button(ctx: Ctx, which: str, value: str) -> FlowResult:
-    try:
-        decision = Decision(which)
-    except ValueError as e:
-        raise InvalidInput("That button is out of date; please use the latest message.") from e
+    decision = decision_kind(which, "That button is out of date; please use the latest message.")
     item = await ctx.loop.item(value)
-    holding = await ctx.loop.dir.team(item.holding_team_id)
     if item.state not in OPEN_STATES:
         raise InvalidInput(f"#{item.id} is already {item.state.replace('_', ' ')}.")
-    if holding is None or not await ctx.loop.dir.can_decide(ctx.person.id, holding.id):
-        name = holding.name if holding else "the holding team"
-        raise NotAllowed(
-            f"Only the lead or liaison of {name}, or a lead of a team above it, can decide on #{item.id}."
-        )
-    if decision in NOTE_REQUIRED or decision in (Decision.MERGE, Decision.ASSIGN):
+    await ctx.loop.authority.require(ctx.person.id, Act.DECIDE, item)
+    if decision in NEEDS_FORM:
         title = f"{decision.value.replace('_', ' ').capitalize()} #{item.id}"
         return FlowResult(form=decide_form(item.id, decision, title))
-    await ctx.loop.decide(ctx.person.id, item.id, decision)
+    await ctx.loop.decide(ctx.person.id, item.id, decision_of(decision))
     return FlowResult(replies=[Message(text=f"#{item.id} {DONE_TEXT[decision]}.")])
 
 
 @form("decide")
 async def decide_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
-    try:
-        decision = Decision(context.get("decision", ""))
-    except ValueError as e:
-        raise InvalidInput("That form is out of date; please use the latest message.") from e
+    decision = decision_kind(
+        context.get("decision", ""), "That form is out of date; please use the latest message."
+    )
     note = str(values.get("note") or "").strip()
     if decision in NOTE_REQUIRED and not note:
         return FlowResult(errors={"note": f"Please add a note: {NOTE_REQUIRED[decision].lower()}."})
-    item = await ctx.loop.decide(
-        ctx.person.id,
-        context.get("item", ""),
-        decision,
-        note,
-        owner=values.get("owner"),
-        merge_into=values.get("merge_into"),
+    chosen = decision_of(
+        decision, note, owner=values.get("owner"), merge_into=values.get("merge_into")
     )
+    item = await ctx.loop.decide(ctx.person.id, context.get("item", ""), chosen)
     return FlowResult(replies=[Message(text=f"#{item.id} {DONE_TEXT[decision]}.")])
 
 
 @action("answer")
 async def answer_button(ctx: Ctx, _which: str, value: str) -> FlowResult:
     item = await ctx.loop.item(value)
-    if item.reporter_id != ctx.person.id:
-        raise NotAllowed("Only the person who reported this can answer questions about it.")
+    await ctx.loop.authority.require(ctx.person.id, Act.ANSWER, item)
     return FlowResult(form=answer_form(item.id))
 
 
@@ -103,23 +91,13 @@ async def feedback_button(ctx: Ctx, outcome: str, value: str) -> FlowResult:
 @command("status", "queue")
 async def status_command(ctx: Ctx, args: str) -> FlowResult:
     """Your team's queue: new, waiting on us, waiting on the team above, overdue (leads)."""
-    teams = [
-        m.team_id
-        for m in await ctx.loop.dir.memberships(ctx.person.id)
-        if m.role in ("lead", "liaison")
-    ]
+    teams = await ctx.loop.authority.teams_where(ctx.person.id, Act.LEAD)
     if not teams:
         raise NotAllowed(
             "The queue is for team leads and liaisons. Type 'mine' to see your own reports."
         )
     now = ctx.rt.clock.now()
-    replies = []
-    for team_id in teams:
-        team = await ctx.loop.dir.team(team_id)
-        if team is None or not team.active:
-            continue
-        replies.append(await queue_message(ctx, team, now))
-    return FlowResult(replies=replies)
+    return FlowResult(replies=[await queue_message(ctx, team, now) for team in teams])
 
 
 async def team_queue(ctx: Ctx, team: Team, now: datetime) -> dict[str, list[Item]]:

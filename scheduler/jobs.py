@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.authority import Act, Authority
 from bot.db.models import ScheduledSend, Team
 from bot.directory import Directory
-from bot.domain import DECIDING_ROLES, Role
 from bot.messages import Message
 from bot.metrics import SharedStats
 from bot.outbox import enqueue
@@ -95,9 +95,7 @@ async def produce_agenda(run: Run) -> list[Send]:
 
 async def digest_recipients(s: AsyncSession, team: Team) -> list[str]:
     """The team's lead(s) and liaison(s), lead first."""
-    members = await Directory(s).members(team.id)
-    wanted = [(p, r) for p, r in members if r in DECIDING_ROLES]
-    return [p.id for p, r in sorted(wanted, key=lambda pr: (pr[1] != Role.LEAD, pr[0].name))]
+    return [p.id for p in await Authority(Directory(s)).audience(team, Act.LEAD)]
 
 
 async def produce_digest(run: Run) -> list[Send]:

@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.authority import Act, Authority
 from bot.db.models import AuditEvent, Item, ScheduledSend, Team
 from bot.directory import Directory
-from bot.domain import Role, State
+from bot.domain import State
 from scheduler.config import nudge_settings
 from scheduler.content import render
 from scheduler.jobs import Run, Send
@@ -114,7 +115,7 @@ async def _flag(
 ) -> list[Send]:
     """Flag to the team directly above (its channel), or the top team's own lead(s)."""
     s, team = run.s, run.team
-    leads = await Directory(s).leads_of(team.id, frozenset({Role.LEAD}))
+    leads = await Authority(Directory(s)).audience(team, Act.TAKE_FLAGS)
     msg = render("nudge_flag", flagged=flagged, lead=", ".join(p.name for p in leads), **context)
     note = f"overdue; flagged to {parent.name}" if parent else "overdue; flagged to the team lead"
     for line in flagged:

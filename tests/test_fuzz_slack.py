@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
+from bot.decisions import Escalate
 from bot.engine import Loop, ReportInput
 from bot.server import Server, build_server
 from flows.router import SORRY
@@ -80,7 +81,7 @@ async def env(db_url: str, clock: FixedClock) -> AsyncIterator[Env]:
         await loop.report("carol", ReportInput(summary="Screener data is late"))
         await loop.report("dev", ReportInput(summary="Buses leave early", anonymous=True))
         third = await loop.report("june", ReportInput(summary="No sub coverage"))
-        await loop.decide("hana", third.id, "escalate", "District question")
+        await loop.decide("hana", third.id, Escalate("District question"))
     async with TestClient(TestServer(server.app)) as client:
         yield Env(fake, SlackUser(client, SECRET, fake), server, platform)
     await fake.stop()

@@ -23,10 +23,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from bench.seed_scale import NOW, seed
+from bot.content.agenda import build_agenda
+from bot.content.digest import build_digest
 from bot.db.models import Item, Team
 from bot.db.session import Database
 from bot.metrics import SharedStats
-from scheduler.content import build_agenda, build_digest
 
 
 class StatementCounter:

@@ -1,10 +1,17 @@
-"""Cron schedules in a team's timezone (5 fields, crontab day numbering)."""
+"""Cron schedules in a team's timezone (5 fields, crontab day numbering) and fire times.
+
+All arithmetic on fire times is done in UTC (see scheduler.triggers for why it matters).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+
+TICK = timedelta(microseconds=1)
 
 _DOW_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -52,3 +59,33 @@ def parse_cron(expr: str, timezone: str) -> CronTrigger:
         raise
     except (ValueError, TypeError) as e:
         raise CronError(str(e)) from e
+
+
+def fires_between(trigger: BaseTrigger, start: datetime, end: datetime) -> list[datetime]:
+    """Fire times in (start, end], oldest first."""
+    out: list[datetime] = []
+    t = trigger.get_next_fire_time(None, start + TICK)
+    while t is not None and t <= end:
+        out.append(t)
+        if len(out) > 10_000:  # a cron firing every minute over a week; never in practice
+            break
+        t = trigger.get_next_fire_time(t, t)
+    return out
+
+
+def last_fire_at_or_before(
+    trigger: BaseTrigger,
+    when: datetime,
+    horizons: tuple[timedelta, ...] = (timedelta(days=8), timedelta(days=40), timedelta(days=400)),
+) -> datetime | None:
+    """The latest fire time <= `when`, looking back at most the longest horizon."""
+    for h in horizons:
+        fires = fires_between(trigger, when - h, when)
+        if fires:
+            return fires[-1]
+    return None
+
+
+def next_fire_after(trigger: BaseTrigger, when: datetime) -> datetime | None:
+    """The first fire time strictly after `when`."""
+    return trigger.get_next_fire_time(None, when + TICK)

@@ -13,6 +13,9 @@ Slack's `/looplink agenda add ...` and Teams' `agenda add ...` both arrive here.
 from __future__ import annotations
 
 from bot.authority import Act
+from bot.content.agenda import build_agenda
+from bot.content.common import meetings
+from bot.content.digest import build_digest
 from bot.db.models import AgendaItem, Team
 from bot.domain import MAX_TEXT
 from bot.errors import InvalidInput, NotAllowed, NotFound
@@ -20,7 +23,6 @@ from bot.messages import Message
 from bot.texts import _when
 from flows.events import FlowResult
 from flows.registry import Ctx, command
-from scheduler.content import build_agenda, build_digest, meetings
 
 VERBS = ("add", "action", "done")
 

@@ -21,6 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.cli import on_org_apply
 from bot.clock import Clock, FixedClock, SystemClock
+from bot.content.agenda import build_agenda
+from bot.content.digest import build_digest
 from bot.db.migrate import upgrade
 from bot.db.models import Person, Team
 from bot.db.session import Database
@@ -29,8 +31,8 @@ from bot.outbox import Fanout
 from bot.runtime import Runtime
 from bot.settings import Settings
 from scheduler.config import JobSpec, desired_jobs
-from scheduler.content import build_agenda, build_digest
-from scheduler.jobs import digest_recipients, run_job
+from scheduler.jobs import run_job
+from scheduler.producers import digest_recipients
 from scheduler.service import JOBS_TABLE, sync_once
 
 

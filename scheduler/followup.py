@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from bot.content.views import items_where, load_names
 from bot.db.models import Item
 from bot.directory import Directory
 from bot.domain import Kind, State
@@ -19,8 +20,7 @@ from bot.engine import feedback_buttons
 from bot.messages import Message
 from bot.texts import texts
 from scheduler.config import follow_up_weeks
-from scheduler.jobs import Run, Send
-from scheduler.views import items_where, load_names
+from scheduler.run import Run, Send
 
 
 async def produce_follow_up(run: Run) -> list[Send]:

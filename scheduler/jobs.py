@@ -15,118 +15,18 @@ Everything commits together, so a crash leaves either the whole run or none of i
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.authority import Act, Authority
 from bot.db.models import ScheduledSend, Team
-from bot.directory import Directory
-from bot.messages import Message
-from bot.metrics import SharedStats
 from bot.outbox import enqueue
 from bot.runtime import Runtime
-from scheduler.config import KINDS, JobSpec, org_settings, run_key, team_jobs
-from scheduler.content import build_agenda, build_digest, build_progress, build_roundup
-from scheduler.triggers import TICK, last_fire_at_or_before
+from scheduler.config import KINDS, org_settings, run_key, team_jobs
+from scheduler.producers import PRODUCERS
+from scheduler.run import Run
 
 log = logging.getLogger("looplink.scheduler")
-
-
-@dataclass
-class Send:
-    dest_kind: str  # "team" or "person"
-    dest_id: str
-    message: Message
-    track: dict[str, Any] = field(default_factory=dict)
-    tag: str = ""  # tells apart several messages to one destination in one run
-
-    @property
-    def suffix(self) -> str:
-        base = f"{self.dest_kind}:{self.dest_id}"
-        return f"{base}:{self.tag}" if self.tag else base
-
-
-@dataclass
-class Run:
-    """What a producer gets: the open transaction, the team, the time, the job's settings."""
-
-    rt: Runtime
-    s: AsyncSession
-    team: Team
-    now: datetime
-    key: str
-    scheduled: datetime | None  # None for "run now"
-    job: JobSpec | None
-    org: dict[str, Any]
-
-    @property
-    def shared(self) -> SharedStats | None:
-        """Scheduled runs share all teams' figures for the minute; "run now" computes fresh."""
-        return SHARED_STATS if self.scheduled is not None else None
-
-    def previous_fire(self, default: timedelta) -> datetime:
-        """When this job last fired before this run (for "since last time" windows)."""
-        if self.job is not None:
-            at = self.scheduled or self.now
-            prev = last_fire_at_or_before(self.job.trigger(), at - TICK)
-            if prev is not None:
-                return prev
-        return self.now - default
-
-
-Producer = Callable[[Run], Awaitable[list[Send]]]
-
-# One per process: the jobs that fall due in the same minute share every team's figures.
-SHARED_STATS = SharedStats()
-
-
-async def produce_agenda(run: Run) -> list[Send]:
-    meeting = None
-    if run.scheduled is not None and run.job is not None:
-        meeting = run.job.trigger().meeting_for(run.scheduled)  # type: ignore[attr-defined]
-    msg = await build_agenda(run.s, run.team, run.now, meeting_at=meeting, shared=run.shared)
-    return [Send("team", run.team.id, msg)]
-
-
-async def digest_recipients(s: AsyncSession, team: Team) -> list[str]:
-    """The team's lead(s) and liaison(s), lead first."""
-    return [p.id for p in await Authority(Directory(s)).audience(team, Act.LEAD)]
-
-
-async def produce_digest(run: Run) -> list[Send]:
-    msg = await build_digest(run.s, run.team, run.now, shared=run.shared)
-    return [Send("person", pid, msg) for pid in await digest_recipients(run.s, run.team)]
-
-
-async def produce_roundup(run: Run) -> list[Send]:
-    since = run.previous_fire(timedelta(days=7))
-    msg = await build_roundup(run.s, run.team, run.now, since=since)
-    return [Send("team", run.team.id, msg)]
-
-
-async def produce_progress(run: Run) -> list[Send]:
-    since = run.previous_fire(timedelta(days=30))
-    msg = await build_progress(run.s, run.team, run.now, since=since)
-    return [Send("team", run.team.id, msg)]
-
-
-def producers() -> dict[str, Producer]:
-    from scheduler.followup import produce_follow_up
-    from scheduler.nudges import produce_nudges
-
-    return {
-        "agenda": produce_agenda,
-        "digest": produce_digest,
-        "roundup": produce_roundup,
-        "progress": produce_progress,
-        "nudges": produce_nudges,
-        "follow_up": produce_follow_up,
-    }
 
 
 def manual_key(kind: str, team_id: str, now: datetime) -> str:
@@ -171,7 +71,7 @@ async def _run_once(rt: Runtime, kind: str, team_id: str, scheduled: datetime | 
         )
         s.add(ledger)
         await s.flush()
-        sends = await producers()[kind](Run(rt, s, team, now, key, scheduled, job, org))
+        sends = await PRODUCERS[kind](Run(rt, s, team, now, key, scheduled, job, org))
         count = 0
         for send in sends:
             rows = await enqueue(

@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.authority import Act, Authority
+from bot.content.common import render
+from bot.content.views import ItemView, items_where, names_for, team_hops, view
 from bot.db.models import AuditEvent, Item, ScheduledSend, Team
 from bot.directory import Directory
 from bot.domain import State
 from scheduler.config import nudge_settings
-from scheduler.content import render
-from scheduler.jobs import Run, Send
-from scheduler.views import ItemView, items_where, names_for, team_hops, view
+from scheduler.run import Run, Send
 
 # Waiting on the reporter (needs_info) is not the team's delay: no reminders or flags then.
 NUDGED_STATES = [State.NEW.value, State.ACKNOWLEDGED.value, State.ESCALATED.value]

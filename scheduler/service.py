@@ -40,10 +40,10 @@ from sqlalchemy import Engine, create_engine, event, select
 from bot.db.models import ScheduledSend
 from bot.db.session import is_sqlite, sync_url
 from bot.runtime import Runtime
+from bot.schedule import fires_between
 from scheduler.config import JobSpec, desired_jobs, run_key
 from scheduler.jobs import run_job, scheduled_job
 from scheduler.lock import LeaderLock, leader_lock
-from scheduler.triggers import fires_between
 
 log = logging.getLogger("looplink.scheduler")
 

@@ -1,4 +1,4 @@
-"""Triggers: the agenda trigger (a meeting's cron minus a lead time) and fire-time arithmetic.
+"""The agenda trigger: a meeting's cron minus a lead time (fire-time arithmetic: bot.schedule).
 
 All arithmetic on fire times is done in UTC. Adding a timedelta to an aware datetime in a
 ZoneInfo timezone is *wall-clock* arithmetic in Python, which is wrong across a DST change:
@@ -12,8 +12,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
-
-TICK = timedelta(microseconds=1)
 
 
 class AgendaTrigger(BaseTrigger):
@@ -66,33 +64,3 @@ class AgendaTrigger(BaseTrigger):
 
     def __repr__(self) -> str:
         return f"<AgendaTrigger minutes={self.minutes} meeting={self.meeting!r}>"
-
-
-def fires_between(trigger: BaseTrigger, start: datetime, end: datetime) -> list[datetime]:
-    """Fire times in (start, end], oldest first."""
-    out: list[datetime] = []
-    t = trigger.get_next_fire_time(None, start + TICK)
-    while t is not None and t <= end:
-        out.append(t)
-        if len(out) > 10_000:  # a cron firing every minute over a week; never in practice
-            break
-        t = trigger.get_next_fire_time(t, t)
-    return out
-
-
-def last_fire_at_or_before(
-    trigger: BaseTrigger,
-    when: datetime,
-    horizons: tuple[timedelta, ...] = (timedelta(days=8), timedelta(days=40), timedelta(days=400)),
-) -> datetime | None:
-    """The latest fire time <= `when`, looking back at most the longest horizon."""
-    for h in horizons:
-        fires = fires_between(trigger, when - h, when)
-        if fires:
-            return fires[-1]
-    return None
-
-
-def next_fire_after(trigger: BaseTrigger, when: datetime) -> datetime | None:
-    """The first fire time strictly after `when`."""
-    return trigger.get_next_fire_time(None, when + TICK)

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from adapters.local import LocalChat
 from bot.clock import FixedClock
 from bot.db.models import Team
-from bot.schedule import parse_cron
+from bot.schedule import fires_between, last_fire_at_or_before, parse_cron
 from scheduler.config import JobSpec, run_key
 from scheduler.jobs import run_job
-from scheduler.triggers import AgendaTrigger, fires_between, last_fire_at_or_before
+from scheduler.triggers import AgendaTrigger
 
 CHI = "America/Chicago"
 

@@ -1,0 +1,57 @@
+"""What each kind of job sends: one producer per kind (`PRODUCERS`), from live data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.authority import Act, Authority
+from bot.content.agenda import build_agenda
+from bot.content.digest import build_digest
+from bot.content.recognition import build_progress, build_roundup
+from bot.db.models import Team
+from bot.directory import Directory
+from scheduler.followup import produce_follow_up
+from scheduler.nudges import produce_nudges
+from scheduler.run import Producer, Run, Send
+
+
+async def produce_agenda(run: Run) -> list[Send]:
+    meeting = None
+    if run.scheduled is not None and run.job is not None:
+        meeting = run.job.trigger().meeting_for(run.scheduled)  # type: ignore[attr-defined]
+    msg = await build_agenda(run.s, run.team, run.now, meeting_at=meeting, shared=run.shared)
+    return [Send("team", run.team.id, msg)]
+
+
+async def digest_recipients(s: AsyncSession, team: Team) -> list[str]:
+    """The team's lead(s) and liaison(s), lead first."""
+    return [p.id for p in await Authority(Directory(s)).audience(team, Act.LEAD)]
+
+
+async def produce_digest(run: Run) -> list[Send]:
+    msg = await build_digest(run.s, run.team, run.now, shared=run.shared)
+    return [Send("person", pid, msg) for pid in await digest_recipients(run.s, run.team)]
+
+
+async def produce_roundup(run: Run) -> list[Send]:
+    since = run.previous_fire(timedelta(days=7))
+    msg = await build_roundup(run.s, run.team, run.now, since=since)
+    return [Send("team", run.team.id, msg)]
+
+
+async def produce_progress(run: Run) -> list[Send]:
+    since = run.previous_fire(timedelta(days=30))
+    msg = await build_progress(run.s, run.team, run.now, since=since)
+    return [Send("team", run.team.id, msg)]
+
+
+PRODUCERS: dict[str, Producer] = {
+    "agenda": produce_agenda,
+    "digest": produce_digest,
+    "roundup": produce_roundup,
+    "progress": produce_progress,
+    "nudges": produce_nudges,
+    "follow_up": produce_follow_up,
+}

@@ -85,11 +85,12 @@ class Authority:
         if act == Act.JUDGE_FIX:
             if item.reporter_id == person_id:
                 return True
-            return item.anonymous and await self._decides_for(person_id, item.origin_team_id)
-        return await self._decides_for(person_id, item.holding_team_id)
+            return item.anonymous and await self.decides_for(person_id, item.origin_team_id)
+        return await self.decides_for(person_id, item.holding_team_id)
 
-    async def _decides_for(self, person_id: str, team_id: str) -> bool:
-        """The team's lead or liaison, or a lead of any linked team above it."""
+    async def decides_for(self, person_id: str, team_id: str) -> bool:
+        """Whether the person may decide on what `team_id` holds (the DECIDE rule): the
+        team's lead or liaison, or a lead of any linked team above it."""
         if await self.dir.role_in(person_id, team_id) in DECIDING_ROLES:
             return True
         for above in (await self.dir.chain_up(team_id))[1:]:

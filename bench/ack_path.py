@@ -82,7 +82,15 @@ async def run(args: argparse.Namespace) -> int:
         async with fake_slack() as fake:
             looplink = ServeProcess(serve_env(db_url, fake), Path(wd) / "looplink.log")
             if args.profile:  # cProfile writes its file when the server stops (Ctrl-C)
-                looplink.args = ["-m", "cProfile", "-o", args.profile, "-m", "bot.cli", "serve"]
+                looplink.args = [
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    args.profile,
+                    "-m",
+                    "looplink.cli",
+                    "serve",
+                ]
             bare = ServeProcess(
                 {
                     "SLACK_BOT_TOKEN": fake.token,

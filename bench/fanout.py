@@ -33,10 +33,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import create_engine, func, insert, select
 
 from adapters.slack.sender import SlackSender
+from adapters.slack.settings import INFO as SLACK
 from bench.common import database, fake_slack, machine, table, workdir
 from bot.clock import SystemClock
 from bot.db.migrate import upgrade
-from bot.db.models import Outbox, Setting, Team
+from bot.db.models import Outbox, PlatformId, Setting, Team
 from bot.db.session import Database, sync_url
 from bot.messages import Button, Message
 from bot.outbox import Fanout, enqueue
@@ -74,8 +75,6 @@ def seed(url: str, channels: int) -> None:
                     "parent_id": None,
                     "response_days": 5,
                     "timezone": "America/Chicago",
-                    "slack_channel": f"C{i:06d}",
-                    "teams_channel": None,
                     "meeting_schedule": None,
                     "agenda_before_minutes": 120,
                     "digest_schedule": "0 8 * * mon",
@@ -85,7 +84,13 @@ def seed(url: str, channels: int) -> None:
                 for i in range(channels)
             ],
         )
+        c.execute(insert(PlatformId), [_channel(f"t{i}", f"C{i:06d}") for i in range(channels)])
     engine.dispose()
+
+
+def _channel(team_id: str, channel: str) -> dict[str, object]:
+    return {"owner_kind": "team", "owner_id": team_id, "key": SLACK.name, "platform": SLACK.name,
+            "rank": 0, "scope": "", "value": channel}  # fmt: skip
 
 
 @dataclass
@@ -121,7 +126,7 @@ async def scenario(args: argparse.Namespace, per_channel: int, paced: bool) -> O
             client = AsyncWebClient(
                 token=fake.token, base_url=fake.api_url, retry_handlers=[], session=http
             )
-            rt.add_sender(SlackSender(client, min_interval=1.0 if paced else 0.0))
+            rt.add_platform(SLACK, SlackSender(client, min_interval=1.0 if paced else 0.0))
             rt.dispatcher.concurrency = args.concurrency
             # queue everything first ("due in the same minute"), in rounds: message k of every
             # channel, then k+1, as a scheduler would queue each team's agenda

@@ -31,6 +31,7 @@ from bot.db.migrate import upgrade
 from bot.db.session import Database
 from bot.org_apply import apply_org
 from bot.orgfile import MAX_FILE_BYTES, OrgFileError, parse_org
+from looplink.platforms import infos
 
 HEAD = (
     "organization: Bomb\npeople:\n  - {id: ann, name: Ann}\nteams:\n"
@@ -77,7 +78,7 @@ BOMBS = {
 def timed_refusal(text: str) -> tuple[float, str]:
     t0 = time.perf_counter()
     try:
-        parse_org(text, "org.yaml")
+        parse_org(text, infos(), "org.yaml")
     except OrgFileError as e:
         return time.perf_counter() - t0, e.problems[0].message[:60]
     return time.perf_counter() - t0, "ACCEPTED (wrong)"
@@ -87,7 +88,7 @@ async def apply_times(url: str, text: str) -> tuple[float, float]:
     upgrade(url)
     db = Database(url)
     try:
-        spec = parse_org(text)
+        spec = parse_org(text, infos())
         times = []
         for _ in range(2):
             t0 = time.perf_counter()
@@ -111,7 +112,7 @@ def main() -> None:
     size = len(text.encode())
     rows: list[list[object]] = []
     t0 = time.perf_counter()
-    spec = parse_org(text)
+    spec = parse_org(text, infos())
     rows.append(
         [
             "validate",

@@ -18,7 +18,17 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, insert, text
 
 from bot.db.migrate import upgrade
-from bot.db.models import AuditEvent, Base, Hop, Item, Membership, Person, Setting, Team
+from bot.db.models import (
+    AuditEvent,
+    Base,
+    Hop,
+    Item,
+    Membership,
+    Person,
+    PlatformId,
+    Setting,
+    Team,
+)
 from bot.db.session import sync_url
 
 DRIVERS = ["selection", "training", "coaching", "fidelity", "data_systems",
@@ -62,11 +72,14 @@ def seed(url: str, scale: float = 1.0, seed_value: int = 7) -> dict[str, int]:
     ]
     _bulk(engine, Team.__table__, teams)
     people = [
-        {"id": f"p{i}", "name": f"Person {i}", "email": f"p{i}@bench.example", "slack_id": f"U{i:08d}",
-         "teams_id": None, "teams_aad_id": None, "language": "en", "active": True}
+        {"id": f"p{i}", "name": f"Person {i}", "email": f"p{i}@bench.example", "language": "en",
+         "active": True}
         for i in range(n_people)
     ]  # fmt: skip
     _bulk(engine, Person.__table__, people)
+    ids = [_slack_id("person", f"p{i}", f"U{i:08d}") for i in range(n_people)]
+    ids += [_slack_id("team", t["id"], f"C{t['id'].upper()}") for t in teams]
+    _bulk(engine, PlatformId.__table__, ids)
     members: list[dict[str, Any]] = []
     team_ids = [t["id"] for t in teams]
     home: dict[str, list[str]] = {}
@@ -156,10 +169,15 @@ def seed(url: str, scale: float = 1.0, seed_value: int = 7) -> dict[str, int]:
     }
 
 
+def _slack_id(kind: str, owner: str, value: str) -> dict[str, Any]:
+    return {"owner_kind": kind, "owner_id": owner, "key": "slack", "platform": "slack",
+            "rank": 0, "scope": "", "value": value}  # fmt: skip
+
+
 def _team(tid: str, name: str, level: str, parent: str | None) -> dict[str, Any]:
     return {
         "id": tid, "name": name, "level": level, "parent_id": parent, "response_days": 5,
-        "timezone": "America/Chicago", "slack_channel": f"C{tid.upper()}", "teams_channel": None,
+        "timezone": "America/Chicago",
         "meeting_schedule": "0 15 * * tue", "agenda_before_minutes": 120, "digest_schedule": "0 8 * * mon",
         "extra": {}, "active": True,
     }  # fmt: skip

@@ -26,8 +26,9 @@ LONG = 50
 PLATFORM = re.compile(
     r"(?i:slack|botbuilder|botframework|bolt)|Microsoft|Teams(?![a-z])|teams_(?:id|aad|channel|app|enabled)"
 )
-# A string that is exactly a platform's name (as a name, `teams` is usually implementation teams).
-PLATFORM_NAME = re.compile(r"^(?:slack|teams|msteams|local)$")
+# A string that is exactly a platform's name ("teams" is left out: it is also the org file's
+# and the database's word for implementation teams; `teams_id`, `Teams` and the like count).
+PLATFORM_NAME = re.compile(r"^(?:slack|msteams|local)$")
 
 
 def modules() -> dict[str, Path]:
@@ -69,7 +70,10 @@ def imports(mod: str, path: Path, known: dict[str, Path]) -> set[str]:
             if node.level:
                 anchor = pkg.split(".")[: len(pkg.split(".")) - (node.level - 1)]
                 base = ".".join([*anchor, base] if base else anchor)
-            names = [f"{base}.{a.name}" for a in node.names] + [base]
+            # `from pkg import sub` imports the submodule; `from mod import name` the module
+            names = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            ]
         for n in names:
             target = _resolve(n, known)
             if target is not None and target != mod:

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
-from bot.db.models import Membership, Person, Setting, Team
+from bot.db.models import Membership, Person, PlatformId, Setting, Team
 
 
 class Directory:
@@ -109,13 +109,14 @@ class Directory:
         t = token.strip().lstrip("@").strip()
         if not t:
             return None
+        by_platform_id = select(PlatformId.owner_id).where(
+            PlatformId.owner_kind == "person", PlatformId.value == t
+        )
         q = select(Person).where(
             Person.active.is_(True),
             or_(
                 Person.id == t,
-                Person.slack_id == t,
-                Person.teams_id == t,
-                Person.teams_aad_id == t,
+                Person.id.in_(by_platform_id),
                 func.lower(Person.email) == t.lower(),
             ),
         )
@@ -125,19 +126,24 @@ class Directory:
         q = select(Person).where(Person.active.is_(True), func.lower(Person.name) == t.lower())
         return (await self.s.scalars(q)).first()
 
-    async def person_by_platform(
-        self, platform: str, user_id: str, email: str | None = None
+    async def person_by_identity(
+        self, platform: str, user_id: str, *, scope: str = "", email: str | None = None
     ) -> Person | None:
-        column = {"slack": Person.slack_id, "teams": Person.teams_id, "local": Person.id}.get(
-            platform
-        )
-        if column is not None and user_id:
-            q = select(Person).where(Person.active.is_(True), column == user_id)
-            found = (await self.s.scalars(q)).first()
-            if found is not None:
-                return found
-        if platform == "teams" and user_id:
-            q = select(Person).where(Person.active.is_(True), Person.teams_aad_id == user_id)
+        """The active person a platform user is: by their id on `platform` (within `scope`,
+        the workspace or tenant; ids from the org file match any scope), else by email."""
+        if user_id:
+            q = (
+                select(Person)
+                .join(PlatformId, PlatformId.owner_id == Person.id)
+                .where(
+                    Person.active.is_(True),
+                    PlatformId.owner_kind == "person",
+                    PlatformId.platform == platform,
+                    PlatformId.value == user_id,
+                    PlatformId.scope.in_({scope, ""}),
+                )
+                .order_by(PlatformId.rank)
+            )
             found = (await self.s.scalars(q)).first()
             if found is not None:
                 return found
@@ -148,13 +154,32 @@ class Directory:
             return (await self.s.scalars(q)).first()
         return None
 
-    async def team_by_channel(self, platform: str, channel_id: str) -> Team | None:
-        column = {"slack": Team.slack_channel, "teams": Team.teams_channel, "local": Team.id}.get(
-            platform
+    async def team_by_channel(self, platform: str, channel_id: str, scope: str = "") -> Team | None:
+        """The team whose channel on `platform` is `channel_id`."""
+        q = (
+            select(Team)
+            .join(PlatformId, PlatformId.owner_id == Team.id)
+            .where(
+                PlatformId.owner_kind == "team",
+                PlatformId.platform == platform,
+                PlatformId.value == channel_id,
+                PlatformId.scope.in_({scope, ""}),
+            )
         )
-        if column is None:
-            return None
-        return (await self.s.scalars(select(Team).where(column == channel_id))).first()
+        return (await self.s.scalars(q)).first()
+
+    async def platform_id(self, owner_kind: str, owner_id: str, platform: str) -> str | None:
+        """A person's (or team's) preferred id on `platform`, if the org file gives one."""
+        q = (
+            select(PlatformId.value)
+            .where(
+                PlatformId.owner_kind == owner_kind,
+                PlatformId.owner_id == owner_id,
+                PlatformId.platform == platform,
+            )
+            .order_by(PlatformId.rank)
+        )
+        return (await self.s.scalars(q)).first()
 
     async def find_team(self, token: str) -> Team | None:
         t = token.strip().lstrip("#@").strip()

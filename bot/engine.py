@@ -181,7 +181,8 @@ class Loop:
             )
         return team
 
-    async def report(self, reporter_id: str, inp: ReportInput, source: str = "local") -> Item:
+    async def report(self, reporter_id: str, inp: ReportInput, source: str = "") -> Item:
+        """File a report from `reporter_id`; `source` is the platform it came from."""
         inp.validate()
         await self._person(reporter_id)
         team = await self.reporting_team(reporter_id, inp.team_id)

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Membership, Person, Setting, Team
-from bot.orgfile import OrgSpec
+from bot.db.models import Membership, Person, PlatformId, Setting, Team
+from bot.orgfile import IdSpec, OrgSpec
 
 
 @dataclass
@@ -54,6 +54,15 @@ def _sync(obj: Any, values: dict[str, Any]) -> bool:
 
 async def apply_org(session: AsyncSession, spec: OrgSpec) -> ApplyReport:
     report = ApplyReport()
+    ids = await _IdRows.load(session)
+    await _apply_settings(session, spec, report)
+    await _apply_people(session, spec, ids, report)
+    await _apply_teams(session, spec, ids, report)
+    await _apply_members(session, spec, report)
+    return report
+
+
+async def _apply_settings(session: AsyncSession, spec: OrgSpec, report: ApplyReport) -> None:
     settings = {
         "organization": spec.organization,
         "timezone": spec.timezone,
@@ -73,22 +82,56 @@ async def apply_org(session: AsyncSession, spec: OrgSpec) -> ApplyReport:
             row.value = value
             report.changed.append(f"setting {name}")
 
+
+class _IdRows:
+    """Every PlatformId row, to bring each owner's ids in line with the org file."""
+
+    def __init__(self, session: AsyncSession, rows: list[PlatformId]) -> None:
+        self.s = session
+        self.rows: dict[tuple[str, str], dict[str, PlatformId]] = {}
+        for r in rows:
+            self.rows.setdefault((r.owner_kind, r.owner_id), {})[r.key] = r
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> _IdRows:
+        return cls(session, list((await session.scalars(select(PlatformId))).all()))
+
+    async def sync(self, kind: str, owner_id: str, wanted: tuple[IdSpec, ...]) -> bool:
+        """Make the owner's ids exactly `wanted`; True when anything changed."""
+        have = self.rows.get((kind, owner_id), {})
+        changed = False
+        for key, row in list(have.items()):
+            if key not in {w.key for w in wanted}:
+                await self.s.delete(row)
+                changed = True
+        for w in wanted:
+            values = {"platform": w.platform, "rank": w.rank, "value": w.value, "scope": ""}
+            existing = have.get(w.key)
+            if existing is None:
+                self.s.add(PlatformId(owner_kind=kind, owner_id=owner_id, key=w.key, **values))
+                changed = True
+            elif _sync(existing, values):
+                changed = True
+        return changed
+
+
+async def _apply_people(
+    session: AsyncSession, spec: OrgSpec, ids: _IdRows, report: ApplyReport
+) -> None:
     people = {p.id: p for p in (await session.scalars(select(Person))).all()}
     for ps in spec.people:
         values: dict[str, Any] = {
             "name": ps.name,
             "email": ps.email,
-            "slack_id": ps.slack,
-            "teams_id": ps.teams,
-            "teams_aad_id": ps.teams_aad,
             "language": ps.language,
             "active": True,
         }
         person = people.get(ps.id)
         if person is None:
             session.add(Person(id=ps.id, **values))
+            await ids.sync("person", ps.id, ps.ids)
             report.added.append(f"person {ps.id}")
-        elif _sync(person, values):
+        elif _sync(person, values) | await ids.sync("person", ps.id, ps.ids):
             report.changed.append(f"person {ps.id}")
     wanted_people = {p.id for p in spec.people}
     for pid, person in people.items():
@@ -97,6 +140,10 @@ async def apply_org(session: AsyncSession, spec: OrgSpec) -> ApplyReport:
             report.deactivated.append(f"person {pid}")
     await session.flush()
 
+
+async def _apply_teams(
+    session: AsyncSession, spec: OrgSpec, ids: _IdRows, report: ApplyReport
+) -> None:
     teams = {t.id: t for t in (await session.scalars(select(Team))).all()}
     # Insert teams without parents first so the foreign key always points at an existing row.
     for ts in spec.teams:
@@ -116,15 +163,14 @@ async def apply_org(session: AsyncSession, spec: OrgSpec) -> ApplyReport:
             "parent_id": ts.parent,
             "response_days": ts.response_days,
             "timezone": ts.timezone,
-            "slack_channel": ts.slack_channel,
-            "teams_channel": ts.teams_channel,
             "meeting_schedule": ts.meeting_schedule,
             "agenda_before_minutes": ts.agenda_before_minutes,
             "digest_schedule": ts.digest_schedule,
             "extra": ts.extra,
             "active": True,
         }
-        if _sync(teams[ts.id], team_values) and f"team {ts.id}" not in added:
+        changed = _sync(teams[ts.id], team_values) | await ids.sync("team", ts.id, ts.channels)
+        if changed and f"team {ts.id}" not in added:
             report.changed.append(f"team {ts.id}")
     wanted_teams = {t.id for t in spec.teams}
     for tid, team in teams.items():
@@ -133,6 +179,8 @@ async def apply_org(session: AsyncSession, spec: OrgSpec) -> ApplyReport:
             report.deactivated.append(f"team {tid}")
     await session.flush()
 
+
+async def _apply_members(session: AsyncSession, spec: OrgSpec, report: ApplyReport) -> None:
     members = {
         (m.team_id, m.person_id): m for m in (await session.scalars(select(Membership))).all()
     }
@@ -154,4 +202,3 @@ async def apply_org(session: AsyncSession, spec: OrgSpec) -> ApplyReport:
             m.active = False
             report.deactivated.append(f"member {person_id}@{team_id}")
     await session.flush()
-    return report

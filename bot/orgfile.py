@@ -7,6 +7,7 @@ raises OrgFileError carrying every problem found (not just the first).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,12 +17,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.domain import MAX_CHAIN_LEVELS, Role
+from bot.platform_info import PlatformInfo
 from bot.schedule import CronError, parse_cron
 from bot.yamlload import Lined, YamlLimitError, load
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-LEVELS = ("building", "school", "clinic", "site", "district", "region", "regional", "state")
 DEFAULT_DIGEST = "0 8 * * mon"
+
+
+@dataclass(frozen=True)
+class IdSpec:
+    """A platform id from the org file: which platform, under which key, how preferred."""
+
+    platform: str
+    key: str  # the org-file key (a person's `slack:`, a team's `channels: {teams: ...}`)
+    rank: int  # 0: the platform's preferred key
+    value: str
 
 
 @dataclass(frozen=True)
@@ -29,10 +40,8 @@ class PersonSpec:
     id: str
     name: str
     email: str | None = None
-    slack: str | None = None
-    teams: str | None = None
-    teams_aad: str | None = None
     language: str = "en"
+    ids: tuple[IdSpec, ...] = ()  # user ids on the platforms, by the platforms' own keys
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,7 @@ class TeamSpec:
     parent: str | None
     response_days: int
     timezone: str
-    slack_channel: str | None
-    teams_channel: str | None
+    channels: tuple[IdSpec, ...]  # the team's channel on each platform
     meeting_schedule: str | None
     agenda_before_minutes: int
     digest_schedule: str
@@ -120,7 +128,8 @@ def _too_big(path: str, size: int) -> OrgFileError:
     )
 
 
-def load_org(path: str | Path) -> OrgSpec:
+def load_org(path: str | Path, platforms: Sequence[PlatformInfo]) -> OrgSpec:
+    """The org file at `path`; `platforms` declare the keys of their ids (bot/platforms.py)."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -136,10 +145,10 @@ def load_org(path: str | Path) -> OrgSpec:
         raise OrgFileError(
             str(p), [Problem(1, "the file is not UTF-8 text", "save it as UTF-8")]
         ) from e
-    return parse_org(text, str(p))
+    return parse_org(text, platforms, str(p))
 
 
-def parse_org(text: str, path: str = "<org file>") -> OrgSpec:
+def parse_org(text: str, platforms: Sequence[PlatformInfo], path: str = "<org file>") -> OrgSpec:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_FILE_BYTES:
         raise _too_big(path, size)
@@ -161,14 +170,18 @@ def parse_org(text: str, path: str = "<org file>") -> OrgSpec:
         raise OrgFileError(
             path, [Problem(1, f"this is not valid YAML ({e})", "fix the YAML")]
         ) from e
-    return _Validator(path).validate(data)
+    return _Validator(path, platforms).validate(data)
 
 
 class _Validator:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, platforms: Sequence[PlatformInfo]) -> None:
         self.path = path
         self.problems: list[Problem] = []
         self._crons: dict[tuple[str, str], str | None] = {}  # (cron, tz) -> error, if any
+        self.person_keys = {
+            key: (p.name, rank) for p in platforms for rank, key in enumerate(p.person_keys)
+        }
+        self.channel_keys = {p.channel_key: p.name for p in platforms if p.channel_key}
 
     def bad(self, line: int, message: str, fix: str) -> None:
         self.problems.append(Problem(line, message, fix))
@@ -303,13 +316,43 @@ class _Validator:
                     id=pid,
                     name=name,
                     email=self.text(entry, "email", max_len=320),
-                    slack=self.text(entry, "slack", max_len=64),
-                    teams=self.text(entry, "teams"),
-                    teams_aad=self.text(entry, "teams_aad", max_len=64),
                     language=lang,
+                    ids=self.person_ids(entry),
                 )
             )
         return out
+
+    def person_ids(self, entry: _Lined) -> tuple[IdSpec, ...]:
+        out = []
+        for key, (platform, rank) in self.person_keys.items():
+            value = self.text(entry, key)
+            if value:
+                out.append(IdSpec(platform, key, rank, value))
+        return tuple(out)
+
+    def channels(self, entry: _Lined) -> tuple[IdSpec, ...]:
+        channels = entry.get("channels") or {}
+        example = ", ".join(f"{k}: ..." for k in self.channel_keys) or "..."
+        if not isinstance(channels, dict):
+            self.bad(
+                _line(entry, "channels"),
+                "'channels' must be a mapping",
+                f"write channels: {{{example}}}",
+            )
+            return ()
+        out = []
+        for key, value in channels.items():
+            platform = self.channel_keys.get(key)
+            if platform is None:
+                known = " or ".join(f"'{k}'" for k in self.channel_keys)
+                self.bad(
+                    _line(entry, "channels"),
+                    f"unknown channel platform '{key}'",
+                    f"use {known}" if known else "no platform with team channels is set up",
+                )
+            elif value:
+                out.append(IdSpec(platform, key, 0, str(value)))
+        return tuple(out)
 
     def ident(self, entry: _Lined, what: str) -> str | None:
         value = self.text(entry, "id", required=True)
@@ -364,21 +407,7 @@ class _Validator:
             )
             days = 5
         tz = self.timezone(entry, "timezone", default=org_tz)
-        channels = entry.get("channels") or {}
-        if not isinstance(channels, dict):
-            self.bad(
-                _line(entry, "channels"),
-                "'channels' must be a mapping",
-                "write channels: {slack: C0123, teams: '19:...'}",
-            )
-            channels = {}
-        for key in channels:
-            if key not in ("slack", "teams"):
-                self.bad(
-                    _line(entry, "channels"),
-                    f"unknown channel platform '{key}'",
-                    "use 'slack' or 'teams'",
-                )
+        channels = self.channels(entry)
         meeting = self.schedule_block(entry, "meeting", tz)
         digest = self.schedule_block(entry, "digest", tz)
         before = 120
@@ -406,8 +435,7 @@ class _Validator:
             parent=self.text(entry, "parent"),
             response_days=days,
             timezone=tz,
-            slack_channel=str(channels["slack"]) if channels.get("slack") else None,
-            teams_channel=str(channels["teams"]) if channels.get("teams") else None,
+            channels=channels,
             meeting_schedule=meeting.get("schedule") if meeting else None,
             agenda_before_minutes=before,
             digest_schedule=(digest.get("schedule") if digest else None) or DEFAULT_DIGEST,

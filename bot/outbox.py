@@ -20,9 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
-from bot.db.models import ConversationRef, Hop, Item, Outbox, Person, PostedMessage, Team
+from bot.db.models import (
+    ConversationRef,
+    Hop,
+    Item,
+    Outbox,
+    Person,
+    PlatformId,
+    PostedMessage,
+    Team,
+)
 from bot.db.session import Database
 from bot.messages import Message
+from bot.platform_info import PlatformInfo
 
 log = logging.getLogger("looplink.outbox")
 
@@ -36,7 +46,7 @@ class Address:
 
     dest_kind: str  # "person" or "team"
     dest_id: str
-    platform_id: str | None  # Slack user/channel id, Teams user/channel id, local id
+    platform_id: str | None  # the preferred user or channel id on the platform (PlatformId)
     ref: dict[str, Any] | None  # stored conversation reference, if any
 
 
@@ -69,33 +79,41 @@ class Sender(Protocol):
 class Fanout:
     """Which platforms a new message goes to. Set once by the server at start-up."""
 
-    platforms: tuple[str, ...] = ("local",)
+    platforms: tuple[PlatformInfo, ...] = ()
     wake: asyncio.Event | None = field(default=None, repr=False)
 
-    def person_platforms(self, person: Person, refs: Iterable[ConversationRef]) -> list[str]:
-        """One platform per person: the one they last used with us, else the first that
-        knows them (Slack, then Teams); platforms without user ids (local) reach everyone."""
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.platforms)
+
+    def native(self, platform: str) -> bool:
+        """Whether `platform` addresses people and teams by their Looplink ids."""
+        return any(p.name == platform and p.native_ids for p in self.platforms)
+
+    def person_platforms(self, known_on: set[str], refs: Iterable[ConversationRef]) -> list[str]:
+        """One platform per person: the one they last used with us, else the first that knows
+        them (`known_on`: the platforms with an id for them, in registration order); platforms
+        that address people by Looplink ids (local) reach everyone, after those."""
         used = [r.platform for r in sorted(refs, key=lambda r: r.updated_at, reverse=True)]
         for p in used:
-            if p in self.platforms:
+            if p in self.names:
                 return [p]
-        chat_first = sorted(self.platforms, key=lambda p: p not in ("slack", "teams"))
-        for p in chat_first:
-            if _reachable(p, person.slack_id, person.teams_id or person.teams_aad_id):
-                return [p]
+        for info in sorted(self.platforms, key=lambda i: i.native_ids):
+            if info.native_ids or info.name in known_on:
+                return [info.name]
         return []
 
-    def team_platforms(self, team: Team) -> list[str]:
-        """Every platform on which the team has a channel (local: always)."""
-        return [p for p in self.platforms if _reachable(p, team.slack_channel, team.teams_channel)]
+    def team_platforms(self, known_on: set[str]) -> list[str]:
+        """Every platform on which the team has a channel (native-id platforms: always)."""
+        return [p.name for p in self.platforms if p.native_ids or p.name in known_on]
 
 
-def _reachable(platform: str, slack_id: str | None, teams_id: str | None) -> bool:
-    if platform == "slack":
-        return bool(slack_id)
-    if platform == "teams":
-        return bool(teams_id)
-    return True
+async def _known_on(session: AsyncSession, owner_kind: str, owner_id: str) -> set[str]:
+    """The platforms on which the org file gives this person or team an id."""
+    q = select(PlatformId.platform).where(
+        PlatformId.owner_kind == owner_kind, PlatformId.owner_id == owner_id
+    )
+    return set((await session.scalars(q)).all())
 
 
 async def enqueue(
@@ -115,25 +133,9 @@ async def enqueue(
 
     `platform` restricts it to one platform (an adapter answering a person where they wrote).
     """
-    if dest_kind == "person":
-        person = await session.get(Person, dest_id)
-        if person is None:
-            return []
-        refs = (
-            await session.scalars(
-                select(ConversationRef).where(
-                    ConversationRef.owner_kind == "person", ConversationRef.owner_id == dest_id
-                )
-            )
-        ).all()
-        platforms = fanout.person_platforms(person, refs)
-    else:
-        team = await session.get(Team, dest_id)
-        if team is None:
-            return []
-        platforms = fanout.team_platforms(team)
+    platforms = await _platforms_for(session, fanout, dest_kind, dest_id)
     if platform is not None:
-        platforms = [platform] if platform in fanout.platforms else []
+        platforms = [platform] if platform in fanout.names else []
     rows = []
     for name in platforms:
         row = Outbox(
@@ -156,6 +158,25 @@ async def enqueue(
     if rows and fanout.wake is not None:
         fanout.wake.set()
     return rows
+
+
+async def _platforms_for(
+    session: AsyncSession, fanout: Fanout, dest_kind: str, dest_id: str
+) -> list[str]:
+    if dest_kind == "person":
+        if await session.get(Person, dest_id) is None:
+            return []
+        refs = (
+            await session.scalars(
+                select(ConversationRef).where(
+                    ConversationRef.owner_kind == "person", ConversationRef.owner_id == dest_id
+                )
+            )
+        ).all()
+        return fanout.person_platforms(await _known_on(session, "person", dest_id), refs)
+    if await session.get(Team, dest_id) is None:
+        return []
+    return fanout.team_platforms(await _known_on(session, "team", dest_id))
 
 
 class Dispatcher:
@@ -216,42 +237,24 @@ class Dispatcher:
             ]
 
     async def _addresses(self, s: AsyncSession, rows: list[Outbox]) -> dict[int, Address]:
-        """Where each row goes, resolved for the whole batch with a few queries."""
-        person_ids = {r.dest_id for r in rows if r.dest_kind == "person"}
-        team_ids = {r.dest_id for r in rows if r.dest_kind != "person"}
-        people = (
-            {p.id: p for p in await s.scalars(select(Person).where(Person.id.in_(person_ids)))}
-            if person_ids
-            else {}
-        )
-        teams = (
-            {t.id: t for t in await s.scalars(select(Team).where(Team.id.in_(team_ids)))}
-            if team_ids
-            else {}
-        )
+        """Where each row goes, resolved for the whole batch with two queries."""
+        dest_ids = {r.dest_id for r in rows}
         refs: dict[tuple[str, str, str], dict[str, Any]] = {}
+        ids: dict[tuple[str, str, str], str] = {}
         if rows:
-            q = select(ConversationRef).where(
-                ConversationRef.owner_id.in_({r.dest_id for r in rows})
-            )
+            q = select(ConversationRef).where(ConversationRef.owner_id.in_(dest_ids))
             refs = {(c.owner_kind, c.owner_id, c.platform): c.ref for c in await s.scalars(q)}
+            q2 = (
+                select(PlatformId)
+                .where(PlatformId.owner_id.in_(dest_ids))
+                .order_by(PlatformId.rank.desc())
+            )
+            # the preferred id (lowest rank) is written last and wins
+            ids = {(i.owner_kind, i.owner_id, i.platform): i.value for i in await s.scalars(q2)}
         out: dict[int, Address] = {}
         for row in rows:
-            platform_id: str | None
-            if row.dest_kind == "person":
-                person = people.get(row.dest_id)
-                platform_id = {
-                    "slack": person.slack_id if person else None,
-                    "teams": (person.teams_id or person.teams_aad_id) if person else None,
-                }.get(row.platform, row.dest_id)
-            else:
-                team = teams.get(row.dest_id)
-                platform_id = {
-                    "slack": team.slack_channel if team else None,
-                    "teams": team.teams_channel if team else None,
-                }.get(row.platform, row.dest_id)
-            ref = refs.get((row.dest_kind, row.dest_id, row.platform))
-            out[row.id] = Address(row.dest_kind, row.dest_id, platform_id, ref)
+            key = (row.dest_kind, row.dest_id, row.platform)
+            out[row.id] = Address(row.dest_kind, row.dest_id, ids.get(key), refs.get(key))
         return out
 
     async def _previous(

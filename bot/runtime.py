@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.clock import Clock, SystemClock
 from bot.db.session import Database
 from bot.outbox import Dispatcher, Fanout, Sender
+from bot.platform_info import PlatformInfo
 
 
 @dataclass
@@ -20,7 +21,8 @@ class Runtime:
         self.dispatcher = Dispatcher(self.db, self.clock, [])
         self.fanout.wake = self.dispatcher.wake
 
-    def add_sender(self, sender: Sender) -> None:
+    def add_platform(self, info: PlatformInfo, sender: Sender) -> None:
+        """Deliver `info.name`'s outbox rows through `sender`; new messages may go there."""
         self.dispatcher.add_sender(sender)
-        if sender.platform not in self.fanout.platforms:
-            self.fanout.platforms = (*self.fanout.platforms, sender.platform)
+        if info.name not in self.fanout.names:
+            self.fanout.platforms = (*self.fanout.platforms, info)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import TypeVar
 
 from bot.db.session import DEFAULT_URL
 
@@ -31,11 +33,27 @@ def _networks(values: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
     return tuple(out)
 
 
-def _list(value: str | None) -> tuple[str, ...] | None:
+def env_list(value: str | None) -> tuple[str, ...] | None:
     """A comma-separated setting as a tuple, or None when it is not set."""
     if value is None:
         return None
     return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no environment variable: 1, true, yes or on (any case) mean yes."""
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_text(env: Mapping[str, str], name: str) -> str | None:
+    """An environment variable's value without surrounding blanks; None when empty or unset."""
+    return env.get(name, "").strip() or None
+
+
+P = TypeVar("P")
+
+# A platform's reader of its own settings: None when the environment does not enable it.
+EnvReader = Callable[[Mapping[str, str]], object | None]
 
 
 @dataclass(frozen=True)
@@ -48,21 +66,9 @@ class Settings:
     admin_token: str | None = None
     # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or networks)
     trusted_proxies: tuple[str, ...] = ()
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
-    slack_api_url: str | None = None
-    teams_app_id: str | None = None
-    teams_app_password: str | None = None
-    teams_tenant_id: str | None = None
-    teams_app_type: str = "MultiTenant"
-    teams_enabled: bool = False
-    # allowed Bot Connector addresses (adapters/teams/service_urls.py); None: Microsoft's own
-    teams_service_urls: tuple[str, ...] | None = None
-    local_enabled: bool = False
     run_scheduler: bool = True
     demo: bool = False  # `looplink demo`: demo data, no sign-in for the dashboard or playground
-    extra: dict[str, str] = field(default_factory=dict)
+    platforms: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN:
@@ -78,12 +84,22 @@ class Settings:
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return _networks(self.trusted_proxies)
 
-    @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+    def platform(self, name: str, kind: type[P]) -> P:
+        """The settings of platform `name`, which must be of type `kind` (its adapter's)."""
+        value = self.platforms.get(name)
+        if not isinstance(value, kind):
+            raise SettingsError(f"{name} is not configured.")
+        return value
+
+    def with_platform(self, name: str, value: object) -> Settings:
+        return replace(self, platforms={**self.platforms, name: value})
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, readers: Mapping[str, EnvReader] | None = None
+    ) -> Settings:
+        """The core settings from `env` (default: the process environment), and each
+        platform's from its reader in `readers` (the composition root passes them)."""
         e = dict(os.environ if env is None else env)
 
         def opt(name: str) -> str | None:
@@ -101,13 +117,11 @@ class Settings:
             raise SettingsError(
                 f"LOOPLINK_TEMPLATES_DIR points at '{templates}', which is not a folder."
             )
-        token, secret = opt("SLACK_BOT_TOKEN"), opt("SLACK_SIGNING_SECRET")
-        if bool(token) != bool(secret):
-            missing = "SLACK_SIGNING_SECRET" if token else "SLACK_BOT_TOKEN"
-            raise SettingsError(
-                f"Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; {missing} is not set."
-            )
-        teams_flag = (opt("LOOPLINK_TEAMS") or "").lower() in ("1", "true", "yes", "on")
+        platforms: dict[str, object] = {}
+        for name, read in (readers or {}).items():
+            value = read(e)
+            if value is not None:
+                platforms[name] = value
         settings = cls(
             database_url=opt("LOOPLINK_DATABASE_URL") or DEFAULT_URL,
             org_file=Path(org) if org else None,
@@ -115,23 +129,9 @@ class Settings:
             host=opt("LOOPLINK_HOST") or "127.0.0.1",
             port=int(port_raw),
             admin_token=opt("LOOPLINK_ADMIN_TOKEN"),
-            trusted_proxies=_list(opt("LOOPLINK_TRUSTED_PROXIES")) or (),
-            slack_bot_token=token,
-            slack_signing_secret=secret,
-            slack_app_token=opt("SLACK_APP_TOKEN"),
-            slack_api_url=opt("SLACK_API_URL"),
-            teams_app_id=opt("MICROSOFT_APP_ID"),
-            teams_app_password=opt("MICROSOFT_APP_PASSWORD"),
-            teams_tenant_id=opt("MICROSOFT_APP_TENANT_ID"),
-            teams_app_type=opt("MICROSOFT_APP_TYPE") or "MultiTenant",
-            teams_enabled=teams_flag or bool(opt("MICROSOFT_APP_ID")),
-            teams_service_urls=_list(opt("LOOPLINK_TEAMS_SERVICE_URLS")),
-            local_enabled=(opt("LOOPLINK_LOCAL") or "").lower() in ("1", "true", "yes", "on"),
+            trusted_proxies=env_list(opt("LOOPLINK_TRUSTED_PROXIES")) or (),
             run_scheduler=(opt("LOOPLINK_SCHEDULER") or "on").lower()
             not in ("0", "false", "no", "off"),
+            platforms=platforms,
         )
-        if overrides:
-            from dataclasses import replace
-
-            settings = replace(settings, **overrides)  # type: ignore[arg-type]
         return settings

@@ -42,7 +42,7 @@ async def _pick_team(ctx: Ctx, args: str) -> tuple[Team, str]:
             )
             return named, rest.strip()
     if ctx.ev.channel:
-        team = await d.team_by_channel(ctx.ev.platform, ctx.ev.channel)
+        team = await ctx.channel_team()
         if team is not None and team.active:
             await ctx.loop.authority.require(ctx.person.id, Act.USE_AGENDA, team)
             return team, args.strip()

@@ -12,8 +12,8 @@ InboundKind = Literal["text", "command", "action", "submit"]
 
 @dataclass
 class Inbound:
-    platform: str  # "slack", "teams", "local"
-    user_id: str  # the platform's user id (local: the person id)
+    platform: str  # the platform's name (PlatformInfo.name)
+    user_id: str  # the platform's user id (a native-id platform's: the person id)
     kind: InboundKind
     text: str = ""  # typed text, or the arguments of a command
     command: str = ""  # for kind "command": barrier, success, kudos, looplink, ...
@@ -25,6 +25,7 @@ class Inbound:
     channel: str | None = None  # platform channel id; None for a direct message
     delivery_id: str | None = None  # idempotency key (Slack event id, Teams activity id)
     email: str | None = None  # helps match a person across platforms
+    scope: str = ""  # the workspace or tenant the event came from ("" when not known)
 
 
 @dataclass

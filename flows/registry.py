@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Person
+from bot.db.models import Person, Team
 from bot.engine import Loop
 from bot.runtime import Runtime
 from flows.events import FlowResult, Inbound
@@ -24,6 +24,14 @@ class Ctx:
     loop: Loop
     person: Person
     ev: Inbound
+
+    async def channel_team(self) -> Team | None:
+        """The team whose channel the event came from (None: a direct message, or unknown)."""
+        if not self.ev.channel:
+            return None
+        if self.rt.fanout.native(self.ev.platform):  # the platform's channel ids are team ids
+            return await self.loop.dir.team(self.ev.channel)
+        return await self.loop.dir.team_by_channel(self.ev.platform, self.ev.channel, self.ev.scope)
 
 
 CommandHandler = Callable[[Ctx, str], Awaitable[FlowResult]]

@@ -20,7 +20,7 @@ import flows.home
 import flows.kudos
 import flows.report
 import flows.triage  # noqa: F401 - registers handlers
-from bot.db.models import ProcessedDelivery
+from bot.db.models import Person, ProcessedDelivery
 from bot.domain import MAX_TEXT
 from bot.engine import Loop
 from bot.errors import InvalidInput, LoopError
@@ -78,7 +78,7 @@ async def handle(
             if ev.delivery_id and await s.get(ProcessedDelivery, ev.delivery_id) is not None:
                 return FlowResult(duplicate=True)
             loop = Loop(s, rt.clock, rt.fanout)
-            person = await loop.dir.person_by_platform(ev.platform, ev.user_id, ev.email)
+            person = await _who(rt, loop, ev)
             if person is None:
                 return FlowResult(
                     replies=[
@@ -114,6 +114,16 @@ async def handle(
     except Exception:
         log.exception("error handling a %s %s event", ev.platform, ev.kind)
         return FlowResult(replies=[Message(text=SORRY)])
+
+
+async def _who(rt: Runtime, loop: Loop, ev: Inbound) -> Person | None:
+    """The active person behind the event (the core identity lookup; see bot/platforms.py)."""
+    if rt.fanout.native(ev.platform):  # the platform's user ids are person ids
+        person = await loop.dir.person(ev.user_id)
+        return person if person is not None and person.active else None
+    return await loop.dir.person_by_identity(
+        ev.platform, ev.user_id, scope=ev.scope, email=ev.email
+    )
 
 
 def _split(text: str) -> tuple[str, str]:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bot.cli import on_org_apply
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.content.agenda import build_agenda
 from bot.content.digest import build_digest
@@ -28,6 +27,8 @@ from bot.db.models import Person, Team
 from bot.db.session import Database
 from bot.messages import Message
 from bot.outbox import Fanout
+from bot.platform_info import PlatformInfo
+from bot.platforms import CliContext
 from bot.runtime import Runtime
 from bot.settings import Settings
 from scheduler.config import JobSpec, desired_jobs
@@ -36,7 +37,7 @@ from scheduler.producers import digest_recipients
 from scheduler.service import JOBS_TABLE, sync_once
 
 
-def register(sub: Any) -> None:
+def register(sub: Any, ctx: CliContext) -> None:
     for name, helptext in (
         ("agenda", "print (--dry-run) or post a team's standing agenda now"),
         ("digest", "print (--dry-run) or send a team's weekly digest now"),
@@ -48,16 +49,11 @@ def register(sub: Any) -> None:
             "--at", help="as if it were this time (ISO 8601, e.g. 2026-11-24T13:00-06:00)"
         )
         p.add_argument("--database")
-        p.set_defaults(func=cmd_message, kind=name)
+        p.set_defaults(func=partial(cmd_message, ctx=ctx), kind=name)
     jobs = sub.add_parser("jobs", help="list the scheduled jobs with their next run times")
     jobs.add_argument("--team", help="only this team's jobs")
     jobs.add_argument("--database")
-    jobs.set_defaults(func=cmd_jobs)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    s = Settings.from_env()
-    return replace(s, database_url=args.database) if getattr(args, "database", None) else s
+    jobs.set_defaults(func=partial(cmd_jobs, ctx=ctx))
 
 
 def _clock(at: str | None) -> Clock:
@@ -67,24 +63,30 @@ def _clock(at: str | None) -> Clock:
     return FixedClock(when if when.tzinfo else when.replace(tzinfo=UTC))
 
 
-def _platforms(settings: Settings) -> tuple[str, ...]:
-    on = {"slack": settings.slack_enabled, "teams": settings.teams_enabled}
-    on["local"] = settings.local_enabled
-    return tuple(p for p, enabled in on.items() if enabled)
-
-
 def print_message(msg: Message, out: Any = None) -> None:
     out = out or sys.stdout
     out.write(msg.plain() + "\n")
 
 
-def cmd_message(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+def cmd_message(args: argparse.Namespace, ctx: CliContext) -> int:
+    settings = ctx.settings(args)
     upgrade(settings.database_url)
-    return asyncio.run(_message(settings, args.kind, args.team, args.dry_run, _clock(args.at)))
+    platforms = ctx.enabled(settings)
+    names = " or ".join(p.label for p in ctx.platforms)
+    return asyncio.run(
+        _message(settings, platforms, names, args.kind, args.team, args.dry_run, _clock(args.at))
+    )
 
 
-async def _message(settings: Settings, kind: str, team_id: str, dry: bool, clock: Clock) -> int:
+async def _message(
+    settings: Settings,
+    platforms: tuple[PlatformInfo, ...],
+    names: str,
+    kind: str,
+    team_id: str,
+    dry: bool,
+    clock: Clock,
+) -> int:
     db = Database(settings.database_url)
     try:
         now = clock.now()
@@ -100,14 +102,13 @@ async def _message(settings: Settings, kind: str, team_id: str, dry: bool, clock
                 else:
                     msg = await build_digest(s, team, now)
                     ids = await digest_recipients(s, team)
-                    names = [p.name for p in [await s.get(Person, i) for i in ids] if p]
-                    print(f"To: {', '.join(names) or 'nobody (no lead or liaison)'}\n")
+                    people = [p.name for p in [await s.get(Person, i) for i in ids] if p]
+                    print(f"To: {', '.join(people) or 'nobody (no lead or liaison)'}\n")
                 print_message(msg)
                 return 0
-        platforms = _platforms(settings)
         if not platforms:
             print(
-                "No platform is configured in this environment (Slack, Teams or LOOPLINK_LOCAL), "
+                f"No platform is configured in this environment ({names}), "
                 "so nothing could be delivered. Use --dry-run to see it.",
                 file=sys.stderr,
             )
@@ -120,8 +121,8 @@ async def _message(settings: Settings, kind: str, team_id: str, dry: bool, clock
         await db.close()
 
 
-def cmd_jobs(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+def cmd_jobs(args: argparse.Namespace, ctx: CliContext) -> int:
+    settings = ctx.settings(args)
     upgrade(settings.database_url)
     return asyncio.run(_jobs(settings, args.team))
 
@@ -177,13 +178,10 @@ async def stored_next_runs(db: Database) -> dict[str, float | None] | None:
     return {str(r[0]): (float(r[1]) if r[1] is not None else None) for r in rows}
 
 
-async def resync_after_apply(settings: Settings, db: Database) -> None:
+async def resync_after_apply(db: Database) -> None:
     """After `looplink org apply`: make the scheduled jobs match the new org file."""
     report = await sync_once(Runtime(db, SystemClock(), Fanout(platforms=())))
     if report is None:
         print("A running Looplink holds the scheduler; it picks up the new schedules by itself.")
     else:
         print(report.summary())
-
-
-on_org_apply(resync_after_apply)

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from adapters.local import LocalChat, LocalSender
+from adapters.local.settings import INFO as LOCAL_INFO
 from bot.clock import FixedClock
 from bot.db.migrate import upgrade
 from bot.db.models import Base
@@ -28,6 +29,7 @@ from bot.org_apply import apply_org
 from bot.orgfile import load_org
 from bot.outbox import Fanout
 from bot.runtime import Runtime
+from looplink.platforms import infos
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -105,14 +107,14 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 async def rt(db: Database, clock: FixedClock) -> Runtime:
     runtime = Runtime(db, clock, Fanout(platforms=()))
-    runtime.add_sender(LocalSender(db, clock))
+    runtime.add_platform(LOCAL_INFO, LocalSender(db, clock))
     return runtime
 
 
 @pytest.fixture
 async def org(rt: Runtime) -> Runtime:
     """The runtime with examples/org.yaml applied."""
-    spec = load_org(EXAMPLE_ORG)
+    spec = load_org(EXAMPLE_ORG, infos())
     async with rt.db.transaction() as s:
         await apply_org(s, spec)
     return rt

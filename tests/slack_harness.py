@@ -1,7 +1,7 @@
 """The Slack test harness: the real server app with Slack enabled, signed Slack-shaped
 requests (SlackUser) and the fake Slack Web API, plus helpers for the common steps.
 
-`running_slack` starts `bot.server.build_server` with SLACK_API_URL pointing at the fake and
+`running_slack` starts `looplink.server.build_server` with SLACK_API_URL pointing at the fake and
 examples/org.yaml applied; the outbox is driven by hand (`Slack.settle`).
 """
 
@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
 from bot.db.models import Item
-from bot.server import Server, build_server
 from bot.settings import Settings
+from looplink.server import Server, build_server
 from tests.conftest import EXAMPLE_ORG
 from tests.fakes.slack_api import FakeSlack, SlackUser
+from tests.settings_support import make_settings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -75,7 +76,7 @@ def slack_settings(
     db_url: str, fake: FakeSlack, secret: str = SECRET, **overrides: Any
 ) -> Settings:
     """Looplink with Slack enabled against the fake Web API, the demo org, no scheduler."""
-    return Settings(
+    return make_settings(
         database_url=db_url,
         org_file=EXAMPLE_ORG,
         slack_bot_token=fake.token,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.db.models import Item, Outbox
-from bot.server import Server, build_server
-from bot.settings import Settings
+from looplink.server import Server, build_server
 from tests.conftest import EXAMPLE_ORG
 from tests.fakes.connector import FakeConnector
 from tests.fakes.teams_client import TeamsClient
+from tests.settings_support import make_settings
 
 
 @dataclass
@@ -47,13 +47,13 @@ class World:
 @asynccontextmanager
 async def teams_world(db_url: str, clock: FixedClock, **settings: Any) -> AsyncIterator[World]:
     connector = await FakeConnector().start()
-    base = Settings(
-        database_url=db_url,
-        org_file=EXAMPLE_ORG,
-        teams_enabled=True,
-        teams_service_urls=(connector.url,),  # the fake connector, on its own loopback port
-    )
-    server = await build_server(replace(base, **settings), clock=clock)
+    base: dict[str, Any] = {
+        "database_url": db_url,
+        "org_file": EXAMPLE_ORG,
+        "teams_enabled": True,
+        "teams_service_urls": (connector.url,),  # the fake connector, on its own loopback port
+    }
+    server = await build_server(make_settings(**{**base, **settings}), clock=clock)
     http_server = TestServer(server.app, host="127.0.0.1", port=0)
     await http_server.start_server()
     server.rt.dispatcher.stop()  # tests deliver the outbox themselves, deterministically

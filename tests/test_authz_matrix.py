@@ -13,9 +13,10 @@ from sqlalchemy import select
 from adapters.local import LocalChat
 from bot.db.models import Item
 from bot.orgfile import load_org
+from looplink.platforms import infos
 from tests.conftest import EXAMPLE_ORG
 
-SPEC = load_org(EXAMPLE_ORG)
+SPEC = load_org(EXAMPLE_ORG, infos())
 TEAMS = {t.id: t for t in SPEC.teams}
 PEOPLE = [p.id for p in SPEC.people]
 CHAIN = ["lincoln", "riverside", "state"]  # where the item is held, by level

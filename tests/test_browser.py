@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from bot.server import build_server
+from looplink.server import build_server
 from tests.web_support import ROOT, settings_for
 
 CHROMIUM = os.environ.get("LOOPLINK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

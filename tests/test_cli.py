@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from adapters.local import LocalChat
-from bot.cli import main
 from bot.texts import Texts, set_texts, texts
+from looplink.cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "org.yaml"
 

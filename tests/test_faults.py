@@ -32,9 +32,8 @@ from bot.db.models import AuditEvent, Hop, Item, Outbox, ProcessedDelivery
 from bot.db.session import sync_url
 from bot.messages import Message
 from bot.outbox import enqueue
-from bot.server import Server, build_server
-from bot.settings import Settings
 from flows.router import SORRY
+from looplink.server import Server, build_server
 from tests.fakes.pg import PrivatePostgres
 from tests.fakes.pg import binaries as pg_binaries
 from tests.fakes.serve import EXAMPLE_ORG, ServeProcess, slack_env
@@ -46,6 +45,7 @@ from tests.fakes.slack_requests import (
     barrier_view,
     signed_headers,
 )
+from tests.settings_support import make_settings
 from tests.slack_harness import slack_settings
 
 MARK = re.compile(r"^(fault-\w+-\d+):")
@@ -214,7 +214,7 @@ async def test_postgresql_stopped_and_started_under_traffic(
     private_pg: PrivatePostgres, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    settings = Settings(
+    settings = make_settings(
         database_url=private_pg.url,
         org_file=EXAMPLE_ORG,
         slack_bot_token=fake.token,

@@ -14,6 +14,7 @@ from adapters.local import LocalChat
 from bot.orgfile import OrgFileError, parse_org
 from flows.events import Inbound
 from flows.router import SORRY, handle
+from looplink.platforms import infos
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -68,7 +69,7 @@ yamlish = st.recursive(
 @given(yamlish)
 def test_org_parser_never_crashes_on_structures(data: object) -> None:
     try:
-        parse_org(yaml.safe_dump(data), "fuzz.yaml")
+        parse_org(yaml.safe_dump(data), infos(), "fuzz.yaml")
     except OrgFileError as e:
         assert e.problems and all(p.line >= 1 and p.fix for p in e.problems)
 
@@ -77,7 +78,7 @@ def test_org_parser_never_crashes_on_structures(data: object) -> None:
 @given(st.text(max_size=300))
 def test_org_parser_never_crashes_on_text(text: str) -> None:
     try:
-        parse_org(text, "fuzz.yaml")
+        parse_org(text, infos(), "fuzz.yaml")
     except OrgFileError as e:
         assert "fuzz.yaml:" in str(e)
 

@@ -28,8 +28,8 @@ from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
 from bot.decisions import Escalate
 from bot.engine import Loop, ReportInput
-from bot.server import Server, build_server
 from flows.router import SORRY
+from looplink.server import Server, build_server
 from tests.fakes.slack_api import FakeSlack, SlackUser
 from tests.slack_harness import slack_settings
 

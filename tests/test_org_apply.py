@@ -10,12 +10,13 @@ from adapters.local import LocalChat
 from bot.db.models import Item, Membership, Person, Team
 from bot.org_apply import apply_org
 from bot.orgfile import load_org, parse_org
+from looplink.platforms import infos
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "org.yaml"
 
 
 async def test_apply_twice_changes_nothing(chat: LocalChat) -> None:
-    spec = load_org(EXAMPLE)
+    spec = load_org(EXAMPLE, infos())
     async with chat.rt.db.transaction() as s:
         report = await apply_org(s, spec)
     assert report.changes == 0, report.summary()
@@ -32,7 +33,7 @@ async def test_removed_team_and_person_are_deactivated_with_history(chat: LocalC
         '  - {id: tess, name: Tess Hollis, email: tess.hollis@millbrook.example, teams: "29:tess"}\n',
         "",
     )
-    spec = parse_org(text, "org.yaml")
+    spec = parse_org(text, infos(), "org.yaml")
     async with chat.rt.db.transaction() as s:
         report = await apply_org(s, spec)
     assert "team harbor" in report.deactivated and "person tess" in report.deactivated
@@ -47,7 +48,7 @@ async def test_removed_team_and_person_are_deactivated_with_history(chat: LocalC
     assert "I don't know you yet" in (await chat.say("tess", "hello")).text()
     # putting them back reactivates them
     async with chat.rt.db.transaction() as s:
-        report = await apply_org(s, load_org(EXAMPLE))
+        report = await apply_org(s, load_org(EXAMPLE, infos()))
         assert "team harbor" in report.changed
         m = await s.get(Membership, ("harbor", "rosa"))
         assert m is not None and m.active
@@ -59,7 +60,7 @@ async def test_changes_are_reported(chat: LocalChat) -> None:
         "response_days: 4\n    channels: {slack: C0LINCOLN",
     )
     async with chat.rt.db.transaction() as s:
-        report = await apply_org(s, parse_org(text))
+        report = await apply_org(s, parse_org(text, infos()))
     assert report.changed == ["team lincoln"]
     async with chat.rt.db.transaction() as s:
         team = await s.get(Team, "lincoln")

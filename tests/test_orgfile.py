@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.orgfile import OrgFileError, load_org, parse_org
+from looplink.cli import main
+from looplink.platforms import infos
 
 GOOD = """\
 organization: Test District
@@ -33,18 +34,18 @@ teams:
 
 def problems(text: str) -> OrgFileError:
     with pytest.raises(OrgFileError) as err:
-        parse_org(textwrap.dedent(text), "org.yaml")
+        parse_org(textwrap.dedent(text), infos(), "org.yaml")
     return err.value
 
 
 def test_good_file_parses() -> None:
-    spec = parse_org(GOOD)
+    spec = parse_org(GOOD, infos())
     assert [t.id for t in spec.teams] == ["top", "low"]
     assert spec.teams[1].parent == "top" and spec.teams[1].digest_schedule == "0 8 * * mon"
 
 
 def test_example_org_is_valid_and_realistic() -> None:
-    spec = load_org(Path(__file__).parent.parent / "examples" / "org.yaml")
+    spec = load_org(Path(__file__).parent.parent / "examples" / "org.yaml", infos())
     levels = [t.level for t in spec.teams]
     assert (
         levels.count("state") == 1

@@ -33,6 +33,7 @@ from bot.domain import MAX_CHAIN_LEVELS
 from bot.org_apply import apply_org
 from bot.orgfile import OrgFileError, parse_org
 from bot.yamlload import Lined, YamlLimitError, load
+from looplink.platforms import infos
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_DIR = str(ROOT / "bot")
@@ -78,7 +79,7 @@ def _limited() -> None:  # runs in the child: a runaway expansion fails fast ins
 def looplink(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LOOPLINK_DATABASE_URL": f"sqlite:///{cwd / 'org.db'}"}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "looplink.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -109,7 +110,7 @@ def test_bomb_refused_before_it_is_expanded() -> None:
     for levels in (9, 90):
         text = HEAD + "settings:\n  x:\n" + laughs("    ", levels)
         with pytest.raises(OrgFileError) as err:
-            parse_org(text, "bomb.yaml")
+            parse_org(text, infos(), "bomb.yaml")
         assert [p.line for p in err.value.problems] == [line_of(text, "&l5 ")]
 
 
@@ -134,7 +135,7 @@ def test_small_aliases_still_work() -> None:
             meeting: *weekly
             members: [{person: ben, role: lead}]
         """)
-    spec = parse_org(text)
+    spec = parse_org(text, infos())
     assert spec.teams[1].meeting_schedule == "0 15 * * tue"
     assert [d.isoformat() for d in spec.calendar.holidays] == ["2026-12-24", "2026-12-25"]
 
@@ -156,7 +157,7 @@ def test_yaml_that_cannot_be_an_org_file(text: str, line: int, says: str) -> Non
         load(text)
     assert err.value.line == line and says in err.value.message
     with pytest.raises(OrgFileError) as org_err:
-        parse_org(text, "org.yaml")
+        parse_org(text, infos(), "org.yaml")
     assert str(org_err.value).startswith(f"org.yaml:{line}: ")
 
 
@@ -177,13 +178,13 @@ def test_files_over_the_size_limit_are_refused_unread(
     big = tmp_path / "big.yaml"
     big.write_text(HEAD + "# " + "x" * 2000 + "\n")
     with pytest.raises(OrgFileError) as err:
-        orgfile.load_org(big)
+        orgfile.load_org(big, infos())
     size = big.stat().st_size
     assert f"{big}:1: the file is {size:,} bytes, more than the 1,000 an org file may be" in str(
         err.value
     )
     with pytest.raises(OrgFileError):
-        parse_org(big.read_text())
+        parse_org(big.read_text(), infos())
 
 
 def test_the_real_size_limit_leaves_room_for_a_large_organisation() -> None:
@@ -213,10 +214,10 @@ def chain_org(levels: int, members: int = 1) -> str:
 
 
 def test_chain_longer_than_the_directory_walks_is_refused() -> None:
-    parse_org(chain_org(MAX_CHAIN_LEVELS))
+    parse_org(chain_org(MAX_CHAIN_LEVELS), infos())
     text = chain_org(MAX_CHAIN_LEVELS + 5)
     with pytest.raises(OrgFileError) as err:
-        parse_org(text, "org.yaml")
+        parse_org(text, infos(), "org.yaml")
     (problem,) = err.value.problems
     assert problem.message == (
         f"team 't{MAX_CHAIN_LEVELS}' is level {MAX_CHAIN_LEVELS + 1} of its chain (its top team "
@@ -286,7 +287,7 @@ def tree_org(teams: int, fan: int = 10) -> str:
 def validate(text: str) -> None:
     # a chain this long is refused, but only after all the checks ran
     with contextlib.suppress(OrgFileError):
-        parse_org(text)
+        parse_org(text, infos())
 
 
 @pytest.mark.parametrize("shape", ["chain", "tree"])
@@ -306,7 +307,7 @@ async def test_apply_is_linear_in_teams(tmp_path: Path) -> None:
         url = f"sqlite:///{tmp_path / f'apply{n}.db'}"
         upgrade(url)
         db = Database(url)
-        spec = parse_org(tree_org(n))
+        spec = parse_org(tree_org(n), infos())
         statements = 0
 
         def count(*args: Any) -> None:

@@ -8,7 +8,10 @@ from bot.clock import FixedClock
 from bot.db.models import Outbox, PostedMessage
 from bot.messages import Message
 from bot.outbox import Delivery, Dispatcher, Fanout, SendResult, enqueue
+from bot.platform_info import PlatformInfo
 from bot.runtime import Runtime
+
+FAKE = PlatformInfo("fake", "a fake platform", native_ids=True)
 
 
 class FlakySender:
@@ -33,7 +36,7 @@ async def _put(rt: Runtime, dest: str, text: str, key: str | None = None) -> Non
     async with rt.db.transaction() as s:
         await enqueue(
             s,
-            Fanout(platforms=("fake",)),
+            Fanout(platforms=(FAKE,)),
             rt.clock.now(),
             "team",
             dest,

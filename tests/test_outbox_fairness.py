@@ -5,7 +5,10 @@ from __future__ import annotations
 from bot.clock import FixedClock
 from bot.messages import Message
 from bot.outbox import Delivery, Dispatcher, Fanout, SendResult, enqueue
+from bot.platform_info import PlatformInfo
 from bot.runtime import Runtime
+
+FAKE = PlatformInfo("fake", "a fake platform", native_ids=True)
 
 
 class Recorder:
@@ -22,7 +25,7 @@ class Recorder:
 async def test_a_long_queue_in_one_channel_does_not_starve_the_others(
     org: Runtime, clock: FixedClock
 ) -> None:
-    fanout = Fanout(platforms=("fake",))
+    fanout = Fanout(platforms=(FAKE,))
     now = clock.now()
     # a bulk job queued 1,200 messages for Lincoln, then Riverside gets one
     async with org.db.transaction() as s:

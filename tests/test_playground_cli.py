@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.cli import main
+from looplink.cli import main
 from tests.web_support import ROOT
 
 
@@ -23,7 +23,7 @@ async def test_demo_prints_the_url_and_serves_the_playground(tmp_path: Path) -> 
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "looplink.cli",
         "demo",
         "--port",
         "0",

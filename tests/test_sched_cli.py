@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from adapters.local import LocalChat
-from bot.cli import main
 from bot.clock import FixedClock
 from bot.db.models import Outbox
 from bot.db.session import sync_url
+from looplink.cli import main
 from tests.conftest import EXAMPLE_ORG
 from tests.sched_seed import seed_activity
 

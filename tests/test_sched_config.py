@@ -6,6 +6,7 @@ from bot.db.models import Team
 from bot.org_apply import apply_org
 from bot.orgfile import parse_org
 from bot.runtime import Runtime
+from looplink.platforms import infos
 from scheduler.config import desired_jobs, follow_up_weeks, nudge_settings, org_settings
 from tests.conftest import EXAMPLE_ORG
 
@@ -31,7 +32,7 @@ async def test_schedules_and_timers_come_from_the_org_file(org: Runtime) -> None
     text = text.replace("people:", SETTINGS, 1)
     text = text.replace("    response_days: 4\n", "    response_days: 4\n    recognition: off\n")
     async with org.db.transaction() as s:
-        await apply_org(s, parse_org(text))
+        await apply_org(s, parse_org(text, infos()))
         jobs = {j.id: j for j in await desired_jobs(s)}
         settings = await org_settings(s)
         lincoln = await s.get(Team, "lincoln")

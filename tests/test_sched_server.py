@@ -7,15 +7,15 @@ from aiohttp import web
 from bot.clock import FixedClock
 from bot.db.session import Database
 from bot.runtime import Runtime
-from bot.server import build_server
-from bot.settings import Settings
+from looplink.server import build_server
 from scheduler.service import SchedulerService
+from tests.settings_support import make_settings
 
-# bot/server.py keys the app with a plain string; aiohttp warns about that (not ours to change).
+# looplink/server.py keys the app with a plain string; aiohttp warns about that (not ours to change).
 
 
 async def start(url: str, clock: FixedClock, run_scheduler: bool) -> tuple[web.AppRunner, object]:
-    settings = Settings(database_url=url, local_enabled=True, run_scheduler=run_scheduler)
+    settings = make_settings(database_url=url, local_enabled=True, run_scheduler=run_scheduler)
     server = await build_server(settings, clock=clock, db=Database(url))
     runner = web.AppRunner(server.app)
     await runner.setup()  # runs the startup hooks

@@ -13,6 +13,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from sqlalchemy import create_engine, func, select, text
 
 from adapters.local import LocalSender
+from adapters.local.settings import INFO as LOCAL_INFO
 from bot.clock import FixedClock
 from bot.db.models import Outbox, ScheduledSend
 from bot.db.session import Database, sync_url
@@ -20,6 +21,7 @@ from bot.org_apply import apply_org
 from bot.orgfile import load_org
 from bot.outbox import Fanout
 from bot.runtime import Runtime
+from looplink.platforms import infos
 from scheduler.config import run_key
 from scheduler.jobs import run_job, scheduled_job
 from scheduler.lock import PgAdvisoryLock
@@ -72,7 +74,7 @@ async def test_jobs_follow_the_org_file(
     engine.dispose()
 
     # Lincoln moves its meeting to Wednesday; Harbor leaves; Washington stops meeting.
-    spec = load_org(EXAMPLE_ORG)
+    spec = load_org(EXAMPLE_ORG, infos())
     teams = []
     for t in spec.teams:
         if t.id == "lincoln":
@@ -159,7 +161,7 @@ async def test_two_runtimes_running_the_same_fire_post_once(
 ) -> None:
     other_db = Database(db_url)
     other = Runtime(other_db, clock, Fanout(platforms=()))
-    other.add_sender(LocalSender(other_db, clock))
+    other.add_platform(LOCAL_INFO, LocalSender(other_db, clock))
     clock.set(LINCOLN_AGENDA)
     try:
         results = await asyncio.gather(
@@ -209,10 +211,10 @@ async def test_postgres_leader_dies_and_another_takes_over(pg_database: str) -> 
     for _ in range(2):  # two "processes": their own engines, runtimes and services
         db = Database(pg_database)
         rt = Runtime(db, clock, Fanout(platforms=()))
-        rt.add_sender(LocalSender(db, clock))
+        rt.add_platform(LOCAL_INFO, LocalSender(db, clock))
         runtimes.append(rt)
     async with runtimes[0].db.transaction() as s:
-        await apply_org(s, load_org(EXAMPLE_ORG))
+        await apply_org(s, load_org(EXAMPLE_ORG, infos()))
     a = SchedulerService(runtimes[0], paused=True)
     b = SchedulerService(runtimes[1], paused=True)
     try:

@@ -1,6 +1,6 @@
 """The loop in Slack: the real server app, signed Slack-shaped requests, a fake Slack Web API.
 
-Each test starts `bot.server.build_server` with Slack enabled (SLACK_API_URL pointing at the
+Each test starts `looplink.server.build_server` with Slack enabled (SLACK_API_URL pointing at the
 fake), applies examples/org.yaml at start, and drives it as Slack would. The outbox is driven
 by hand (`settle`), so every Web API call can be asserted in order.
 """
@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
 from bot.db.models import ConversationRef, Item, Outbox
-from bot.server import build_server
-from bot.settings import Settings
+from looplink.server import build_server
 from tests.conftest import EXAMPLE_ORG
 from tests.fakes.slack_api import FakeSlack, SlackUser, block_text, buttons
+from tests.settings_support import make_settings
 from tests.slack_harness import BARRIER, SECRET, Slack, decide, report_barrier, running_slack
 
 
@@ -678,7 +678,7 @@ async def test_looplink_command_help_status_and_ephemeral_buttons(slack: Slack) 
 
 @pytest.fixture
 async def socket_slack(db_url: str, clock: FixedClock, fake: FakeSlack) -> AsyncIterator[Slack]:
-    settings = Settings(
+    settings = make_settings(
         database_url=db_url,
         org_file=EXAMPLE_ORG,
         slack_bot_token=fake.token,

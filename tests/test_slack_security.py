@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.clock import FixedClock
 from bot.db.models import AuditEvent, Item, LocalMessage, Outbox, ProcessedDelivery
 from bot.export import export_items
-from bot.server import MAX_BODY
+from looplink.server import MAX_BODY
 from tests.fakes.serve import ServeProcess, slack_env
 from tests.fakes.slack_api import FakeSlack, block_text, sign
 from tests.slack_harness import BARRIER, SECRET, Slack, decide, report_barrier, running_slack

@@ -24,11 +24,11 @@ from adapters.slack.blocks import (
 )
 from adapters.slack.inbound import to_plain, tokens
 from adapters.slack.sender import SlackSender
-from bot.cli import main
 from bot.domain import Decision
 from bot.messages import Button, Form, FormField, Message, Option
 from bot.outbox import Address, Delivery
 from flows.forms import decide_form, kudos_form, report_form
+from looplink.cli import main
 from tests.fakes.slack_api import FakeSlack, fill
 
 # ---- rendering ---------------------------------------------------------------------------

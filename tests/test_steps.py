@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from adapters.local import LocalChat, LocalSender
+from adapters.local.settings import INFO as LOCAL_INFO
 from bot.db.models import ConversationState, Item
 from bot.db.session import Database
 from bot.outbox import Fanout
@@ -21,7 +22,7 @@ async def test_dm_report_survives_a_restart(chat: LocalChat, db_url: str) -> Non
     db2 = Database(db_url)
     try:
         rt2 = Runtime(db2, chat.rt.clock, Fanout(platforms=()))
-        rt2.add_sender(LocalSender(db2, chat.rt.clock))
+        rt2.add_platform(LOCAL_INFO, LocalSender(db2, chat.rt.clock))
         chat2 = LocalChat(rt2)
         assert "Reply with a number" in (await chat2.say("carol", "42")).text()  # bad driver number
         await chat2.say("carol", "2")  # training

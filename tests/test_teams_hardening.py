@@ -23,15 +23,17 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 from sqlalchemy import func, select
 
+from adapters.teams.auth import BotConfig
 from adapters.teams.platform import MAX_BODY, TeamsPlatform
 from bot.clock import FixedClock
 from bot.db.models import ConversationRef, Item, Outbox, ProcessedDelivery
-from bot.server import build_server
-from bot.settings import Settings, SettingsError
+from bot.settings import SettingsError
+from looplink.server import build_server
 from tests.conftest import EXAMPLE_ORG
 from tests.fakes.connector import FakeConnector
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.teams_client import OAKGROVE, QUINN, TENANT, TeamsClient
+from tests.settings_support import make_settings
 from tests.slack_harness import running_slack
 from tests.teams_world import World, teams_world
 from tests.test_teams_loop import item_card, report_with_form
@@ -69,7 +71,9 @@ async def evil() -> AsyncIterator[FakeConnector]:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "looplink.example.org"])
 async def test_unauthenticated_teams_refuses_to_start_off_loopback(db_url: str, host: str) -> None:
-    settings = Settings(database_url=db_url, org_file=EXAMPLE_ORG, teams_enabled=True, host=host)
+    settings = make_settings(
+        database_url=db_url, org_file=EXAMPLE_ORG, teams_enabled=True, host=host
+    )
     with pytest.raises(SettingsError) as err:
         await build_server(settings)
     message = str(err.value)
@@ -79,19 +83,27 @@ async def test_unauthenticated_teams_refuses_to_start_off_loopback(db_url: str, 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.53"])
 async def test_unauthenticated_teams_starts_on_loopback(db_url: str, host: str) -> None:
-    settings = Settings(database_url=db_url, org_file=EXAMPLE_ORG, teams_enabled=True, host=host)
+    settings = make_settings(
+        database_url=db_url, org_file=EXAMPLE_ORG, teams_enabled=True, host=host
+    )
     server = await build_server(settings)
     await server.rt.db.close()
 
 
 def test_from_env_gives_the_same_clear_refusal() -> None:
     from adapters.teams.auth import bot_config
+    from adapters.teams.settings import TeamsSettings
+    from looplink.platforms import settings_from_env
+
+    def teams_config(env: dict[str, str]) -> BotConfig:
+        settings = settings_from_env(env)
+        return bot_config(settings.platform("teams", TeamsSettings), settings.host)
 
     env = {"LOOPLINK_TEAMS": "1", "LOOPLINK_HOST": "0.0.0.0"}
     with pytest.raises(SettingsError, match="only listens on this machine"):
-        bot_config(Settings.from_env(env))
+        teams_config(env)
     env = {"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "x", "LOOPLINK_HOST": "0.0.0.0"}
-    assert bot_config(Settings.from_env(env)).APP_ID == APP_ID  # authenticated: any host
+    assert teams_config(env).APP_ID == APP_ID  # authenticated: any host
 
 
 async def test_unauthenticated_requests_are_only_taken_from_this_machine(

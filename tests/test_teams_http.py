@@ -18,9 +18,9 @@ from bot.db.models import (
     ConversationRef,
     Item,
     Outbox,
+    PlatformId,
     PostedMessage,
     ProcessedDelivery,
-    Team,
 )
 from tests.fakes.connector import action, card_text
 from tests.fakes.teams_client import (
@@ -483,25 +483,27 @@ async def test_start_says_whether_requests_are_authenticated(
 
 def test_settings_mistakes_are_clear_at_start() -> None:
     from adapters.teams.auth import bot_config
-    from bot.settings import Settings, SettingsError
+    from adapters.teams.settings import TeamsSettings
+    from bot.settings import SettingsError
 
     for settings, expected in (
-        (Settings(teams_app_id=APP_ID), "MICROSOFT_APP_PASSWORD is not"),
+        (TeamsSettings(app_id=APP_ID), "MICROSOFT_APP_PASSWORD is not"),
         (
-            Settings(teams_app_id=APP_ID, teams_app_password="x", teams_app_type="SingleTenant"),
+            TeamsSettings(app_id=APP_ID, app_password="x", app_type="SingleTenant"),
             "needs MICROSOFT_APP_TENANT_ID",
         ),
-        (Settings(teams_app_type="Personal"), "use MultiTenant, SingleTenant or UserAssignedMSI"),
+        (TeamsSettings(app_type="Personal"), "use MultiTenant, SingleTenant or UserAssignedMSI"),
     ):
         with pytest.raises(SettingsError, match=expected):
-            bot_config(settings)
+            bot_config(settings, "127.0.0.1")
     ok = bot_config(
-        Settings(
-            teams_app_id=APP_ID,
-            teams_app_password="x",
-            teams_app_type="singletenant",
-            teams_tenant_id="t",
-        )
+        TeamsSettings(
+            app_id=APP_ID,
+            app_password="x",
+            app_type="singletenant",
+            tenant_id="t",
+        ),
+        "127.0.0.1",
     )
     assert ok.APP_TYPE == "SingleTenant"
 
@@ -545,9 +547,9 @@ async def test_a_team_moved_to_another_channel_is_posted_there(
     async with teams_world(db_url, clock) as w:
         await install_everywhere(w)
         async with w.server.rt.db.transaction() as s:  # the org file now names a new channel
-            team = await s.get(Team, "oakgrove")
-            assert team is not None
-            team.teams_channel = "19:oakgrove-new@thread.tacv2"
+            channel = await s.get(PlatformId, ("team", "oakgrove", "teams"))
+            assert channel is not None
+            channel.value = "19:oakgrove-new@thread.tacv2"
         iid = await report_with_form(w, QUINN, anonymous=False)
         await w.deliver()
         assert w.connector.to(OAKGROVE) == []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from looplink.cli import main
 
 APP_ID = "0f4d1c1e-5b1c-4e8e-9a55-1b2c3d4e5f60"
 

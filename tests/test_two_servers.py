@@ -66,7 +66,7 @@ def _start(url: str, org: Path, log: Path) -> tuple[subprocess.Popen[bytes], int
     for key in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_ID", "LOOPLINK_TEAMS"):
         env.pop(key, None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"],
+        [sys.executable, "-m", "looplink.cli", "serve"],
         cwd=ROOT,
         env=env,
         stdout=log.open("wb"),

@@ -8,7 +8,6 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ from sqlalchemy import func, select
 from adapters.local.playground import PLAYGROUND_KEY
 from bot.clock import Clock
 from bot.db.models import Outbox
-from bot.server import SERVER, Server, build_server
 from bot.settings import Settings
+from looplink.server import SERVER, Server, build_server
+from tests.settings_support import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -28,14 +28,14 @@ FETCH = {"X-Playground": "fetch"}
 
 
 def settings_for(db_url: str, **kw: Any) -> Settings:
-    base = Settings(
-        database_url=db_url,
-        org_file=EXAMPLE_ORG,
-        local_enabled=True,
-        demo=True,
-        run_scheduler=False,
-    )
-    return replace(base, **kw)
+    base: dict[str, Any] = {
+        "database_url": db_url,
+        "org_file": EXAMPLE_ORG,
+        "local_enabled": True,
+        "demo": True,
+        "run_scheduler": False,
+    }
+    return make_settings(**{**base, **kw})
 
 
 @asynccontextmanager

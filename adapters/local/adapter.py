@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
+from adapters.local.settings import INFO
 from bot.clock import Clock, SystemClock
 from bot.db.models import LocalMessage, Membership
 from bot.db.session import Database
 from bot.messages import Message
 from bot.outbox import Delivery, SendResult
 from bot.runtime import Runtime
-from flows.events import FlowResult, Inbound
+from flows.events import FlowResult, Inbound, InboundKind
 from flows.router import handle
 
 
 class LocalSender:
     """Delivers a message by storing it; listeners hear about each delivery (live updates)."""
 
-    platform = "local"
+    platform = INFO.name
 
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
@@ -79,20 +81,26 @@ class LocalChat:
         self._seq += 1
         return f"local-{id(self)}-{self._seq}"
 
-    async def say(self, person: str, text: str, channel: str | None = None) -> FlowResult:
-        return await self._run(
-            Inbound("local", person, "text", text=text, channel=channel, delivery_id=self._id())
+    def _event(self, person: str, kind: InboundKind, **kw: Any) -> Inbound:
+        """An event from `person` (a Looplink id: the local platform's user ids are person ids)."""
+        channel = kw.pop("channel", None)
+        return Inbound(
+            INFO.name,
+            person,
+            kind,
+            channel=channel,
+            delivery_id=self._id(),
+            **kw,
         )
+
+    async def say(self, person: str, text: str, channel: str | None = None) -> FlowResult:
+        return await self._run(self._event(person, "text", text=text, channel=channel))
 
     async def command(self, person: str, name: str, args: str = "") -> FlowResult:
-        return await self._run(
-            Inbound("local", person, "command", text=args, command=name, delivery_id=self._id())
-        )
+        return await self._run(self._event(person, "command", text=args, command=name))
 
     async def press(self, person: str, action: str, value: str = "") -> FlowResult:
-        return await self._run(
-            Inbound("local", person, "action", action=action, value=value, delivery_id=self._id())
-        )
+        return await self._run(self._event(person, "action", action=action, value=value))
 
     async def submit(
         self,
@@ -101,15 +109,7 @@ class LocalChat:
         values: dict[str, str],
         context: dict[str, str] | None = None,
     ) -> FlowResult:
-        ev = Inbound(
-            "local",
-            person,
-            "submit",
-            form_id=form_id,
-            values=values,
-            context=context or {},
-            delivery_id=self._id(),
-        )
+        ev = self._event(person, "submit", form_id=form_id, values=values, context=context or {})
         return await self._run(ev)
 
     async def messages(self, dest_kind: str, dest_id: str) -> list[Received]:

@@ -16,15 +16,15 @@ from aiohttp import web
 from adapters.local import dashboard_charts as charts
 from adapters.local.dashboard_data import load, short
 from adapters.local.signin import mount_login, protected, settings_of
-from adapters.local.web import html, mount_static
+from adapters.local.web import WEB, html, mount_context, mount_static
+from bot.runtime import Runtime
+from bot.settings import Settings
 
 
 async def dashboard(request: web.Request) -> web.StreamResponse:
-    from bot.server import SERVER
-
-    server = request.app[SERVER]
-    async with server.rt.db.transaction() as s:
-        d = await load(s, server.rt.clock.now())
+    rt = request.app[WEB].rt
+    async with rt.db.transaction() as s:
+        d = await load(s, rt.clock.now())
     links = [
         (
             f"{short(low)} → {short(high)}",
@@ -67,7 +67,8 @@ def _rows(counts: list[tuple[str, int]]) -> list[tuple[str, float | None, str]]:
     return [(label, float(n), "") for label, n in counts]
 
 
-def add_dashboard_routes(app: web.Application) -> None:
+def add_dashboard_routes(app: web.Application, rt: Runtime, settings: Settings) -> None:
+    mount_context(app, rt, settings)
     mount_static(app)
     mount_login(app)
     app.router.add_get("/dashboard", protected(dashboard))

@@ -5,13 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.local.adapter import LocalSender
+from adapters.local.settings import INFO
+from adapters.local.web import mount_context
 from bot.outbox import Sender
 from bot.runtime import Runtime
 from bot.settings import Settings
 
 
 class LocalPlatform:
-    name = "local"
+    info = INFO
 
     def __init__(self, rt: Runtime, settings: Settings) -> None:
         self.rt = rt
@@ -22,6 +24,7 @@ class LocalPlatform:
         """The browser playground (adapters/local/playground.py); the dashboard is always on."""
         from adapters.local.playground import add_playground_routes
 
+        mount_context(app, self.rt, self.settings)
         add_playground_routes(app, self.rt, self._sender)
 
     def sender(self) -> Sender:

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from adapters.local.adapter import LocalSender
 from adapters.local.dashboard_data import short, team_tree
 from adapters.local.playground_state import Key, OpenForm, Scratch
+from adapters.local.settings import INFO
 from adapters.local.signin import mount_login, protected, settings_of
 from adapters.local.web import html, mount_static, render
 from bot.db.models import LocalMessage, Membership, Outbox, Person, Team
@@ -301,7 +302,14 @@ class Playground:
         channel = conv.team.id if conv.team else None
 
         def inbound(kind: InboundKind, **kw: Any) -> Inbound:
-            return Inbound("local", who.id, kind, channel=channel, delivery_id=delivery, **kw)
+            return Inbound(
+                INFO.name,
+                who.id,
+                kind,
+                channel=channel,
+                delivery_id=delivery,
+                **kw,
+            )
 
         ev: Inbound | None = None
         submitted: OpenForm | None = None

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from adapters.local.web import CSRF, html, mount_security_headers
+from adapters.local.web import CSRF, WEB, html, mount_security_headers
 from bot.sessions import MAX_AGE, Session, SessionStore
 from bot.settings import Settings
 from bot.throttle import Throttle
@@ -58,9 +58,7 @@ class Visitor:
 
 
 def settings_of(request: web.Request) -> Settings:
-    from bot.server import SERVER
-
-    return request.app[SERVER].settings
+    return request.app[WEB].settings
 
 
 def gate_of(request: web.Request) -> Gate:
@@ -284,14 +282,13 @@ LOGIN_KEY = web.AppKey("looplink_login_mounted", bool)
 
 
 def mount_login(app: web.Application) -> None:
-    """The sign-in routes and the session store (once per app, whoever mounts first)."""
-    from bot.server import SERVER
-
+    """The sign-in routes and the session store (once per app, whoever mounts first; after
+    `mount_context`)."""
     mount_security_headers(app)
     if app.get(LOGIN_KEY):
         return
     app[LOGIN_KEY] = True
-    rt = app[SERVER].rt
+    rt = app[WEB].rt
     app[GATE] = Gate(SessionStore(rt.db, rt.clock), Throttle(rt.clock))
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import replace
 
 from sqlalchemy import select
 
 from adapters.local.adapter import LocalChat, LocalSender
+from adapters.local.settings import INFO
 from bot.clock import SystemClock
 from bot.db.models import Person
+from bot.db.session import Database
 from bot.messages import Button, Form, Message
 from bot.outbox import Fanout
 from bot.runtime import Runtime
-from bot.server import prepare_database
-from bot.settings import Settings
 from flows.events import FlowResult
 
 HELP = """Commands: :as PERSON  :who  :inbox  :press N  :help  :quit
@@ -138,11 +137,10 @@ class Terminal:
                 await self.show_result(await self.chat.say(self.person, line))
 
 
-async def run_terminal_chat(settings: Settings, person: str) -> int:
-    db = await prepare_database(replace(settings, local_enabled=True))
-
+async def run_terminal_chat(db: Database, person: str) -> int:
+    """Chat as `person` on `db` (prepared by the caller) until ':quit'; closes `db`."""
     rt = Runtime(db, SystemClock(), Fanout(platforms=()))
-    rt.add_sender(LocalSender(db, rt.clock))
+    rt.add_platform(INFO, LocalSender(db, rt.clock))
     try:
         await Terminal(rt, person).run()
     finally:

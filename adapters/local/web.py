@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from bot.runtime import Runtime
+from bot.settings import Settings
 from bot.views import template_context
 
 HERE = Path(__file__).resolve().parent
@@ -126,3 +129,20 @@ def mount_static(app: web.Application) -> None:
         return
     app[STATIC_KEY] = True
     app.router.add_static("/static/", STATIC_DIR, show_index=False, append_version=False)
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """What the local web pages (playground, dashboard) need from the running program."""
+
+    rt: Runtime
+    settings: Settings
+
+
+WEB = web.AppKey("looplink_web", WebContext)
+
+
+def mount_context(app: web.Application, rt: Runtime, settings: Settings) -> None:
+    """Give the local web pages the runtime and settings (the composition root calls this)."""
+    if WEB not in app:
+        app[WEB] = WebContext(rt, settings)

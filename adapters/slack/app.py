@@ -42,6 +42,7 @@ from adapters.slack.blocks import (
     notice_view,
     read_submission,
 )
+from adapters.slack.settings import INFO
 from bot.directory import Directory
 from bot.domain import MAX_TEXT
 from bot.messages import Form, Message
@@ -52,7 +53,7 @@ from flows.router import handle
 
 log = logging.getLogger("looplink.slack")
 
-PLATFORM = "slack"
+PLATFORM = INFO.name
 # shortcut callback id -> the report form it opens
 SHORTCUTS = {
     "report_as_barrier": "barrier",
@@ -158,7 +159,7 @@ class SlackBot:
         async with self.rt.db.transaction() as s:
             d = Directory(s)
             for uid in users:
-                p = await d.person_by_platform(PLATFORM, uid)
+                p = await d.person_by_identity(PLATFORM, uid)
                 if p is not None:
                     people[uid] = p.id
             for cid in channels:
@@ -180,8 +181,9 @@ class SlackBot:
             d = Directory(s)
             for name, token in wanted.items():
                 p = await d.find_person(token)
-                if p is not None and p.slack_id:
-                    out[name] = p.slack_id
+                slack_id = await d.platform_id("person", p.id, PLATFORM) if p else None
+                if slack_id:
+                    out[name] = slack_id
         return out
 
     # ---- showing results ----------------------------------------------------------------

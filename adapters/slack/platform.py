@@ -17,10 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import inbound
 from adapters.slack.app import SlackBot
 from adapters.slack.sender import SlackSender
+from adapters.slack.settings import INFO, SlackSettings
 from bot import payloads
 from bot.outbox import Sender
 from bot.runtime import Runtime
-from bot.settings import Settings, SettingsError
 
 log = logging.getLogger("looplink.slack")
 
@@ -46,22 +46,20 @@ async def _check_json(body: str, content_type: str) -> None:
 
 
 class SlackPlatform:
-    name = "slack"
+    info = INFO
 
-    def __init__(self, rt: Runtime, settings: Settings) -> None:
-        if not (settings.slack_bot_token and settings.slack_signing_secret):
-            raise SettingsError("Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.")
+    def __init__(self, rt: Runtime, settings: SlackSettings) -> None:
         self.rt = rt
         self.settings = settings
-        base = api_base(settings.slack_api_url)
-        self.bot = SlackBot(rt, settings.slack_bot_token, settings.slack_signing_secret, base)
-        client_args: dict[str, Any] = {"token": settings.slack_bot_token, "retry_handlers": []}
+        base = api_base(settings.api_url)
+        self.bot = SlackBot(rt, settings.bot_token, settings.signing_secret, base)
+        client_args: dict[str, Any] = {"token": settings.bot_token, "retry_handlers": []}
         if base:
             client_args["base_url"] = base
         # No in-process retries for delivery: the outbox retries, durably.
         self._sender = SlackSender(AsyncWebClient(**client_args))
         self._socket: Any = None
-        self._verifier = SignatureVerifier(settings.slack_signing_secret)
+        self._verifier = SignatureVerifier(settings.signing_secret)
         self._http: aiohttp.ClientSession | None = None
 
     def add_routes(self, app: web.Application) -> None:
@@ -127,7 +125,7 @@ class SlackPlatform:
         self.bot.client.session = self._http
         self._sender.client.session = self._http
         self.bot.http = self._http
-        token = self.settings.slack_app_token
+        token = self.settings.app_token
         if not token:
             return
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

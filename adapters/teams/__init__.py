@@ -13,3 +13,7 @@ a move to the Microsoft 365 Agents SDK replaces those two files (see docs/teams.
     platform.py   TeamsPlatform: POST /api/messages on the shared aiohttp app (botbuilder)
     manifest.py   the Teams app package (manifest.json + generated icons)   cli.py  `looplink teams`
 """
+
+from adapters.teams.contract import TEAMS
+
+__all__ = ["TEAMS"]

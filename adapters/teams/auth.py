@@ -20,7 +20,8 @@ from botbuilder.integration.aiohttp import (
 )
 from botframework.connector.auth import AuthenticationConstants
 
-from bot.settings import Settings, SettingsError
+from adapters.teams.settings import TeamsSettings
+from bot.settings import SettingsError
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
@@ -59,26 +60,22 @@ class BotConfig:
     TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None = None
 
 
-def bot_config(settings: Settings) -> BotConfig:
-    """The Teams settings, checked now so a mistake is a clear message at start-up."""
-    app_type = APP_TYPES.get((settings.teams_app_type or "MultiTenant").lower())
+def bot_config(settings: TeamsSettings, host: str) -> BotConfig:
+    """The Teams settings, checked now so a mistake is a clear message at start-up; `host` is
+    where the server listens (LOOPLINK_HOST)."""
+    app_type = APP_TYPES.get((settings.app_type or "MultiTenant").lower())
     if app_type is None:
         raise SettingsError(
-            f"MICROSOFT_APP_TYPE is '{settings.teams_app_type}'; use MultiTenant, SingleTenant "
+            f"MICROSOFT_APP_TYPE is '{settings.app_type}'; use MultiTenant, SingleTenant "
             "or UserAssignedMSI."
         )
-    config = BotConfig(
-        settings.teams_app_id,
-        settings.teams_app_password,
-        settings.teams_tenant_id,
-        app_type,
-    )
+    config = BotConfig(settings.app_id, settings.app_password, settings.tenant_id, app_type)
     if not config.APP_ID:
-        if not is_loopback(settings.host):
+        if not is_loopback(host):
             raise SettingsError(
                 f"Teams without MICROSOFT_APP_ID (LOOPLINK_TEAMS=1) accepts requests nobody "
                 f"signed, so it only listens on this machine, and LOOPLINK_HOST is "
-                f"'{settings.host}'. Set LOOPLINK_HOST=127.0.0.1 for local testing, or set "
+                f"'{host}'. Set LOOPLINK_HOST=127.0.0.1 for local testing, or set "
                 "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to serve Teams for real."
             )
         return config

@@ -22,11 +22,12 @@ from adapters.teams.auth import AppTokens, bot_config, inbound_auth, is_loopback
 from adapters.teams.connector import BotConnector
 from adapters.teams.sender import TeamsSender
 from adapters.teams.service_urls import DEFAULT_SERVICE_URLS, BadPattern, ServiceUrls
+from adapters.teams.settings import INFO, TeamsSettings
 from adapters.teams.turn import TeamsTurns
 from bot import payloads
 from bot.outbox import Sender
 from bot.runtime import Runtime
-from bot.settings import Settings, SettingsError
+from bot.settings import SettingsError
 
 log = logging.getLogger("looplink.teams")
 
@@ -36,23 +37,22 @@ MAX_BODY = 256 * 1024  # Teams caps a message near 100 KB; activities are a few 
 
 
 class TeamsPlatform:
-    name = "teams"
+    info = INFO
 
-    def __init__(self, rt: Runtime, settings: Settings) -> None:
+    def __init__(self, rt: Runtime, settings: TeamsSettings, host: str) -> None:
+        """`host`: where the server listens (unauthenticated Teams only on loopback)."""
         self.rt = rt
         self.settings = settings
-        self.config = bot_config(settings)
+        self.config = bot_config(settings, host)
         try:
-            self.service_urls = ServiceUrls(settings.teams_service_urls or DEFAULT_SERVICE_URLS)
+            self.service_urls = ServiceUrls(settings.service_urls or DEFAULT_SERVICE_URLS)
         except BadPattern as e:
             raise SettingsError(f"LOOPLINK_TEAMS_SERVICE_URLS: {e}.") from e
         self.auth = inbound_auth(self.config)
         self.adapter = CloudAdapter(self.auth)
         self.connector = BotConnector(AppTokens(self.config), self.service_urls)
         self.turns = TeamsTurns(rt, self.connector)
-        self._sender = TeamsSender(
-            rt.db, self.connector, settings.teams_app_id, settings.teams_tenant_id
-        )
+        self._sender = TeamsSender(rt.db, self.connector, settings.app_id, settings.tenant_id)
 
     @property
     def authenticated(self) -> bool:

@@ -24,13 +24,14 @@ from sqlalchemy import select
 
 from adapters.teams.cards import message_activity
 from adapters.teams.connector import BotConnector, ConnectorError
+from adapters.teams.settings import INFO
 from bot.db.models import ConversationRef
 from bot.db.session import Database
 from bot.outbox import Address, Delivery, SendResult
 
 log = logging.getLogger("looplink.teams")
 
-PLATFORM = "teams"
+PLATFORM = INFO.name
 Json = dict[str, Any]
 
 

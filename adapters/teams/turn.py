@@ -44,7 +44,8 @@ from adapters.teams.inbound import (
     installed,
     parse,
 )
-from bot.db.models import ConversationRef, Outbox, Person, Team
+from adapters.teams.settings import INFO
+from bot.db.models import ConversationRef, Outbox, Person
 from bot.directory import Directory
 from bot.messages import Message
 from bot.outbox import save_conversation_ref
@@ -54,7 +55,7 @@ from flows.router import handle
 
 log = logging.getLogger("looplink.teams")
 
-PLATFORM = "teams"
+PLATFORM = INFO.name
 ADAPTIVE_ACTION = "adaptiveCard/action"
 CANCELLED = "Cancelled. Nothing was sent."
 ALREADY = "That was already done."
@@ -142,12 +143,12 @@ class TeamsTurns:
             user_id = a.user_id
             for candidate in (a.user_id, a.aad_id):
                 if candidate:
-                    person = await d.person_by_platform(PLATFORM, candidate)
+                    person = await d.person_by_identity(PLATFORM, candidate)
                     if person is not None:
                         user_id = candidate
                         break
             if person is None and email:
-                person = await d.person_by_platform(PLATFORM, "", email)
+                person = await d.person_by_identity(PLATFORM, "", email=email)
             if not a.service_url or not a.conversation_id:
                 return Who(user_id, email, person.id if person else None)
             if a.personal and person is not None:
@@ -378,9 +379,9 @@ class TeamsTurns:
             if row is None:
                 return None
             if row.dest_kind == "team":
-                team = await s.get(Team, row.dest_id)
+                channel = await Directory(s).platform_id("team", row.dest_id, PLATFORM)
                 here = {a.channel_id, a.team_id, a.conversation_id.split(";", 1)[0]} - {""}
-                if team is None or team.teams_channel not in here:
+                if channel is None or channel not in here:
                     return None
             elif row.dest_id != who.person_id:
                 return None

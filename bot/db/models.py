@@ -55,9 +55,6 @@ class Person(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
-    slack_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    teams_id: Mapped[str | None] = mapped_column(String(200), index=True)
-    teams_aad_id: Mapped[str | None] = mapped_column(String(64), index=True)
     language: Mapped[str] = mapped_column(String(16), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -70,13 +67,31 @@ class Team(Base):
     parent_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("teams.id"))
     response_days: Mapped[int] = mapped_column(Integer, default=5)
     timezone: Mapped[str] = mapped_column(String(64))
-    slack_channel: Mapped[str | None] = mapped_column(String(64), index=True)
-    teams_channel: Mapped[str | None] = mapped_column(String(200), index=True)
     meeting_schedule: Mapped[str | None] = mapped_column(String(64))
     agenda_before_minutes: Mapped[int] = mapped_column(Integer, default=120)
     digest_schedule: Mapped[str] = mapped_column(String(64), default="0 8 * * mon")
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PlatformId(Base):
+    """A person's user id or a team's channel id on one platform, from the org file.
+
+    `key` is the org-file key it came from (a person's `slack:`, `teams:`, `teams_aad:`; a
+    team's `channels: {slack: ...}`), declared by the platform (bot/platforms.py), and `rank`
+    its place in the platform's list of keys (0: the preferred address). `scope` is the
+    workspace or tenant the id belongs to; "" (every id today) matches any scope.
+    """
+
+    __tablename__ = "platform_ids"
+    __table_args__ = (Index("ix_platform_ids_lookup", "platform", "value", "owner_kind"),)
+    owner_kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # person / team
+    owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    scope: Mapped[str] = mapped_column(String(64), default="")
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class Membership(Base):
@@ -123,7 +138,7 @@ class Item(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_at: Mapped[datetime | None] = mapped_column()
     follow_up_sent_at: Mapped[datetime | None] = mapped_column()
-    source: Mapped[str] = mapped_column(String(16), default="local")
+    source: Mapped[str] = mapped_column(String(16))  # the platform it was reported on
 
 
 class Hop(Base):

@@ -44,11 +44,11 @@ def memory_kib(pid: int) -> dict[str, int]:
 
 @dataclass
 class ServeProcess:
-    """One server process. `args` is the module and its arguments (default `bot.cli serve`)."""
+    """One server process. `args` is the module and its arguments (default `looplink.cli serve`)."""
 
     env: dict[str, str]
     log_path: Path
-    args: list[str] = field(default_factory=lambda: ["-m", "bot.cli", "serve"])
+    args: list[str] = field(default_factory=lambda: ["-m", "looplink.cli", "serve"])
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 

@@ -1,29 +1,30 @@
 """Server wiring: one aiohttp app serving every enabled platform from one database.
 
-Routes: GET /healthz always; POST /slack/events (Slack), POST /api/messages (Teams), and the
-local playground, each mounted by its adapter when enabled.
+Routes: GET /healthz and the dashboard always; each enabled platform mounts its own (Slack
+POST /slack/events, Teams POST /api/messages, the local playground). The outbox dispatcher and
+the scheduler service run beside them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
+from adapters.local.dashboard import add_dashboard_routes
 from bot.clock import Clock, SystemClock
-from bot.db.migrate import upgrade
 from bot.db.session import Database
-from bot.org_apply import apply_org
-from bot.orgfile import load_org
 from bot.outbox import Fanout
-from bot.platforms import Platform
+from bot.platforms import Platform, PlatformAdapter
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.startup import prepare_database
 from bot.texts import Texts, set_texts
+from looplink.platforms import PLATFORMS, infos
+from scheduler.service import SchedulerService
 
 log = logging.getLogger("looplink.server")
 
@@ -37,59 +38,39 @@ class Server:
     app: web.Application
     platforms: list[Platform] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    scheduler: Any = None  # scheduler.service.SchedulerService when settings.run_scheduler
+    scheduler: SchedulerService | None = None  # when settings.run_scheduler
 
 
 SERVER = web.AppKey("server", Server)
 
 
-def enabled_platforms(settings: Settings, rt: Runtime) -> list[Platform]:
-    """Import and build each enabled adapter (platform SDKs are imported only here, lazily)."""
-    out: list[Platform] = []
-    if settings.local_enabled:
-        from adapters.local.platform import LocalPlatform
-
-        out.append(LocalPlatform(rt, settings))
-    if settings.slack_enabled:
-        from adapters.slack.platform import SlackPlatform
-
-        out.append(SlackPlatform(rt, settings))
-    if settings.teams_enabled:
-        from adapters.teams.platform import TeamsPlatform
-
-        out.append(TeamsPlatform(rt, settings))
-    return out
-
-
-async def prepare_database(settings: Settings) -> Database:
-    await asyncio.to_thread(upgrade, settings.database_url)
-    db = Database(settings.database_url)
-    if settings.org_file is not None:
-        spec = load_org(settings.org_file)
-        async with db.transaction() as s:
-            report = await apply_org(s, spec)
-        log.info("org file %s applied: %s", settings.org_file, report.counts())
-    return db
+def enabled_platforms(
+    settings: Settings, rt: Runtime, registered: Sequence[PlatformAdapter] = PLATFORMS
+) -> list[Platform]:
+    """Build each registered platform that the settings enable (its SDK is imported then)."""
+    return [p.build(rt, settings) for p in registered if p.info.name in settings.platforms]
 
 
 async def build_server(
-    settings: Settings, clock: Clock | None = None, db: Database | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    platforms: Sequence[PlatformAdapter] = PLATFORMS,
 ) -> Server:
+    """The whole program as an aiohttp app; `platforms` are the registered ones (tests add)."""
     if settings.templates_dir is not None:
         set_texts(Texts(settings.templates_dir))
     if db is None:
-        db = await prepare_database(settings)
+        db = await prepare_database(settings, infos(platforms))
     rt = Runtime(db, clock or SystemClock(), Fanout(platforms=()))
     app = web.Application(client_max_size=MAX_BODY)
     server = Server(settings, rt, app)
     app[SERVER] = server
     app.router.add_get("/healthz", _healthz)
-    from adapters.local.dashboard import add_dashboard_routes  # no platform SDK: always served
-
-    add_dashboard_routes(app)
-    for platform in enabled_platforms(settings, rt):
+    add_dashboard_routes(app, rt, settings)  # no platform SDK: always served
+    for platform in enabled_platforms(settings, rt, platforms):
         platform.add_routes(app)
-        rt.add_sender(platform.sender())
+        rt.add_platform(platform.info, platform.sender())
         server.platforms.append(platform)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)
@@ -100,7 +81,8 @@ async def _healthz(request: web.Request) -> web.Response:
     server = request.app[SERVER]
     ok = await server.rt.db.ping()
     return web.json_response(
-        {"ok": ok, "platforms": [p.name for p in server.platforms]}, status=200 if ok else 503
+        {"ok": ok, "platforms": [p.info.name for p in server.platforms]},
+        status=200 if ok else 503,
     )
 
 
@@ -110,11 +92,9 @@ async def _on_startup(app: web.Application) -> None:
         await p.start()
     server._tasks.append(asyncio.create_task(server.rt.dispatcher.run_forever()))
     if server.settings.run_scheduler:
-        from scheduler.service import SchedulerService
-
         server.scheduler = SchedulerService(server.rt)
         await server.scheduler.start()
-    names = ", ".join(p.name for p in server.platforms) or "none"
+    names = ", ".join(p.info.name for p in server.platforms) or "none"
     log.info("Looplink started: platforms %s; database %s", names, server.rt.db.dialect)
 
 

@@ -8,8 +8,9 @@
     looplink db upgrade                create or migrate the database
     looplink export barriers --format csv|json
 
-Other packages add subcommands by defining `register(subparsers)` in a module listed in
-EXTENSIONS (e.g. `looplink slack manifest`, `looplink teams package`, `looplink jobs`).
+The scheduler adds its subcommands (`looplink agenda|digest|jobs`, scheduler/cli.py) and each
+registered platform its own (`looplink slack manifest`, `looplink teams package`), both listed
+here by name: nothing is loaded by a string.
 """
 
 from __future__ import annotations
@@ -17,40 +18,53 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from adapters.local.settings import INFO as LOCAL_INFO
+from adapters.local.settings import LocalSettings
+from adapters.local.terminal import run_terminal_chat
 from bot.db.migrate import upgrade
 from bot.db.session import Database
 from bot.export import export_items
 from bot.org_apply import apply_org
-from bot.orgfile import OrgFileError, load_org
+from bot.orgfile import OrgFileError
+from bot.platforms import CliContext, PlatformAdapter
 from bot.settings import Settings, SettingsError
+from bot.startup import prepare_database
+from looplink.platforms import PLATFORMS, infos, load_org_file, settings_from_env
+from looplink.server import serve
+from scheduler import cli as scheduler_cli
 
-EXTENSIONS = ["adapters.slack.cli", "adapters.teams.cli", "scheduler.cli", "adapters.local.cli"]
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
 DEMO_DB = "sqlite:///looplink-demo.db"
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    s = Settings.from_env()
-    db = getattr(args, "database", None)
-    if db:
-        from dataclasses import replace
+def settings_loader(
+    platforms: Sequence[PlatformAdapter] = PLATFORMS,
+) -> Callable[[argparse.Namespace], Settings]:
+    """Settings from the environment (each of `platforms` reading its own) and --database."""
 
-        s = replace(s, database_url=db)
-    return s
+    def load(args: argparse.Namespace) -> Settings:
+        s = settings_from_env(platforms=platforms)
+        db = getattr(args, "database", None)
+        return replace(s, database_url=db) if db else s
+
+    return load
+
+
+_settings = settings_loader()
 
 
 def cmd_org(args: argparse.Namespace) -> int:
     try:
-        spec = load_org(args.file)
+        spec = load_org_file(args.file)
     except OrgFileError as e:
         print(str(e), file=sys.stderr)
         print(f"{len(e.problems)} problem(s) found; nothing was applied.", file=sys.stderr)
@@ -69,28 +83,13 @@ def cmd_org(args: argparse.Namespace) -> int:
         try:
             async with db.transaction() as s:
                 report = await apply_org(s, spec)
-            await after_org_apply(settings, db)
+            await scheduler_cli.resync_after_apply(db)
             return report.summary()
         finally:
             await db.close()
 
     print(asyncio.run(go()))
     return 0
-
-
-_after_apply: list[Callable[[Settings, Database], object]] = []
-
-
-def on_org_apply(fn: Callable[[Settings, Database], object]) -> None:
-    """Extensions (the scheduler) register work to do after `org apply` (e.g. re-sync jobs)."""
-    _after_apply.append(fn)
-
-
-async def after_org_apply(settings: Settings, db: Database) -> None:
-    for fn in _after_apply:
-        result = fn(settings, db)
-        if asyncio.iscoroutine(result):
-            await result
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -121,24 +120,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.server import serve
-
     settings = _settings(args)
     asyncio.run(serve(settings))
     return 0
 
 
 def demo_settings(args: argparse.Namespace) -> Settings:
-    from dataclasses import replace
-
-    base = Settings.from_env()
+    base = settings_from_env().with_platform(LOCAL_INFO.name, LocalSettings())
     return replace(
         base,
         database_url=getattr(args, "database", None)
         or os.environ.get("LOOPLINK_DATABASE_URL")
         or DEMO_DB,
         org_file=Path(getattr(args, "org", None) or base.org_file or EXAMPLE_ORG),
-        local_enabled=True,
         demo=True,
         port=base.port if getattr(args, "port", None) is None else args.port,
         host=getattr(args, "host", None) or base.host,
@@ -161,8 +155,6 @@ def demo_banner(url: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.server import serve
-
     settings = demo_settings(args)
     if not getattr(args, "verbose", False):  # keep the playground's address in view
         for noisy in ("alembic", "apscheduler"):
@@ -189,21 +181,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from adapters.local.terminal import run_terminal_chat
-
     settings = demo_settings(args)
-    return asyncio.run(run_terminal_chat(settings, args.as_person))
+
+    async def go() -> int:
+        db = await prepare_database(settings, infos())
+        return await run_terminal_chat(db, args.as_person)
+
+    return asyncio.run(go())
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> argparse.ArgumentParser:
+    """The `looplink` command; the scheduler's and each of `platforms`' subcommands too."""
+    chats = " and ".join(p.info.label for p in platforms if not p.info.native_ids)
+    everything = ", ".join(p.info.label for p in platforms)
     p = argparse.ArgumentParser(
-        prog="looplink", description="Practice-to-policy feedback loops in Slack and Teams."
+        prog="looplink",
+        description=f"Practice-to-policy feedback loops in {chats}.",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
-        "demo", help="start the demo playground (SQLite + demo org, no Slack or Teams needed)"
+        "demo", help=f"start the demo playground (SQLite + demo org, no {chats} needed)"
     )
     demo.add_argument("--port", type=int, help="port to listen on (0: any free port)")
     demo.add_argument("--host")
@@ -220,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.set_defaults(func=cmd_chat)
 
     serve = sub.add_parser(
-        "serve", help="serve Slack, Teams and/or local as configured by environment variables"
+        "serve", help=f"serve {everything} as configured by environment variables"
     )
     serve.add_argument("--database")
     serve.set_defaults(func=cmd_serve)
@@ -243,19 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--database")
     export.set_defaults(func=cmd_export)
 
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name and name.startswith(e.name):
-                continue
-            raise
-        module.register(sub)
+    context = CliContext(settings=settings_loader(platforms), platforms=infos(platforms))
+    scheduler_cli.register(sub, context)
+    for platform in platforms:
+        platform.add_commands(sub, context)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, platforms: Sequence[PlatformAdapter] = PLATFORMS) -> int:
+    parser = build_parser(platforms)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -275,8 +270,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # `python -m bot.cli` runs this file as __main__; run the one `bot.cli` module instead, so
-    # hooks that extensions register with `bot.cli.on_org_apply` are the ones that run.
-    from bot import cli
-
-    sys.exit(cli.main())
+    sys.exit(main())

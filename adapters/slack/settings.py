@@ -1,0 +1,35 @@
+"""Slack's settings and identity: what it reads from the environment, its keys in the org file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.platform_info import PlatformInfo
+from bot.settings import SettingsError, env_text
+
+# A person's Slack user id is `slack:` in the org file; a team's channel `channels: {slack: C..}`.
+INFO = PlatformInfo(name="slack", label="Slack", person_keys=("slack",), channel_key="slack")
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str
+    signing_secret: str
+    app_token: str | None = None  # Socket Mode
+    api_url: str | None = None  # another Web API base URL (tests, proxies)
+
+
+def slack_settings_from_env(env: Mapping[str, str]) -> SlackSettings | None:
+    """SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET enable Slack; both or neither."""
+    token, secret = env_text(env, "SLACK_BOT_TOKEN"), env_text(env, "SLACK_SIGNING_SECRET")
+    if bool(token) != bool(secret):
+        missing = "SLACK_SIGNING_SECRET" if token else "SLACK_BOT_TOKEN"
+        raise SettingsError(
+            f"Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; {missing} is not set."
+        )
+    if not (token and secret):
+        return None
+    return SlackSettings(
+        token, secret, env_text(env, "SLACK_APP_TOKEN"), env_text(env, "SLACK_API_URL")
+    )

@@ -1,0 +1,43 @@
+"""Microsoft Teams' settings and identity: what it reads from the environment, its keys in the org file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.platform_info import PlatformInfo
+from bot.settings import env_flag, env_list, env_text
+
+# A person's Teams user id (`29:...`) is `teams:` in the org file, their Microsoft Entra object
+# id `teams_aad:` (either finds them; the first is preferred for messages); a team's channel
+# is `channels: {teams: '19:...'}`.
+INFO = PlatformInfo(
+    name="teams",
+    label="Microsoft Teams",
+    person_keys=("teams", "teams_aad"),
+    channel_key="teams",
+)
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    app_id: str | None = None  # None: unauthenticated (local testing only)
+    app_password: str | None = None
+    tenant_id: str | None = None
+    app_type: str = "MultiTenant"
+    # allowed Bot Connector addresses (adapters/teams/service_urls.py); None: Microsoft's own
+    service_urls: tuple[str, ...] | None = None
+
+
+def teams_settings_from_env(env: Mapping[str, str]) -> TeamsSettings | None:
+    """MICROSOFT_APP_ID (or LOOPLINK_TEAMS=1 for unauthenticated local testing) enables Teams."""
+    app_id = env_text(env, "MICROSOFT_APP_ID")
+    if not (app_id or env_flag(env, "LOOPLINK_TEAMS")):
+        return None
+    return TeamsSettings(
+        app_id,
+        env_text(env, "MICROSOFT_APP_PASSWORD"),
+        env_text(env, "MICROSOFT_APP_TENANT_ID"),
+        env_text(env, "MICROSOFT_APP_TYPE") or "MultiTenant",
+        env_list(env_text(env, "LOOPLINK_TEAMS_SERVICE_URLS")),
+    )

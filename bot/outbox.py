@@ -108,6 +108,11 @@ class Fanout:
         return [p.name for p in self.platforms if p.native_ids or p.name in known_on]
 
 
+def channel_key(platform: str, dest_kind: str, dest_id: str) -> str:
+    """The outbox's ordering key: rows with the same key are delivered in id order."""
+    return f"{platform}:{dest_kind}:{dest_id}"
+
+
 async def _known_on(session: AsyncSession, owner_kind: str, owner_id: str) -> set[str]:
     """The platforms on which the org file gives this person or team an id."""
     q = select(PlatformId.platform).where(
@@ -142,7 +147,7 @@ async def enqueue(
             platform=name,
             dest_kind=dest_kind,
             dest_id=dest_id,
-            channel_key=f"{name}:{dest_kind}:{dest_id}",
+            channel_key=channel_key(name, dest_kind, dest_id),
             update_key=update_key,
             payload=message.to_json(),
             track=track or {},
@@ -200,8 +205,11 @@ class Dispatcher:
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.platform] = sender
 
-    async def _lease_heads(self) -> list[tuple[Outbox, Address, dict[str, Any] | None]]:
-        """Lease the first pending row of each channel, if it is due (at most `batch` rows).
+    async def _lease_heads(
+        self, channels: Iterable[str] | None = None
+    ) -> list[tuple[Outbox, Address, dict[str, Any] | None]]:
+        """Lease the first pending row of each channel (of `channels` only, when given), if it
+        is due (at most `batch` rows).
 
         Heads are found per channel in SQL, so a channel with a long queue (a bulk job, a
         channel Slack is rate-limiting) never hides the other channels' messages.
@@ -209,11 +217,12 @@ class Dispatcher:
         now = self.clock.now()
         async with self.db.transaction() as s:
             other = aliased(Outbox)
-            heads = (
-                select(func.min(other.id))
-                .where(other.status == "pending", other.platform.in_(list(self.senders)))
-                .group_by(other.channel_key)
+            heads = select(func.min(other.id)).where(
+                other.status == "pending", other.platform.in_(list(self.senders))
             )
+            if channels is not None:
+                heads = heads.where(other.channel_key.in_(list(channels)))
+            heads = heads.group_by(other.channel_key)
             q = (
                 select(Outbox)
                 .where(
@@ -267,14 +276,17 @@ class Dispatcher:
         q = select(PostedMessage).where(PostedMessage.update_key.in_(keys))
         return {(p.update_key, p.platform): p.ref for p in await s.scalars(q)}
 
-    async def run_once(self) -> int:
-        """Deliver every head row that is due; returns how many were delivered."""
+    async def run_once(self, channels: Iterable[str] | None = None) -> int:
+        """Deliver every head row that is due (in `channels` only, when given: an adapter
+        delivering a person's answers at once, in order, durably); returns how many were
+        delivered. A failed delivery stays queued and is retried by `run_forever`."""
         while self._unrecorded:  # raises while the database is still away: retried next round
             await self._record(*self._unrecorded[0])
             self._unrecorded.pop(0)
         delivered = 0
+        wanted = None if channels is None else list(channels)
         while True:
-            leased = await self._lease_heads()
+            leased = await self._lease_heads(wanted)
             if not leased:
                 return delivered
             sem = asyncio.Semaphore(self.concurrency)

@@ -193,7 +193,12 @@ def _shorten(m: Message, limit: int) -> Message:
 
 
 def message_activity(m: Message, key: str | None = None, notice: str = "") -> Json:
-    """A message as a Teams activity, shortened if needed to stay under Teams' size limit."""
+    """A message as a Teams activity, shortened if needed to stay under Teams' size limit.
+    A message that is only a form is the form's own card."""
+    if m.form is not None and not (
+        notice or m.title or m.text or m.fields or m.buttons or m.footer
+    ):
+        return activity(form_card(m.form, key=key), m.form.title)
     out = activity(message_card(m, key, notice), m.title or m.text)
     for limit in (1000, 300):
         if len(json.dumps(out, ensure_ascii=False).encode()) <= MAX_ACTIVITY_BYTES:

@@ -4,9 +4,13 @@ Works on Activity JSON and the connector REST client only (no SDK), so `platform
 only place that knows how the activity arrived and was authenticated.
 
 Where a result is shown:
-- Personal chat: replies and forms are posted in the chat. A card action (an invoke) gets its
-  answer on the card itself: a form replaces the card, a submitted form becomes its
-  confirmation, and button replies are posted as new messages.
+- Personal chat: replies and forms are messages in the chat, queued in the outbox (in the same
+  transaction as the change they answer) and delivered at once from there, so an answer given
+  while the connector is down arrives when it is back, once, even after a restart. A card
+  action (an invoke) gets its answer on the card itself: a form replaces the card, a
+  submitted form becomes its confirmation, and button replies are queued as new messages.
+  Only a stranger (not in the directory: nobody to queue for) and the card-shaped answers to
+  an older client's Action.Submit are posted directly.
 - Team channels and group chats: only the person who acted sees the answer. A card action gets
   an invoke response (Teams shows it to that person only): a form, the form with its errors, or
   the card it was pressed on, current, with the reply on top. A typed `@Looplink command` is
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.teams.cards import (
     CARD_TYPE,
@@ -48,7 +53,7 @@ from adapters.teams.settings import INFO
 from bot.db.models import ConversationRef, Outbox, Person
 from bot.directory import Directory
 from bot.messages import Message
-from bot.outbox import save_conversation_ref
+from bot.outbox import channel_key, enqueue, save_conversation_ref
 from bot.runtime import Runtime
 from flows.events import FlowResult, Inbound
 from flows.router import handle
@@ -78,10 +83,10 @@ class InvokeReply:
 
 @dataclass(frozen=True)
 class Answer:
-    """An invoke response, plus messages to post in the conversation."""
+    """An invoke response, plus replies to queue for the person in their personal chat."""
 
     response: Json
-    posts: list[Json]
+    result: FlowResult
 
 
 @dataclass
@@ -191,8 +196,44 @@ class TeamsTurns:
             delivery_id=a.delivery_id,
             email=who.email,
         )
-        result = await handle(self.rt, ev)
-        await self._post(a, self._activities(result))
+        await self._personal(a, ev)
+
+    async def _personal(self, a: TeamsActivity, ev: Inbound) -> None:
+        """Answer an event in a personal chat through the outbox (see the module docstring)."""
+        result = await handle(self.rt, ev, queue_replies=self._queue_answers)
+        if not result.queued and not result.duplicate:
+            if result.person_id is None:  # a stranger: nobody to queue for
+                await self._post(a, self._activities(result))
+                return
+            async with self.rt.db.transaction() as s:  # an error changed nothing: queue alone
+                await self._queue_answers(s, result)
+        await self._deliver_answers(result.person_id)
+
+    @staticmethod
+    def _answer_messages(result: FlowResult) -> list[Message]:
+        out = list(result.replies)
+        if result.form is not None:  # a form alone in a message: sent as the form's card
+            out.append(Message(text="", form=result.form))
+        return out
+
+    async def _queue_answers(self, s: AsyncSession, result: FlowResult) -> None:
+        if result.person_id is None:
+            return
+        now = self.rt.clock.now()
+        for m in self._answer_messages(result):
+            await enqueue(s, self.rt.fanout, now, "person", result.person_id, m, platform=PLATFORM)
+
+    async def _queue_alone(self, result: FlowResult) -> None:
+        """Queue a card action's replies in their own transaction (the change is already
+        stored; whether they are shown on the card or as messages was decided after it)."""
+        async with self.rt.db.transaction() as s:
+            await self._queue_answers(s, result)
+        await self._deliver_answers(result.person_id)
+
+    async def _deliver_answers(self, person_id: str | None) -> None:
+        """Deliver the person's queued answers now, in order; a failure stays queued."""
+        if person_id is not None:
+            await self.rt.dispatcher.run_once([channel_key(PLATFORM, "person", person_id)])
 
     async def _message(self, a: TeamsActivity) -> None:
         who = await self._identify(a)
@@ -200,7 +241,7 @@ class TeamsTurns:
         if act is not None:  # Action.Submit (older clients): same meaning, answered as messages
             answer = await self._card_action(a, who, act)
             if isinstance(answer, Answer):
-                await self._answer(a, who, answer.posts)
+                await self._queue_alone(answer.result)
             elif answer["type"] == CARD_TYPE:
                 await self._answer(a, who, [activity(answer["value"])])
             else:
@@ -219,6 +260,8 @@ class TeamsTurns:
                 delivery_id=a.delivery_id,
                 email=who.email,
             )
+            await self._personal(a, ev)
+            return
         else:  # a channel or group chat: `@Looplink status` is a command
             word, _, rest = text.partition(" ")
             ev = Inbound(
@@ -309,7 +352,7 @@ class TeamsTurns:
             return message_response(OUT_OF_DATE)
         answer = await self._card_action(a, who, act)
         if isinstance(answer, Answer):
-            await self._post(a, answer.posts)
+            await self._queue_alone(answer.result)
             return answer.response
         return answer
 
@@ -359,7 +402,7 @@ class TeamsTurns:
         if act.kind == "submit":
             return card_response(replies_card(result.replies))
         if a.personal and result.replies:
-            return Answer(message_response("Done."), self._activities(result))
+            return Answer(message_response("Done."), result)
         return message_response(said or "Done.")
 
     async def _latest(self, key: str | None, a: TeamsActivity, who: Who) -> Message | None:

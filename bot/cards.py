@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attribution import Shown, shown
 from bot.authority import decidable_in
 from bot.db.models import AuditEvent, Hop, Item, Person, Team
 from bot.domain import (
@@ -84,10 +85,16 @@ async def item_card(s: AsyncSession, item: Item, team: Team) -> Message:
             .limit(1)
         )
     ).first()
-    last_actor = "the reporter" if last is not None and last.actor_id is None else "Looplink"
-    if last is not None and last.actor_id:
-        actor = await s.get(Person, last.actor_id)
-        last_actor = actor.name if actor else last.actor_id
+    last_actor = ""
+    if last is not None:
+        how = shown(item.anonymous, last.action, last.actor_id)
+        if how is Shown.REPORTER:
+            last_actor = "the reporter"
+        elif how is Shown.LOOPLINK:
+            last_actor = "Looplink"
+        elif how is Shown.PERSON and last.actor_id:
+            actor = await s.get(Person, last.actor_id)
+            last_actor = actor.name if actor else last.actor_id
     hop_note = ""
     if holding is not None and holding.id == team.id and holding.id != item.origin_team_id:
         below = (

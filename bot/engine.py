@@ -13,6 +13,7 @@ from typing import assert_never
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attribution import stored_actor
 from bot.authority import Act, Authority
 from bot.cards import card_key, item_card
 from bot.clock import Clock
@@ -223,7 +224,11 @@ class Loop:
             )
         )
         await self._audit(
-            item, None if inp.anonymous else reporter_id, "reported", None, team_id=team.id
+            item,
+            stored_actor(inp.anonymous, "reported", reporter_id),
+            "reported",
+            None,
+            team_id=team.id,
         )
         await self._post_card(item, team.id)
         return item
@@ -417,7 +422,11 @@ class Loop:
         body = texts().render("info_provided", item=item, reporter=reporter, answer=text)
         await self._send("team", item.holding_team_id, Message(text=body))
         await self._audit(
-            item, None if item.anonymous else person_id, "info_provided", before, text
+            item,
+            stored_actor(item.anonymous, "info_provided", person_id),
+            "info_provided",
+            before,
+            text,
         )
         await self._post_card(item, item.holding_team_id)
         return item
@@ -435,7 +444,7 @@ class Loop:
             )
         item.outcome = result.value
         item.outcome_at = self.clock.now()
-        actor = None if item.anonymous and item.reporter_id == person_id else person_id
+        actor = stored_actor(item.anonymous, "feedback", person_id)  # the reporter or a lead
         await self._audit(item, actor, "feedback", item.state, result.value)
         body = texts().render("feedback_recorded", item=item)
         targets = {h.team_id for h in await self.hops(item)}

@@ -5,11 +5,12 @@ LOOPLINK_TEMPLATES_DIR, the playground and dashboard pages) gets its context thr
 `template_context`, which turns each database object into a frozen view holding only what a
 reader of the message may see, and refuses any value it does not know:
 
-- `ItemView` has no reporter, no owner and no platform ids: a template cannot print who
-  reported an item, anonymous or not. A call that wants to name a reporter passes the person
-  separately (`reporter=`), and
-- the reporter of an anonymous item in the same context is never passed on, under any name:
+- `ItemView` has no reporter and no platform ids: a template cannot print who reported an
+  item, anonymous or not. A call that wants to name a reporter passes the person separately,
+  as `reporter=`, and for an anonymous item in the same context that is always None:
   `template_context(item=anonymous_item, reporter=carol)` gives the template `reporter=None`.
+  The same person in another role (`giver=` of kudos, a decider) is shown as anyone else in
+  that role would be: hiding them only there would single them out (bot/attribution.py).
 - `PersonView` is a name and the org id (`@alice`), never emails or platform ids.
 
 Plain values (text, numbers, dates, enums), lists, tuples, dicts, our own dataclasses (walked,
@@ -195,8 +196,7 @@ PLAIN = (str, int, float, bool, type(None), date, datetime, time, timedelta, Dec
 
 
 class _Converter:
-    def __init__(self, hidden: frozenset[str]) -> None:
-        self.hidden = hidden  # ids of people who must not reach the template (anonymous reporters)
+    def __init__(self) -> None:
         self.seen: dict[int, Any] = {}
 
     def __call__(self, value: Any) -> Any:
@@ -211,8 +211,6 @@ class _Converter:
 
     def _convert(self, value: Any) -> Any:
         if isinstance(value, Base):
-            if isinstance(value, Person) and value.id in self.hidden:
-                return None
             make = VIEWS.get(type(value))
             if make is None:
                 raise TypeError(
@@ -253,26 +251,19 @@ class _Converter:
 _FROZEN_VIEWS = (PersonView, TeamView, ItemView, AuditView, HopView, KudosView)
 
 
-def _anonymous_reporters(values: Any, out: set[str], depth: int = 0) -> None:
-    if depth > 6:
-        return
-    if isinstance(values, Item):
-        if values.anonymous:
-            out.add(values.reporter_id)
-    elif isinstance(values, list | tuple | set | frozenset):
-        for v in values:
-            _anonymous_reporters(v, out, depth + 1)
-    elif isinstance(values, Mapping):
-        for v in values.values():
-            _anonymous_reporters(v, out, depth + 1)
-    elif dataclasses.is_dataclass(values) and not isinstance(values, type):
-        for f in dataclasses.fields(values):
-            _anonymous_reporters(getattr(values, f.name), out, depth + 1)
+REPORTER_KEYS = ("reporter",)  # the names under which a caller passes an item's reporter
+
+
+def _anonymous(value: Any) -> bool:
+    return isinstance(value, Item | ItemView) and bool(value.anonymous)
 
 
 def template_context(context: Mapping[str, Any]) -> dict[str, Any]:
     """The context as templates may see it (see the module docstring)."""
-    hidden: set[str] = set()
-    _anonymous_reporters(context, hidden)
-    convert = _Converter(frozenset(hidden))
-    return {k: convert(v) for k, v in context.items()}
+    convert = _Converter()
+    out = {k: convert(v) for k, v in context.items()}
+    if any(_anonymous(v) for v in context.values()):
+        for key in REPORTER_KEYS:
+            if key in out:
+                out[key] = None
+    return out

@@ -2,8 +2,8 @@
 
 Figures come from `bot.metrics` (so the dashboard and the digests agree). The barrier paths
 are the hops and the audit log made visible; an anonymous reporter is never named: the
-reporter shows as "Anonymous", and audit events without an actor show as the anonymous
-reporter or as Looplink itself.
+reporter shows as "Anonymous", and who took each step follows `bot.attribution`, the rule
+every surface shares.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attribution import Shown, shown
 from bot.cards import STATE_LABELS
 from bot.db.models import AuditEvent, Hop, Item, Person, Setting, Team
 from bot.domain import DRIVER_LABELS, OPEN_STATES, OUTCOME_LABELS, Driver, Outcome, State
@@ -26,8 +27,8 @@ from bot.metrics import (
     team_stats,
 )
 
-HIDDEN = "Hidden (anonymous report)"
-REPORTER_ACTIONS = {"reported", "info_provided", "feedback"}
+HIDDEN = "Not shown (anonymous report)"
+REPORTER_LABEL = "Anonymous reporter"
 ACTION_LABELS = {
     "reported": "reported",
     "acknowledge": "acknowledged",
@@ -249,15 +250,19 @@ async def item_paths(
                 note=_outcome(e.note) if e.action == "feedback" else e.note,
             )
         )
-        if path.audit[-1].actor not in ("Anonymous reporter", "Looplink", HIDDEN):
+        if path.audit[-1].actor not in (REPORTER_LABEL, "Looplink", HIDDEN):
             path.audit[-1].actor = people.get(path.audit[-1].actor, path.audit[-1].actor)
     return [by_item[i] for i in ids], total
 
 
 def actor_label(item: Item, e: AuditEvent) -> str:
-    """Who did it, as the dashboard may show it: never the reporter of an anonymous item."""
-    if item.anonymous and (e.actor_id is None or e.actor_id == item.reporter_id):
-        return "Anonymous reporter" if e.action in REPORTER_ACTIONS else HIDDEN
-    if e.actor_id is None:
+    """Who did it, as every surface shows it (bot.attribution): never the reporter of an
+    anonymous item as such, and their decisions exactly like anyone else's."""
+    how = shown(item.anonymous, e.action, e.actor_id)
+    if how is Shown.REPORTER:
+        return REPORTER_LABEL
+    if how is Shown.NOBODY:
+        return HIDDEN
+    if how is Shown.LOOPLINK or e.actor_id is None:
         return "Looplink"
     return e.actor_id

@@ -342,3 +342,11 @@ async def test_an_activity_without_its_parts_is_refused_and_does_nothing(
         assert await count(w, ConversationRef) == 0
         assert await count(w, Item) == 0
         assert await count(w, Outbox) == 0
+
+
+async def test_a_large_activity_under_the_cap_is_answered(db_url: str, clock: FixedClock) -> None:
+    """Just under the cap (parsed in a worker thread): read, and answered like any other."""
+    async with teams_world(db_url, clock) as w:
+        reply = await w.teams.say(QUINN, "mine " + "x" * (MAX_BODY - 4096))
+        assert reply.status == 200
+        assert w.connector.to(QUINN.personal_conversation)

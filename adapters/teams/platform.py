@@ -8,6 +8,7 @@ serializer and answers 500); we write the invoke response ourselves.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -125,7 +126,10 @@ class TeamsPlatform:
             )
             return _refuse(403, "serviceUrl not allowed")
         try:
-            activity = Activity().deserialize(body)
+            if len(raw) > payloads.INLINE_BYTES:  # large: msrest takes a while, off the loop
+                activity = await asyncio.to_thread(Activity().deserialize, body)
+            else:
+                activity = Activity().deserialize(body)
         except Exception:  # msrest raises DeserializationError for fields of the wrong shape
             return _refuse(400, "malformed Bot Framework activity")
         if auth is None:  # unauthenticated mode: botbuilder's anonymous identity

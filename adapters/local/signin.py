@@ -251,6 +251,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     session_id, _session = await gate.sessions.rotate(
         request.cookies.get(COOKIE), ADMIN, ADMIN_TOKEN
     )
+    await gate.sessions.purge()  # sessions that ended a week ago: one DELETE per sign-in
     resp = web.HTTPSeeOther(nxt)
     resp.set_cookie(
         COOKIE,

@@ -101,7 +101,7 @@ def test_from_env_gives_the_same_clear_refusal() -> None:
 
     env = {"LOOPLINK_TEAMS": "1", "LOOPLINK_HOST": "0.0.0.0"}
     with pytest.raises(SettingsError, match="only listens on this machine"):
-        teams_config(env)
+        settings_from_env(env)  # at start, before anything touches the database
     env = {"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "x", "LOOPLINK_HOST": "0.0.0.0"}
     assert teams_config(env).APP_ID == APP_ID  # authenticated: any host
 

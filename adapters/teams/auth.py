@@ -9,7 +9,6 @@ only, so the server then refuses to start on anything but a loopback address.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,24 +19,8 @@ from botbuilder.integration.aiohttp import (
 )
 from botframework.connector.auth import AuthenticationConstants
 
-from adapters.teams.settings import TeamsSettings
+from adapters.teams.settings import TeamsSettings, unauthenticated_problem
 from bot.settings import SettingsError
-
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
-
-
-def is_loopback(host: str | None) -> bool:
-    """An address only this machine can reach (a name, or an IPv4/IPv6 literal)."""
-    if not host:
-        return False
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
-
 
 APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant"}
 APP_TYPES["userassignedmsi"] = "UserAssignedMSI"
@@ -71,13 +54,9 @@ def bot_config(settings: TeamsSettings, host: str) -> BotConfig:
         )
     config = BotConfig(settings.app_id, settings.app_password, settings.tenant_id, app_type)
     if not config.APP_ID:
-        if not is_loopback(host):
-            raise SettingsError(
-                f"Teams without MICROSOFT_APP_ID (LOOPLINK_TEAMS=1) accepts requests nobody "
-                f"signed, so it only listens on this machine, and LOOPLINK_HOST is "
-                f"'{host}'. Set LOOPLINK_HOST=127.0.0.1 for local testing, or set "
-                "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to serve Teams for real."
-            )
+        problem = unauthenticated_problem(host)
+        if problem:
+            raise SettingsError(problem)
         return config
     if app_type != "UserAssignedMSI" and not config.APP_PASSWORD:
         raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not.")

@@ -19,11 +19,11 @@ from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AuthenticateRequestResult
 from msrest.serialization import Model
 
-from adapters.teams.auth import AppTokens, bot_config, inbound_auth, is_loopback, unverified_claims
+from adapters.teams.auth import AppTokens, bot_config, inbound_auth, unverified_claims
 from adapters.teams.connector import BotConnector
 from adapters.teams.sender import TeamsSender
 from adapters.teams.service_urls import DEFAULT_SERVICE_URLS, BadPattern, ServiceUrls
-from adapters.teams.settings import INFO, TeamsSettings
+from adapters.teams.settings import INFO, TeamsSettings, is_loopback
 from adapters.teams.turn import TeamsTurns
 from bot import payloads
 from bot.outbox import Sender

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.platform_info import PlatformInfo
-from bot.settings import env_flag, env_list, env_text
+from bot.settings import SettingsError, env_flag, env_list, env_text
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def is_loopback(host: str | None) -> bool:
+    """An address only this machine can reach (a name, or an IPv4/IPv6 literal)."""
+    if not host:
+        return False
+    name = host.strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def unauthenticated_problem(host: str) -> str | None:
+    """Teams without an app id takes requests nobody signed: only on this machine."""
+    if is_loopback(host):
+        return None
+    return (
+        f"Teams without MICROSOFT_APP_ID (LOOPLINK_TEAMS=1) accepts requests nobody signed, so "
+        f"it only listens on this machine, and LOOPLINK_HOST is '{host}'. Set "
+        "LOOPLINK_HOST=127.0.0.1 for local testing, or set MICROSOFT_APP_ID and "
+        "MICROSOFT_APP_PASSWORD to serve Teams for real."
+    )
+
 
 # A person's Teams user id (`29:...`) is `teams:` in the org file, their Microsoft Entra object
 # id `teams_aad:` (either finds them; the first is preferred for messages); a team's channel
@@ -34,6 +63,10 @@ def teams_settings_from_env(env: Mapping[str, str]) -> TeamsSettings | None:
     app_id = env_text(env, "MICROSOFT_APP_ID")
     if not (app_id or env_flag(env, "LOOPLINK_TEAMS")):
         return None
+    if not app_id:  # refused here, at start, before anything touches the database
+        problem = unauthenticated_problem(env_text(env, "LOOPLINK_HOST") or "127.0.0.1")
+        if problem:
+            raise SettingsError(problem)
     return TeamsSettings(
         app_id,
         env_text(env, "MICROSOFT_APP_PASSWORD"),

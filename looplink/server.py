@@ -60,8 +60,20 @@ async def build_server(
     """The whole program as an aiohttp app; `platforms` are the registered ones (tests add)."""
     if settings.templates_dir is not None:
         set_texts(Texts(settings.templates_dir))
+    own_db = db is None
     if db is None:
         db = await prepare_database(settings, infos(platforms))
+    try:
+        return _assemble(settings, db, clock, platforms)
+    except BaseException:
+        if own_db:  # a platform refused its settings: leave no connection behind
+            await db.close()
+        raise
+
+
+def _assemble(
+    settings: Settings, db: Database, clock: Clock | None, platforms: Sequence[PlatformAdapter]
+) -> Server:
     rt = Runtime(db, clock or SystemClock(), Fanout(platforms=()))
     app = web.Application(client_max_size=MAX_BODY)
     server = Server(settings, rt, app)

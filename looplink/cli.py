@@ -31,6 +31,7 @@ from adapters.local.terminal import run_terminal_chat
 from bot.db.migrate import upgrade
 from bot.db.session import Database
 from bot.export import export_items
+from bot.netaddr import is_loopback
 from bot.org_apply import apply_org
 from bot.orgfile import OrgFileError
 from bot.platforms import CliContext, PlatformAdapter
@@ -156,6 +157,15 @@ def demo_banner(url: str) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = demo_settings(args)
+    if not is_loopback(settings.host):
+        print(
+            f"The demo lets whoever opens it act as anyone, so it only listens on this machine, "
+            f"and the host asked for is '{settings.host}'. Leave --host and LOOPLINK_HOST unset "
+            "(or use 127.0.0.1); to serve other people, use `looplink serve` with sign-in "
+            "(docs/playground.md).",
+            file=sys.stderr,
+        )
+        return 2
     if not getattr(args, "verbose", False):  # keep the playground's address in view
         for noisy in ("alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

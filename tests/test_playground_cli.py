@@ -80,3 +80,15 @@ def test_demo_explains_a_busy_port(tmp_path: Path, capsys: pytest.CaptureFixture
         )
     assert code == 1
     assert "Is another Looplink running?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.org"])
+def test_demo_listens_on_this_machine_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    db = tmp_path / "demo.db"
+    code = main(["demo", "--host", host, "--port", "0", "--database", f"sqlite:///{db}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "only listens on this machine" in err and host in err
+    assert not db.exists()  # refused before anything was created

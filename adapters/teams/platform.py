@@ -23,9 +23,10 @@ from adapters.teams.auth import AppTokens, bot_config, inbound_auth, unverified_
 from adapters.teams.connector import BotConnector
 from adapters.teams.sender import TeamsSender
 from adapters.teams.service_urls import DEFAULT_SERVICE_URLS, BadPattern, ServiceUrls
-from adapters.teams.settings import INFO, TeamsSettings, is_loopback
+from adapters.teams.settings import INFO, TeamsSettings
 from adapters.teams.turn import TeamsTurns
 from bot import payloads
+from bot.netaddr import is_loopback
 from bot.outbox import Sender
 from bot.runtime import Runtime
 from bot.settings import SettingsError

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.netaddr import is_loopback
 from bot.platform_info import PlatformInfo
 from bot.settings import SettingsError, env_flag, env_list, env_text
-
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
-
-
-def is_loopback(host: str | None) -> bool:
-    """An address only this machine can reach (a name, or an IPv4/IPv6 literal)."""
-    if not host:
-        return False
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
 
 
 def unauthenticated_problem(host: str) -> str | None:

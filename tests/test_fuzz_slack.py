@@ -395,3 +395,50 @@ async def test_event_envelopes(env: Env, data: st.DataObject) -> None:
 async def test_garbage_bodies(env: Env, body: str, content_type: str) -> None:
     status, answer = await env.user.post(body, content_type)
     await check(env, status, answer)
+
+
+# ---- shapes fuzzing found: each one once, by hand ----------------------------------------
+
+FORM_META = json.dumps({"form_id": "barrier", "context": {}})
+WRONG_SHAPES: list[dict[str, Any]] = [
+    {"type": "view_submission", "user": {"id": "U0CAROL"}, "view": {"state": {"values": []}}},
+    {
+        "type": "view_submission",
+        "user": {"id": "U0CAROL"},
+        "view": {"private_metadata": FORM_META, "state": {"values": {"summary": "text"}}},
+    },
+    {
+        "type": "view_submission",
+        "user": {"id": "U0CAROL"},
+        "view": {"private_metadata": FORM_META, "state": {"values": {"summary": {"s": 3}}}},
+    },
+    {
+        "type": "view_submission",
+        "user": {"id": "U0CAROL"},
+        "view": {
+            "private_metadata": FORM_META,
+            "state": {"values": {"summary": {"summary": {"type": "plain_text_input", "value": 7}}}},
+        },
+    },
+    {
+        "type": "view_submission",
+        "user": {"id": "U0CAROL"},
+        "view": {"private_metadata": FORM_META, "blocks": [1, "x", None], "state": {}},
+    },
+    {
+        "type": "view_submission",
+        "user": {"id": "U0CAROL"},
+        "view": {"private_metadata": FORM_META, "blocks": {"a": 1}, "state": {"values": {}}},
+    },
+    {"type": "block_suggestion", "user": {"id": "U0CAROL"}, "action_id": "target", "value": "al"},
+    {"type": "block_suggestion", "user": {"id": "U0CAROL"}, "value": ["x"]},
+    {"type": "block_suggestion"},
+]
+
+
+@pytest.mark.parametrize("payload", WRONG_SHAPES, ids=range(len(WRONG_SHAPES)))
+async def test_wrongly_shaped_interactions_are_answered_cleanly(
+    env: Env, payload: dict[str, Any]
+) -> None:
+    status, body = await env.user.interact(payload)
+    await check(env, status, body)

@@ -40,7 +40,7 @@ def build(token: str, secret: str, api_url: str | None) -> web.Application:
     async def events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
-    async def healthz(request: web.Request) -> web.Response:
+    async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
     app = web.Application(client_max_size=MAX_BODY)

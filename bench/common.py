@@ -25,9 +25,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.db.session import is_sqlite, sync_url
-from tests.fakes.serve import slack_env as serve_env  # noqa: F401
+from tests.fakes.serve import slack_env as serve_env
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import (  # noqa: F401 - re-exported for the benchmarks
+from tests.fakes.slack_requests import (
     REPORTERS,
     SECRET,
     Request,
@@ -35,6 +35,17 @@ from tests.fakes.slack_requests import (  # noqa: F401 - re-exported for the ben
     barrier_view,
     signed_headers,
 )
+
+# re-exported for the benchmarks
+__all__ = [
+    "REPORTERS",
+    "SECRET",
+    "Request",
+    "SlackRequests",
+    "barrier_view",
+    "serve_env",
+    "signed_headers",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -64,7 +75,7 @@ def database(url: str | None, workdir: Path) -> Iterator[str]:
     named by `url` (created here and dropped afterwards, so a shared server is left as it was)."""
     if not url or is_sqlite(url):
         path = make_url(url).database if url else None
-        yield url if path else f"sqlite:///{workdir / 'bench.db'}"
+        yield url if url and path else f"sqlite:///{workdir / 'bench.db'}"
         return
     admin = create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
     name = f"looplink_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -56,7 +56,7 @@ def seed(url: str, scale: float = 1.0, seed_value: int = 7) -> dict[str, int]:
     n_people = max(30, int(50_000 * scale))
     n_items = max(50, int(500_000 * scale))
 
-    settings = [
+    settings: list[dict[str, Any]] = [
         {"key": "organization", "value": "Benchmark State"},
         {"key": "timezone", "value": "America/Chicago"},
         {"key": "calendar", "value": {"weekends_pause": True, "holidays": []}},
@@ -77,7 +77,7 @@ def seed(url: str, scale: float = 1.0, seed_value: int = 7) -> dict[str, int]:
         for i in range(n_people)
     ]  # fmt: skip
     _bulk(engine, Person.__table__, people)
-    ids = [_slack_id("person", f"p{i}", f"U{i:08d}") for i in range(n_people)]
+    ids: list[dict[str, Any]] = [_slack_id("person", f"p{i}", f"U{i:08d}") for i in range(n_people)]
     ids += [_slack_id("team", t["id"], f"C{t['id'].upper()}") for t in teams]
     _bulk(engine, PlatformId.__table__, ids)
     members: list[dict[str, Any]] = []

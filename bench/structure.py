@@ -208,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for c in cyc:
             print("  circle:", " <-> ".join(c))
-        for c in core_to_adapters:
-            print("  core imports adapter:", c)
+        for edge in core_to_adapters:
+            print("  core imports adapter:", edge)
         for m, words in sorted(naming.items()):
             print(f"  names a platform: {m}: {', '.join(sorted(set(words))[:8])}")
         for name, n in sorted(longs):

@@ -533,7 +533,7 @@ class _Validator:
             self.bad(line, f"team '{entry.get('id')}' has no lead", "give one member 'role: lead'")
         return out
 
-    def links(self, teams: list[TeamSpec], raw: list[Any], lines: dict[str, int]) -> None:
+    def links(self, teams: list[TeamSpec], raw: list[Any], lines: dict[str, int]) -> None:  # noqa: C901 - one pass by design (linear)
         """Unknown parents, cycles and chains too long, in one pass over the teams.
 
         Each team's number of levels (itself and every team above) is computed once, walking

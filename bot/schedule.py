@@ -88,4 +88,5 @@ def last_fire_at_or_before(
 
 def next_fire_after(trigger: BaseTrigger, when: datetime) -> datetime | None:
     """The first fire time strictly after `when`."""
-    return trigger.get_next_fire_time(None, when + TICK)
+    fire: datetime | None = trigger.get_next_fire_time(None, when + TICK)
+    return fire

@@ -53,7 +53,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe"
         )
 
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:  # noqa: ARG002 - Jinja's signature
         if operator == "**":
             bits = abs(left).bit_length() if isinstance(left, int) else 64
             if isinstance(right, int | float) and (abs(right) > 64 or bits * abs(right) > 4096):
@@ -122,7 +122,7 @@ class Texts:
     def _sandbox(loader: BaseLoader, undefined: type[Undefined]) -> Sandbox:
         env = Sandbox(
             loader=loader,
-            autoescape=False,  # noqa: S701 - plain text; adapters escape for their platform
+            autoescape=False,
             undefined=undefined,
             finalize=_finalize,  # None prints as nothing
             trim_blocks=True,

@@ -209,7 +209,7 @@ class _Converter:
         self.seen[key] = out
         return out
 
-    def _convert(self, value: Any) -> Any:
+    def _convert(self, value: Any) -> Any:  # noqa: C901 - one case per kind of value
         if isinstance(value, Base):
             make = VIEWS.get(type(value))
             if make is None:

@@ -76,7 +76,7 @@ def _scalar(event: Any) -> Any:
             if plain and value == "":
                 return None  # an empty plain scalar is null
             return value
-        tag = _resolver.resolve(yaml.ScalarNode, value, (True, False))
+        tag = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     if tag == _STR:
         return value
     build = _constructor.yaml_constructors.get(tag)

@@ -69,7 +69,7 @@ async def agenda_command(ctx: Ctx, args: str) -> FlowResult:
     verb = verb.lower()
     now = ctx.rt.clock.now()
     if verb == "done":
-        return await _done(ctx, team, text)
+        return await _done(ctx, text)
     if verb in ("add", "action"):
         owner = None
         body = text
@@ -105,7 +105,7 @@ async def agenda_command(ctx: Ctx, args: str) -> FlowResult:
     return FlowResult(replies=[await build_agenda(ctx.s, team, now)])
 
 
-async def _done(ctx: Ctx, team: Team, ref: str) -> FlowResult:
+async def _done(ctx: Ctx, ref: str) -> FlowResult:
     try:
         entry_id = int(ref.strip().upper().lstrip("A#"))
     except ValueError as e:

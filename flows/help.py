@@ -21,6 +21,6 @@ def help_message() -> Message:
 
 
 @command("help", "?", "hi", "hello")
-async def help_command(ctx: Ctx, args: str) -> FlowResult:
+async def help_command(_ctx: Ctx, _args: str) -> FlowResult:
     """What Looplink does and how to use it."""
     return FlowResult(replies=[help_message()])

@@ -31,6 +31,6 @@ async def home_messages(ctx: Ctx) -> list[Message]:
 
 
 @command("home")
-async def home_command(ctx: Ctx, args: str) -> FlowResult:
+async def home_command(ctx: Ctx, _args: str) -> FlowResult:
     """Your reports and, for leads, your team's queue."""
     return FlowResult(replies=await home_messages(ctx))

@@ -32,7 +32,7 @@ async def kudos_command(ctx: Ctx, args: str) -> FlowResult:
 
 
 @form("kudos")
-async def kudos_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
+async def kudos_submit(ctx: Ctx, values: dict[str, str], _context: dict[str, str]) -> FlowResult:
     if not str(values.get("target") or "").strip():
         return FlowResult(errors={"target": "Who are you recognising?"})
     if not str(values.get("text") or "").strip():

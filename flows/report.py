@@ -69,12 +69,12 @@ async def _start(ctx: Ctx, kind: str, args: str) -> FlowResult:
 
 
 @form("barrier")
-async def submit_barrier(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
+async def submit_barrier(ctx: Ctx, values: dict[str, str], _context: dict[str, str]) -> FlowResult:
     return await _submit_form(ctx, "barrier", values)
 
 
 @form("success")
-async def submit_success(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
+async def submit_success(ctx: Ctx, values: dict[str, str], _context: dict[str, str]) -> FlowResult:
     return await _submit_form(ctx, "success", values)
 
 
@@ -220,7 +220,7 @@ def _pick(options: list[Any], raw: str) -> str | None:
     return None
 
 
-def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:
+def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa: C901 - one case per step
     """Store the answer for `step`; return an error message if it cannot be used."""
     text = raw.strip()
     low = text.lower()
@@ -343,7 +343,7 @@ async def _send_steps(
 
 
 @action("steps")
-async def steps_button(ctx: Ctx, which: str, value: str) -> FlowResult:
+async def steps_button(ctx: Ctx, which: str, _value: str) -> FlowResult:
     row = await active_steps(ctx)
     if row is None:
         return FlowResult(

@@ -19,7 +19,7 @@ import flows.help
 import flows.home
 import flows.kudos
 import flows.report
-import flows.triage  # noqa: F401 - registers handlers
+import flows.triage
 from bot.db.models import Person, ProcessedDelivery
 from bot.domain import MAX_TEXT
 from bot.engine import Loop

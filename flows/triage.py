@@ -89,7 +89,7 @@ async def feedback_button(ctx: Ctx, outcome: str, value: str) -> FlowResult:
 
 
 @command("status", "queue")
-async def status_command(ctx: Ctx, args: str) -> FlowResult:
+async def status_command(ctx: Ctx, _args: str) -> FlowResult:
     """Your team's queue: new, waiting on us, waiting on the team above, overdue (leads)."""
     teams = await ctx.loop.authority.teams_where(ctx.person.id, Act.LEAD)
     if not teams:
@@ -150,7 +150,7 @@ async def queue_message(ctx: Ctx, team: Team, now: datetime) -> Message:
 
 
 @command("mine", "my")
-async def mine_command(ctx: Ctx, args: str) -> FlowResult:
+async def mine_command(ctx: Ctx, _args: str) -> FlowResult:
     """Your reports and where each stands."""
     return FlowResult(replies=[await mine_message(ctx)])
 

@@ -154,13 +154,6 @@ async def desired_jobs(s: AsyncSession) -> list[JobSpec]:
     return [job for team in teams for job in team_jobs(team, org)]
 
 
-async def job_for(s: AsyncSession, team: Team, kind: str) -> JobSpec | None:
-    for job in team_jobs(team, await org_settings(s)):
-        if job.kind == kind:
-            return job
-    return None
-
-
 def _int(value: Any, default: int) -> int:
     try:
         n = int(value)

@@ -95,8 +95,8 @@ async def _run_once(rt: Runtime, kind: str, team_id: str, scheduled: datetime | 
 async def scheduled_job(
     kind: str,
     team_id: str,
-    spec: str = "",
-    added: str = "",
+    spec: str = "",  # noqa: ARG001 - stored by name with each job (bookkeeping only)
+    added: str = "",  # noqa: ARG001 - likewise
     *,
     rt: Runtime | None = None,
     scheduled: datetime | None = None,

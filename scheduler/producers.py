@@ -20,7 +20,7 @@ from scheduler.run import Producer, Run, Send
 async def produce_agenda(run: Run) -> list[Send]:
     meeting = None
     if run.scheduled is not None and run.job is not None:
-        meeting = run.job.trigger().meeting_for(run.scheduled)  # type: ignore[attr-defined]
+        meeting = run.job.trigger().meeting_for(run.scheduled)
     msg = await build_agenda(run.s, run.team, run.now, meeting_at=meeting, shared=run.shared)
     return [Send("team", run.team.id, msg)]
 

@@ -121,7 +121,7 @@ class FireTimeExecutor(AsyncIOExecutor):
                 )
         return events
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True) -> None:  # noqa: ARG002 - APScheduler's signature
         for task in list(self.running):
             task.cancel()
         self.running.clear()

@@ -48,16 +48,17 @@ class AgendaTrigger(BaseTrigger):
         )
         if meeting is None:
             return None
-        return (meeting.astimezone(UTC) - self.offset).astimezone(self.timezone)
+        fire: datetime = (meeting.astimezone(UTC) - self.offset).astimezone(self.timezone)
+        return fire
 
     def __getstate__(self) -> dict[str, object]:
         return {"version": 1, "meeting": self.meeting, "minutes": self.minutes}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        if state.get("version", 1) > 1:  # type: ignore[operator]
+        if int(str(state.get("version", 1))) > 1:
             raise ValueError(f"AgendaTrigger state version {state['version']} is newer than this")
-        self.meeting = state["meeting"]  # type: ignore[assignment]
-        self.minutes = int(state["minutes"])  # type: ignore[call-overload]
+        self.meeting = state["meeting"]
+        self.minutes = int(str(state["minutes"]))
 
     def __str__(self) -> str:
         return f"agenda[{self.minutes} min before {self.meeting}]"

@@ -30,6 +30,7 @@ from bot.orgfile import load_org
 from bot.outbox import Fanout
 from bot.runtime import Runtime
 from looplink.platforms import infos
+from tests.fakes.slack_api import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -123,3 +124,17 @@ async def org(rt: Runtime) -> Runtime:
 @pytest.fixture
 async def chat(org: Runtime) -> LocalChat:
     return LocalChat(org)
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """The fake Slack Web API (tests/fakes/slack_api.py): a real HTTP server on a free port."""
+    f = await FakeSlack().start()
+    yield f
+    await f.stop()
+
+
+@pytest.fixture
+def fake(fake_slack: FakeSlack) -> FakeSlack:
+    """The same fake Slack, by the short name the Slack tests use."""
+    return fake_slack

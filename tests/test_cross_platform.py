@@ -9,11 +9,9 @@ Grove channels in Teams and, proactively, to Quinn's personal chat in Teams.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
 from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
@@ -35,13 +33,6 @@ class _Http:
 
     def post(self, path: str, **kw: Any) -> Any:
         return self.session.post(self.base + path, **kw)
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    f = await FakeSlack().start()
-    yield f
-    await f.stop()
 
 
 async def _escalate_in_teams(w: World, who: Any, channel: str, iid: int, note: str) -> None:
@@ -74,9 +65,8 @@ async def test_reported_in_teams_resolved_in_slack_relayed_back_to_teams(
         slack_platform = next(p for p in w.server.platforms if isinstance(p, SlackPlatform))
         slack_platform._sender.min_interval = 0
         async with aiohttp.ClientSession() as http:
-            slack = SlackUser(
-                _Http(http, w.teams.bot_url.removesuffix("/api/messages")), SECRET, fake_slack
-            )  # type: ignore[arg-type]
+            base = w.teams.bot_url.removesuffix("/api/messages")
+            slack = SlackUser(_Http(http, base), SECRET, fake_slack)  # type: ignore[arg-type]
             await install_everywhere(w)
             iid = await report_with_form(w, QUINN, anonymous=False)
             await w.deliver()

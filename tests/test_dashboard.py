@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from adapters.local.dashboard import days
 from adapters.local.dashboard_charts import hbar, weekly_lines
 from adapters.local.web import marks
 from bot.clock import FixedClock
+from tests.client import Client
 from tests.web_support import act, serving, settings_for, text_of
 
 TOKEN = "s3cret-admin-token-for-the-dashboard-tests"
@@ -20,12 +20,12 @@ HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture
-async def client(db_url: str, clock: FixedClock) -> AsyncIterator[TestClient]:
+async def client(db_url: str, clock: FixedClock) -> AsyncIterator[Client]:
     async with serving(settings_for(db_url), clock) as c:
         yield c
 
 
-async def run_loop(client: TestClient, clock: FixedClock, anonymous: bool) -> None:
+async def run_loop(client: Client, clock: FixedClock, anonymous: bool) -> None:
     """Carol reports; Alice escalates a day later; Dana resolves two days after that."""
     await act(
         client,
@@ -68,7 +68,7 @@ def row(html: str, team: str) -> dict[str, str]:
     return {k: text_of(v) for k, v in cells}
 
 
-async def test_empty_dashboard_shows_every_team(client: TestClient) -> None:
+async def test_empty_dashboard_shows_every_team(client: Client) -> None:
     resp = await client.get("/dashboard")
     html = await resp.text()
     assert resp.status == 200
@@ -80,7 +80,7 @@ async def test_empty_dashboard_shows_every_team(client: TestClient) -> None:
     assert html.index('data-team="riverside"') < html.index('data-team="lincoln"')
 
 
-async def test_dashboard_reflects_the_loop(client: TestClient, clock: FixedClock) -> None:
+async def test_dashboard_reflects_the_loop(client: Client, clock: FixedClock) -> None:
     await run_loop(client, clock, anonymous=False)
     await act(
         client,
@@ -116,7 +116,7 @@ async def test_dashboard_reflects_the_loop(client: TestClient, clock: FixedClock
     assert "<script" not in html.replace('<script src="/static/', "")
 
 
-async def test_an_anonymous_reporter_is_never_shown(client: TestClient, clock: FixedClock) -> None:
+async def test_an_anonymous_reporter_is_never_shown(client: Client, clock: FixedClock) -> None:
     await run_loop(client, clock, anonymous=True)
     # carol answers the follow-up as the (anonymous) reporter
     await act(client, "carol", kind="action", action="feedback:better", value="1")

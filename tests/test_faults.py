@@ -51,13 +51,6 @@ from tests.slack_harness import slack_settings
 MARK = re.compile(r"^(fault-\w+-\d+):")
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    f = await FakeSlack().start()
-    yield f
-    await f.stop()
-
-
 def reports_by_marker(db_url: str) -> Counter[str]:
     """How many stored reports carry each request's marker (read straight from the database)."""
     engine = create_engine(sync_url(db_url))

@@ -8,22 +8,22 @@ import sys
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from adapters.local import LocalChat
 from bot.clock import FixedClock
 from bot.db.models import Item
+from tests.client import Client
 from tests.web_support import FETCH, act, page, server_of, serving, settings_for, settle, text_of
 
 
 @pytest.fixture
-async def client(db_url: str, clock: FixedClock) -> AsyncIterator[TestClient]:
+async def client(db_url: str, clock: FixedClock) -> AsyncIterator[Client]:
     async with serving(settings_for(db_url), clock) as c:
         yield c
 
 
-async def items(client: TestClient) -> list[Item]:
+async def items(client: Client) -> list[Item]:
     async with server_of(client).rt.db.transaction() as s:
         return list((await s.scalars(select(Item).order_by(Item.id))).all())
 
@@ -39,7 +39,7 @@ REPORT = {
 }
 
 
-async def test_picker_lists_every_team_and_person(client: TestClient) -> None:
+async def test_picker_lists_every_team_and_person(client: Client) -> None:
     resp = await client.get("/")
     html = await resp.text()
     assert resp.status == 200
@@ -51,7 +51,7 @@ async def test_picker_lists_every_team_and_person(client: TestClient) -> None:
     assert html.index("Riverside District") < html.index("Lincoln Elementary Implementation")
 
 
-async def test_a_person_sees_their_dm_and_their_teams_channels_only(client: TestClient) -> None:
+async def test_a_person_sees_their_dm_and_their_teams_channels_only(client: Client) -> None:
     html = await page(client, "carol")
     assert "Direct messages with Looplink" in html
     assert 'data-conv="team:lincoln"' in html
@@ -62,7 +62,7 @@ async def test_a_person_sees_their_dm_and_their_teams_channels_only(client: Test
     assert 'data-conv="team:riverside"' in dana and 'data-conv="team:state"' in dana
 
 
-async def test_the_whole_loop_by_clicks_across_three_people(client: TestClient) -> None:
+async def test_the_whole_loop_by_clicks_across_three_people(client: Client) -> None:
     # carol opens the report form from the quick action; a missing summary is an inline error
     opened = await act(client, "carol", kind="action", action="open:barrier")
     assert 'id="pf"' in opened["panel"] and "Report a barrier" in opened["panel"]
@@ -133,7 +133,7 @@ async def test_the_whole_loop_by_clicks_across_three_people(client: TestClient) 
     assert "made things goal met" in thanks["messages"]
 
 
-async def test_step_by_step_report_in_the_chat_box(client: TestClient) -> None:
+async def test_step_by_step_report_in_the_chat_box(client: Client) -> None:
     first = await act(client, "carol", kind="text", text="barrier")
     assert "What is getting in the way?" in first["messages"]
     assert ">barrier<" in first["messages"].replace("\n", "")  # what carol typed is shown
@@ -158,14 +158,14 @@ async def test_step_by_step_report_in_the_chat_box(client: TestClient) -> None:
     assert item.driver == "coaching"
 
 
-async def test_slash_command_opens_the_form_with_the_text(client: TestClient) -> None:
+async def test_slash_command_opens_the_form_with_the_text(client: Client) -> None:
     out = await act(client, "carol", kind="text", text="/barrier copier broken")
     assert "copier broken</textarea>" in out["panel"]
     cancelled = await act(client, "carol", kind="cancel")
     assert cancelled["panel"].strip() == ""
 
 
-async def test_kudos_and_my_reports(client: TestClient) -> None:
+async def test_kudos_and_my_reports(client: Client) -> None:
     out = await act(client, "carol", kind="text", text="kudos @alice for running the data review")
     assert "Recognition sent" in out["messages"]
     alice = await page(client, "alice")
@@ -177,12 +177,12 @@ async def test_kudos_and_my_reports(client: TestClient) -> None:
     assert "Your reports" in mine["messages"] and "with Lincoln Elementary" in mine["messages"]
 
 
-async def test_plain_text_in_a_channel_gets_a_hint(client: TestClient) -> None:
+async def test_plain_text_in_a_channel_gets_a_hint(client: Client) -> None:
     out = await act(client, "carol", "team:lincoln", kind="text", text="good morning all")
     assert "only answers commands" in out["messages"]
 
 
-async def test_works_without_javascript(client: TestClient) -> None:
+async def test_works_without_javascript(client: Client) -> None:
     resp = await client.post(
         "/play/act",
         data={"as": "carol", "conv": "dm", "kind": "action", "action": "open:barrier"},
@@ -194,13 +194,13 @@ async def test_works_without_javascript(client: TestClient) -> None:
     assert 'id="pf"' in html  # the open form is on the page
 
 
-async def test_the_same_submission_twice_is_handled_once(client: TestClient) -> None:
+async def test_the_same_submission_twice_is_handled_once(client: Client) -> None:
     await act(client, "carol", **REPORT, nonce="abc123")
     await act(client, "carol", **REPORT, nonce="abc123")
     assert len(await items(client)) == 1
 
 
-async def test_cross_site_posts_are_refused(client: TestClient) -> None:
+async def test_cross_site_posts_are_refused(client: Client) -> None:
     resp = await client.post(
         "/play/act",
         data={"as": "carol", "conv": "dm", "kind": "text", "text": "help"},
@@ -209,7 +209,7 @@ async def test_cross_site_posts_are_refused(client: TestClient) -> None:
     assert resp.status == 403
 
 
-async def test_live_updates_arrive_as_server_sent_events(client: TestClient) -> None:
+async def test_live_updates_arrive_as_server_sent_events(client: Client) -> None:
     resp = await client.get("/play/events", params={"as": "alice"})
     assert resp.headers["Content-Type"].startswith("text/event-stream")
 
@@ -230,7 +230,7 @@ async def test_live_updates_arrive_as_server_sent_events(client: TestClient) -> 
     resp.close()
 
 
-async def test_agenda_items_and_run_now_from_a_team_channel(client: TestClient) -> None:
+async def test_agenda_items_and_run_now_from_a_team_channel(client: Client) -> None:
     added = await act(
         client, "alice", "team:lincoln", kind="text", text="agenda add Review the coaching schedule"
     )
@@ -273,7 +273,7 @@ async def test_agenda_items_and_run_now_from_a_team_channel(client: TestClient) 
 
 
 async def test_run_now_says_when_the_scheduler_is_missing(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "scheduler.api", None)  # as if it were not installed
     resp = await client.post(
@@ -284,7 +284,7 @@ async def test_run_now_says_when_the_scheduler_is_missing(
     assert "not part of this build" in (await resp.json())["messages"]
 
 
-async def test_ask_the_reporter_and_answer_from_the_dm(client: TestClient) -> None:
+async def test_ask_the_reporter_and_answer_from_the_dm(client: Client) -> None:
     await act(client, "carol", **REPORT)
     await act(client, "alice", "team:lincoln", kind="action", action="decide:ask_info", value="1")
     await act(
@@ -304,7 +304,7 @@ async def test_ask_the_reporter_and_answer_from_the_dm(client: TestClient) -> No
     assert "The reporter of #1 answered (Carol Jensen): Grades 1 to 3" in lincoln
 
 
-async def test_kudos_form_to_a_team(client: TestClient) -> None:
+async def test_kudos_form_to_a_team(client: Client) -> None:
     opened = await act(client, "carol", kind="action", action="open:kudos")
     assert 'list="people-list"' in opened["panel"]
     html = await page(client, "carol")

@@ -35,7 +35,7 @@ async def test_demo_prints_the_url_and_serves_the_playground(tmp_path: Path) -> 
         stderr=asyncio.subprocess.STDOUT,
     )
     assert proc.stdout is not None
-    output = []
+    output: list[str] = []
     try:
         async with asyncio.timeout(30):
             while True:

@@ -85,8 +85,9 @@ async def test_jobs_follow_the_org_file(
             teams.append(t)
     async with org.db.transaction() as s:
         await apply_org(s, replace(spec, teams=tuple(teams)))
-    report = await svc.resync_if_changed()
-    assert report is not None
+    resynced = await svc.resync_if_changed()
+    assert resynced is not None
+    report = resynced
     assert report.moved == ["agenda:lincoln"]
     assert sorted(report.removed) == sorted(
         [f"{k}:harbor" for k in ("agenda", "digest", "follow_up", "nudges", "progress", "roundup")]
@@ -266,7 +267,7 @@ async def test_a_failed_run_is_retried_within_its_grace_time(
     await svc.tick()
     assert svc.scheduler is not None
     failed = asyncio.Event()
-    svc.scheduler.add_listener(lambda e: failed.set(), EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
+    svc.scheduler.add_listener(lambda _e: failed.set(), EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
     fire = datetime.now(UTC).replace(microsecond=0)
     svc.scheduler.modify_job("agenda:lincoln", next_run_time=fire)
     svc.scheduler.wakeup()

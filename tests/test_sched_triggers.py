@@ -23,8 +23,8 @@ def agenda_fires(cron: str, minutes: int, start: datetime, end: datetime) -> lis
     return [f.astimezone(UTC) for f in fires_between(trigger, start, end)]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_a_day_ahead_agenda_is_24_elapsed_hours_before_across_dst() -> None:

@@ -28,13 +28,6 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    f = await FakeSlack().start()
-    yield f
-    await f.stop()
-
-
-@pytest.fixture
 async def slack(db_url: str, clock: FixedClock, fake: FakeSlack) -> AsyncIterator[Slack]:
     async with running_slack(db_url, clock, fake) as running:
         yield running
@@ -61,7 +54,7 @@ async def test_forged_stale_and_replayed_requests(slack: Slack) -> None:
         }
     )
     now = int(time.time())
-    refused = [
+    refused: list[tuple[str, int, str, dict[str, str]]] = [
         ("stale by six minutes", now - 360, sign(SECRET, now - 360, body), {}),
         ("six minutes in the future", now + 360, sign(SECRET, now + 360, body), {}),
         ("signed with another secret", now, sign("not-ours", now, body), {}),
@@ -122,10 +115,11 @@ async def test_oversized_body_is_refused_before_anything_reads_it(slack: Slack) 
 
 
 @pytest.mark.slow
-async def test_a_huge_streamed_body_is_cut_off_without_buffering_it(tmp_path: Path) -> None:
+async def test_a_huge_streamed_body_is_cut_off_without_buffering_it(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
     """64 MiB sent chunked (no Content-Length) to `looplink serve`: the server answers 413
     or hangs up after about the limit, its peak memory barely moves, and it keeps serving."""
-    fake_slack = await FakeSlack().start()
     db_url = f"sqlite:///{tmp_path / 'looplink.db'}"  # any database: nothing reaches it
     server = ServeProcess(slack_env(db_url, fake_slack), tmp_path / "serve.log").start()
     try:
@@ -163,7 +157,6 @@ async def test_a_huge_streamed_body_is_cut_off_without_buffering_it(tmp_path: Pa
                 assert health.status == 200
     finally:
         server.stop()
-        await fake_slack.stop()
 
 
 # ---- markup injection --------------------------------------------------------------------
@@ -327,7 +320,7 @@ async def test_anonymity_audit_slack_local_exports_and_logs(
         outbox_errors = [r.last_error for r in (await s.scalars(select(Outbox))).all()]
         csv_export = await export_items(s, "csv")
         json_export = await export_items(s, "json")
-        assert await s.scalar(select(func.count()).select_from(LocalMessage)) > 0
+        assert (await s.scalar(select(func.count()).select_from(LocalMessage)) or 0) > 0
     assert {e.action for e in events} >= {"reported", "ask_info", "info_provided", "feedback"}
     opened = [c for c in fake.calls if c.method == "conversations.open"]
     assert [c.args for c in opened if c.ok] == [{"users": "U0CAROL"}]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 import yaml
@@ -159,13 +158,6 @@ def test_slack_markup_becomes_plain_text() -> None:
 
 
 # ---- the sender --------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    f = await FakeSlack().start()
-    yield f
-    await f.stop()
 
 
 def delivery(

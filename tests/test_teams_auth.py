@@ -41,7 +41,7 @@ class KeyServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 body: dict[str, Any] = keys
                 if self.path.endswith("openidconfiguration"):
                     body = {"issuer": ISSUER, "jwks_uri": outer.url + "/keys"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from adapters.teams.cards import (
     ZWSP,
@@ -24,7 +25,7 @@ from tests.fakes.connector import card_text
 BOT = {"id": "28:bot", "name": "Looplink"}
 
 
-def texts_of(card: dict) -> list[str]:
+def texts_of(card: dict[str, Any]) -> list[str]:
     return [b["text"] for b in card["body"] if b.get("type") == "TextBlock"]
 
 
@@ -124,7 +125,9 @@ def test_multiselect_and_toggle_values_become_strings() -> None:
     assert act is not None and act.values == {"who": "students,staff", "flag": "yes"}
 
 
-def _message(text: str, entities: list[dict], conversation: dict | None = None) -> dict:
+def _message(
+    text: str, entities: list[dict[str, Any]], conversation: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "type": "message",
         "id": "1700000000001",
@@ -178,6 +181,7 @@ def test_channel_activity_reference_points_at_the_channel() -> None:
     assert ref["serviceUrl"] == raw["serviceUrl"] and "user" not in ref
     # the idempotency key is the activity id, scoped to its conversation
     other = parse({**raw, "conversation": {**raw["conversation"], "id": "19:other@thread.tacv2"}})
+    assert a.delivery_id is not None
     assert a.delivery_id != other.delivery_id and a.delivery_id.endswith(":1700000000001")
     assert len(parse({**raw, "id": "f:" + "9" * 300}).delivery_id or "") <= 200
 

@@ -23,11 +23,12 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp.test_utils import make_mocked_request
 from sqlalchemy import func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.teams.auth import BotConfig
 from adapters.teams.platform import MAX_BODY, TeamsPlatform
 from bot.clock import FixedClock
-from bot.db.models import ConversationRef, Item, Outbox, ProcessedDelivery
+from bot.db.models import Base, ConversationRef, Item, Outbox, ProcessedDelivery
 from bot.settings import SettingsError
 from looplink.server import build_server
 from tests.conftest import EXAMPLE_ORG
@@ -42,7 +43,7 @@ from tests.test_teams_loop import item_card, report_with_form
 APP_ID = "0f4d1c1e-5b1c-4e8e-9a55-1b2c3d4e5f60"
 
 
-async def count(w: World, model: type, *where: object) -> int:
+async def count(w: World, model: type[Base], *where: ColumnElement[bool]) -> int:
     async with w.server.rt.db.transaction() as s:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
@@ -295,45 +296,43 @@ async def test_deeply_nested_json_is_a_400_on_teams(db_url: str, clock: FixedClo
         assert w.connector.calls == [] and await count(w, ProcessedDelivery) == 0
 
 
-async def test_deeply_nested_json_is_a_400_on_slack(db_url: str, clock: FixedClock) -> None:
+async def test_deeply_nested_json_is_a_400_on_slack(
+    db_url: str, clock: FixedClock, fake: FakeSlack
+) -> None:
     """Signed, otherwise valid requests (a DM, a button) carrying deeply nested JSON."""
-    fake = await FakeSlack().start()
-    try:
-        async with running_slack(db_url, clock, fake) as slack:
-            for n, inner in enumerate((nested(100_000), nested(900), nested(200))):
-                event = {
-                    "type": "event_callback",
-                    "team_id": "T0LOOPLINK",
-                    "event_id": f"Ev0NESTED{n}",
-                    "event": {
-                        "type": "message",
-                        "channel_type": "im",
-                        "user": "U0CAROL",
-                        "channel": "D0CAROL",
-                        "text": "mine",
-                    },
-                    "extra": "X",
-                }
-                body = json.dumps(event).replace('"X"', inner)
-                status, _ = await slack.user.post(body, "application/json")
-                assert status == 400, len(inner)
-                action = {
-                    "type": "block_actions",
-                    "user": {"id": "U0CAROL"},
-                    "trigger_id": f"1.{n}",
-                    "actions": [
-                        {"type": "button", "action_id": "mine", "action_ts": f"1.{n}", "value": ""}
-                    ],
-                    "extra": "X",
-                }
-                form = urlencode({"payload": json.dumps(action).replace('"X"', inner)})
-                status, _ = await slack.user.post(form, "application/x-www-form-urlencoded")
-                assert status == 400, len(inner)
-            await slack.settle()
-            assert await slack.count(ProcessedDelivery) == 0
-            assert fake.methods() == []
-    finally:
-        await fake.stop()
+    async with running_slack(db_url, clock, fake) as slack:
+        for n, inner in enumerate((nested(100_000), nested(900), nested(200))):
+            event = {
+                "type": "event_callback",
+                "team_id": "T0LOOPLINK",
+                "event_id": f"Ev0NESTED{n}",
+                "event": {
+                    "type": "message",
+                    "channel_type": "im",
+                    "user": "U0CAROL",
+                    "channel": "D0CAROL",
+                    "text": "mine",
+                },
+                "extra": "X",
+            }
+            body = json.dumps(event).replace('"X"', inner)
+            status, _ = await slack.user.post(body, "application/json")
+            assert status == 400, len(inner)
+            action = {
+                "type": "block_actions",
+                "user": {"id": "U0CAROL"},
+                "trigger_id": f"1.{n}",
+                "actions": [
+                    {"type": "button", "action_id": "mine", "action_ts": f"1.{n}", "value": ""}
+                ],
+                "extra": "X",
+            }
+            form = urlencode({"payload": json.dumps(action).replace('"X"', inner)})
+            status, _ = await slack.user.post(form, "application/x-www-form-urlencoded")
+            assert status == 400, len(inner)
+        await slack.settle()
+        assert await slack.count(ProcessedDelivery) == 0
+        assert fake.methods() == []
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,13 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.local import LocalChat
 from bot.clock import FixedClock
 from bot.db.models import (
     AuditEvent,
+    Base,
     ConversationRef,
     Item,
     Outbox,
@@ -46,7 +48,7 @@ from tests.test_teams_loop import (
 APP_ID = "0f4d1c1e-5b1c-4e8e-9a55-1b2c3d4e5f60"
 
 
-async def count(w: World, model: type, *where: object) -> int:
+async def count(w: World, model: type[Base], *where: ColumnElement[bool]) -> int:
     async with w.server.rt.db.transaction() as s:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 

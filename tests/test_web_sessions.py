@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.clock import FixedClock
@@ -24,6 +23,7 @@ from bot.db.models import WebSession
 from bot.db.session import Database
 from bot.sessions import IDLE, MAX_AGE, SessionStore
 from bot.settings import Settings, SettingsError
+from tests.client import Client
 from tests.web_support import act, server_of, serving, settings_for
 
 TOKEN = "k3Yb7Q9sX1vT5mN8pR2wZ4cF6hJ0dL3gA7eU9iO1"
@@ -33,12 +33,12 @@ CSP = "Content-Security-Policy"
 
 
 @pytest.fixture
-async def client(db_url: str, clock: FixedClock) -> AsyncIterator[TestClient]:
+async def client(db_url: str, clock: FixedClock) -> AsyncIterator[Client]:
     async with serving(settings_for(db_url, demo=False, admin_token=TOKEN), clock) as c:
         yield c
 
 
-async def sign_in(client: TestClient, headers: dict[str, str] | None = None) -> ClientResponse:
+async def sign_in(client: Client, headers: dict[str, str] | None = None) -> ClientResponse:
     resp = await client.post(
         "/login",
         data={"token": TOKEN, "next": "/dashboard"},
@@ -53,7 +53,7 @@ def session_cookie(resp: ClientResponse) -> str:
     return resp.cookies[COOKIE].value
 
 
-async def opens(client: TestClient, cookie: str) -> bool:
+async def opens(client: Client, cookie: str) -> bool:
     """Whether this cookie value alone opens the dashboard (sent by hand, as a thief would)."""
     client.session.cookie_jar.clear()
     resp = await client.get("/dashboard", headers={"Cookie": f"{COOKIE}={cookie}"})
@@ -69,7 +69,7 @@ def csrf_of(html: str) -> str:
 # ---- sessions ---------------------------------------------------------------------------------
 
 
-async def test_sessions_are_random_and_end_at_sign_out(client: TestClient) -> None:
+async def test_sessions_are_random_and_end_at_sign_out(client: Client) -> None:
     first = session_cookie(await sign_in(client))
     client.session.cookie_jar.clear()
     second = session_cookie(await sign_in(client))
@@ -85,14 +85,14 @@ async def test_sessions_are_random_and_end_at_sign_out(client: TestClient) -> No
     assert await opens(client, first)  # another sign-in is its own session
 
 
-async def test_sign_in_replaces_the_session_the_browser_had(client: TestClient) -> None:
+async def test_sign_in_replaces_the_session_the_browser_had(client: Client) -> None:
     before = session_cookie(await sign_in(client))
     after = session_cookie(await sign_in(client))  # the browser still sends `before`
     assert after != before
     assert not await opens(client, before) and await opens(client, after)
 
 
-async def test_sessions_end_when_old_or_idle(client: TestClient, clock: FixedClock) -> None:
+async def test_sessions_end_when_old_or_idle(client: Client, clock: FixedClock) -> None:
     old = session_cookie(await sign_in(client))
     for _ in range(int(MAX_AGE / (IDLE / 2))):  # used every hour: never idle
         assert await opens(client, old)
@@ -103,7 +103,7 @@ async def test_sessions_end_when_old_or_idle(client: TestClient, clock: FixedClo
     assert not await opens(client, idle)
 
 
-async def test_the_database_holds_no_usable_cookie(client: TestClient) -> None:
+async def test_the_database_holds_no_usable_cookie(client: Client) -> None:
     cookie = session_cookie(await sign_in(client))
     async with server_of(client).rt.db.transaction() as s:
         rows = (await s.scalars(select(WebSession))).all()
@@ -130,7 +130,7 @@ async def test_cookie_flags(db_url: str, clock: FixedClock) -> None:
         assert not proxied["secure"]  # the nearest proxy's word counts
 
 
-async def test_a_cookie_post_needs_the_session_csrf_token(client: TestClient) -> None:
+async def test_a_cookie_post_needs_the_session_csrf_token(client: Client) -> None:
     await sign_in(client)
     page = await client.get("/", params={"as": "carol"})
     token = csrf_of(await page.text())
@@ -205,7 +205,7 @@ def is_html(resp: ClientResponse) -> bool:
     return "text/html" in resp.headers.get("Content-Type", "")
 
 
-async def test_every_html_response_carries_the_policy(client: TestClient) -> None:
+async def test_every_html_response_carries_the_policy(client: Client) -> None:
     seen: list[tuple[str, int]] = []
 
     def check(where: str, resp: ClientResponse) -> None:

@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.db.models import Outbox
 from bot.settings import Settings
 from looplink.server import SERVER, Server, build_server
+from tests.client import Client
 from tests.settings_support import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,20 +40,20 @@ def settings_for(db_url: str, **kw: Any) -> Settings:
 
 
 @asynccontextmanager
-async def serving(settings: Settings, clock: Clock | None = None) -> AsyncIterator[TestClient]:
+async def serving(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Client]:
     server = await build_server(settings, clock=clock)
     async with TestClient(TestServer(server.app)) as client:
         yield client
 
 
-def server_of(client: TestClient) -> Server:
-    return client.app[SERVER]  # type: ignore[index]
+def server_of(client: Client) -> Server:
+    return client.app[SERVER]
 
 
-async def settle(client: TestClient, timeout: float = 10.0) -> None:
+async def settle(client: Client, timeout: float = 10.0) -> None:
     """Wait until the running dispatcher has delivered every pending outbox row."""
     server = server_of(client)
-    sender = client.app[PLAYGROUND_KEY].sender  # type: ignore[index]
+    sender = client.app[PLAYGROUND_KEY].sender
     q: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
     sender.listeners.append(q)
     try:
@@ -72,7 +73,7 @@ async def settle(client: TestClient, timeout: float = 10.0) -> None:
         sender.listeners.remove(q)
 
 
-async def act(client: TestClient, who: str, conv: str = "dm", **data: str) -> dict[str, str]:
+async def act(client: Client, who: str, conv: str = "dm", **data: str) -> dict[str, str]:
     """Do something in the playground as `who`, the way the page's script does."""
     resp = await client.post("/play/act", data={"as": who, "conv": conv, **data}, headers=FETCH)
     assert resp.status == 200, await resp.text()
@@ -81,7 +82,7 @@ async def act(client: TestClient, who: str, conv: str = "dm", **data: str) -> di
     return out
 
 
-async def page(client: TestClient, who: str, conv: str = "dm") -> str:
+async def page(client: Client, who: str, conv: str = "dm") -> str:
     resp = await client.get("/", params={"as": who, "conv": conv})
     assert resp.status == 200
     return await resp.text()

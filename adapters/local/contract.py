@@ -22,7 +22,7 @@ class LocalAdapter:
 
         return LocalPlatform(rt, settings)
 
-    def add_commands(self, subparsers: Any, ctx: CliContext) -> None:
+    def add_commands(self, _subparsers: Any, _ctx: CliContext) -> None:
         return None  # `looplink chat` and `looplink demo` are the root's own commands
 
 

@@ -526,7 +526,7 @@ class Playground:
                 self.sender.listeners.remove(q)
         return resp
 
-    async def shutdown(self, app: web.Application) -> None:
+    async def shutdown(self, _app: web.Application) -> None:
         for q in list(self._streams):
             q.put_nowait(STOP)
 

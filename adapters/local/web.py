@@ -101,7 +101,7 @@ def html(
     )
 
 
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+async def security_headers(_request: web.Request, response: web.StreamResponse) -> None:
     """nosniff on every response; the page policy on every HTML one, whoever made it."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.content_type == "text/html" or "text/html" in response.headers.get(

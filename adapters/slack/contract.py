@@ -22,7 +22,7 @@ class SlackAdapter:
 
         return SlackPlatform(rt, settings.platform(INFO.name, SlackSettings))
 
-    def add_commands(self, subparsers: Any, ctx: CliContext) -> None:
+    def add_commands(self, subparsers: Any, _ctx: CliContext) -> None:
         from adapters.slack.cli import register
 
         register(subparsers)

@@ -35,7 +35,7 @@ INTERACTIONS_WITH_USER = {
 OBJECTS = ("user", "view", "channel", "container", "message", "team", "enterprise", "event")
 
 
-def malformed(body: Any) -> str | None:
+def malformed(body: Any) -> str | None:  # noqa: C901 - one check per field; split it when it next grows
     """What is wrong with a request body's shape, as far as Slack guarantees it, or None.
 
     Asked only after something failed, to tell a malformed request (400, not retried) from an

@@ -22,7 +22,7 @@ class TeamsAdapter:
 
         return TeamsPlatform(rt, settings.platform(INFO.name, TeamsSettings), settings.host)
 
-    def add_commands(self, subparsers: Any, ctx: CliContext) -> None:
+    def add_commands(self, subparsers: Any, _ctx: CliContext) -> None:
         from adapters.teams.cli import register
 
         register(subparsers)

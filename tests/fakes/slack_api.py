@@ -30,7 +30,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+
+from tests.client import Client
 
 TEAM_ID = "T0RIVER"
 BOT_USER = "U0LOOPBOT"
@@ -446,7 +447,7 @@ def fill(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 class SlackUser:
     """Sends signed, Slack-shaped requests to Looplink's /slack/events as people in Slack."""
 
-    def __init__(self, client: TestClient, secret: str, fake: FakeSlack) -> None:
+    def __init__(self, client: Client, secret: str, fake: FakeSlack) -> None:
         self.client = client
         self.secret = secret
         self.fake = fake

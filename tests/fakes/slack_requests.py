@@ -106,7 +106,7 @@ class SlackRequests:
                 "channel_type": "im",
             },
         }
-        return Request(json.dumps(envelope).encode(), "application/json", envelope["event_id"])
+        return Request(json.dumps(envelope).encode(), "application/json", str(envelope["event_id"]))
 
 
 def signed_headers(req: Request, retry: int = 0) -> dict[str, str]:

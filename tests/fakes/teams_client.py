@@ -32,7 +32,7 @@ class TeamsUser:
 
 
 def user(teams_id: str, name: str) -> TeamsUser:
-    aad = hashlib.md5(teams_id.encode()).hexdigest()  # noqa: S324 - a fake object id
+    aad = hashlib.md5(teams_id.encode()).hexdigest()
     return TeamsUser(
         teams_id, name, f"{aad[:8]}-{aad[8:12]}-{aad[12:16]}-{aad[16:20]}-{aad[20:32]}"
     )

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from adapters.local.settings import INFO as LOCAL_INFO
 from adapters.local.settings import LocalSettings
@@ -210,7 +211,17 @@ def build_parser(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> argparse.A
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_running(sub, chats, everything)
+    _add_data(sub)
+    context = CliContext(settings=settings_loader(platforms), platforms=infos(platforms))
+    scheduler_cli.register(sub, context)
+    for platform in platforms:
+        platform.add_commands(sub, context)
+    return p
 
+
+def _add_running(sub: Any, chats: str, everything: str) -> None:
+    """demo, chat, serve."""
     demo = sub.add_parser(
         "demo", help=f"start the demo playground (SQLite + demo org, no {chats} needed)"
     )
@@ -234,6 +245,9 @@ def build_parser(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> argparse.A
     serve.add_argument("--database")
     serve.set_defaults(func=cmd_serve)
 
+
+def _add_data(sub: Any) -> None:
+    """org, db, export."""
     org = sub.add_parser("org", help="validate or apply an organisation file")
     org.add_argument("action", choices=["validate", "apply"])
     org.add_argument("file")
@@ -251,12 +265,6 @@ def build_parser(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> argparse.A
     export.add_argument("--output", "-o")
     export.add_argument("--database")
     export.set_defaults(func=cmd_export)
-
-    context = CliContext(settings=settings_loader(platforms), platforms=infos(platforms))
-    scheduler_cli.register(sub, context)
-    for platform in platforms:
-        platform.add_commands(sub, context)
-    return p
 
 
 def main(argv: list[str] | None = None, platforms: Sequence[PlatformAdapter] = PLATFORMS) -> int:

@@ -264,11 +264,12 @@ def lines_executed(fn: Callable[[], Any]) -> int:
     def tracer(frame: FrameType, what: str, arg: Any) -> Any:
         return local if frame.f_code.co_filename.startswith(BOT_DIR) else None
 
+    previous = sys.gettrace()  # coverage's tracer, when it measures: put it back after
     sys.settrace(tracer)
     try:
         fn()
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     return count
 
 
@@ -339,9 +340,10 @@ async def lines_awaited(fn: Callable[[], Awaitable[Any]]) -> int:
     def tracer(frame: FrameType, what: str, arg: Any) -> Any:
         return local if frame.f_code.co_filename.startswith(BOT_DIR) else None
 
+    previous = sys.gettrace()  # coverage's tracer, when it measures: put it back after
     sys.settrace(tracer)
     try:
         await fn()
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     return count

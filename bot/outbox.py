@@ -3,6 +3,19 @@
 `enqueue` runs inside the caller's transaction (so a message exists if and only if the change
 that caused it committed). `Dispatcher` delivers rows through the platform senders, in id order
 per channel, with retries and backoff; a failed delivery is retried, never dropped.
+
+What a sender's refusal does (`SendResult`):
+- retry soon: a network error, a 5xx, a rate limit: the row stays `pending`, retried with
+  backoff (or after Retry-After); its channel waits behind it, in order.
+- retry later, and tell the admin (`fix` set): the platform refuses until someone fixes
+  something (invite the bot to a channel, replace a revoked token, correct the org file). The
+  row is `parked`: retried every few minutes, its channel waits behind it, and the fix is
+  logged as an error, listed by `looplink outbox list` and shown on the dashboard. With
+  `platform_wide` (the token itself is refused), the whole platform pauses as long.
+- truly permanent (`permanent`): this message can never be delivered as it is (the platform
+  rejects its content). The row is `failed` and its channel goes on without it; it stays
+  listed until an admin retries it (`looplink outbox retry`) or discards it with a reason.
+Nothing leaves the outbox except by delivery or by an admin's recorded decision.
 """
 
 from __future__ import annotations
@@ -38,6 +51,10 @@ log = logging.getLogger("looplink.outbox")
 
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = 300.0
+PARKED_FIRST = 30.0  # a parked row is tried again after 30 s, then 1, 2, 4, 8, 15 minutes
+PARKED_MAX = 900.0
+# Rows the dispatcher delivers (in order per channel); "failed" and "discarded" wait for no one.
+DUE_STATUSES = ("pending", "parked")
 
 
 @dataclass(frozen=True)
@@ -65,8 +82,10 @@ class SendResult:
     ref: dict[str, Any] | None = None  # where it landed (for later in-place updates)
     conversation: dict[str, Any] | None = None  # a conversation reference worth keeping
     retry_after: float | None = None
-    permanent: bool = False
+    permanent: bool = False  # this message can never be delivered as it is
     error: str = ""
+    fix: str = ""  # the platform refuses until an admin does this: retry later, and tell them
+    platform_wide: bool = False  # the refusal concerns every delivery on this platform (token)
 
 
 class Sender(Protocol):
@@ -201,6 +220,8 @@ class Dispatcher:
         # first thing when it is back, so a message Slack already accepted is not sent again
         # when its lease runs out.
         self._unrecorded: list[tuple[Outbox, SendResult]] = []
+        # Platforms that refused everything (a revoked token): not tried again until then.
+        self._paused: dict[str, datetime] = {}
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.platform] = sender
@@ -215,10 +236,13 @@ class Dispatcher:
         channel Slack is rate-limiting) never hides the other channels' messages.
         """
         now = self.clock.now()
+        platforms = [p for p in self.senders if self._paused.get(p, now) <= now]
+        if not platforms:
+            return []
         async with self.db.transaction() as s:
             other = aliased(Outbox)
             heads = select(func.min(other.id)).where(
-                other.status == "pending", other.platform.in_(list(self.senders))
+                other.status.in_(DUE_STATUSES), other.platform.in_(platforms)
             )
             if channels is not None:
                 heads = heads.where(other.channel_key.in_(list(channels)))
@@ -330,24 +354,59 @@ class Dispatcher:
         attempts = row.attempts + 1  # the row is leased: nobody else changed it
         values: dict[str, Any] = {"lease_until": None, "attempts": attempts}
         if result.ok:
-            values.update(status="sent", sent_at=now, last_error="")
+            values.update(status="sent", sent_at=now, last_error="", fix="")
         elif result.permanent:
-            values.update(status="failed", last_error=result.error[:1000])
-            log.error("outbox %s: permanent failure on %s: %s", row.id, row.platform, result.error)
-        else:
-            delay = result.retry_after
-            if delay is None:
-                delay = min(MAX_BACKOFF, 2.0 ** min(attempts, 9))
             values.update(
-                next_attempt_at=now + timedelta(seconds=delay), last_error=result.error[:1000]
+                status="failed",
+                last_error=result.error[:1000],
+                fix=result.fix[:1000],
+                parked_at=row.parked_at or now,
             )
+            log.error(
+                "outbox %s: %s refused this message for good: %s. It waits in "
+                "`looplink outbox list` for an admin to retry or discard it.%s",
+                row.id,
+                row.platform,
+                result.error,
+                f" To fix: {result.fix}" if result.fix else "",
+            )
+        elif result.fix:
+            delay = result.retry_after or _parked_delay(row, now)
+            values.update(
+                status="parked",
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=result.error[:1000],
+                fix=result.fix[:1000],
+                parked_at=row.parked_at or now,
+            )
+            if result.platform_wide:
+                self._paused[row.platform] = now + timedelta(seconds=delay)
+            first = row.status != "parked" or row.fix != result.fix
+            (log.error if first else log.warning)(
+                "outbox %s: %s cannot deliver until an admin acts: %s. To fix: %s "
+                "(retried in %.0f s; `looplink outbox retry %s` to retry now)",
+                row.id,
+                row.platform,
+                result.error,
+                result.fix,
+                delay,
+                row.id,
+            )
+        else:
+            backoff = result.retry_after
+            if backoff is None:
+                backoff = min(MAX_BACKOFF, 2.0 ** min(attempts, 9))
+            values.update(
+                status="pending",
+                next_attempt_at=now + timedelta(seconds=backoff),
+                last_error=result.error[:1000],
+                fix="",
+            )
+        q = update(Outbox).where(Outbox.id == row.id)
+        if not result.ok:  # an admin discarded it meanwhile: that decision stands
+            q = q.where(Outbox.status != "discarded")
         async with self.db.transaction() as s:
-            done = await s.execute(
-                update(Outbox)
-                .where(Outbox.id == row.id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            done = await s.execute(q.values(**values).execution_options(synchronize_session=False))
             if not getattr(done, "rowcount", 1):
                 return
             if result.ok:
@@ -372,6 +431,12 @@ class Dispatcher:
     def stop(self) -> None:
         self._stopping = True
         self.wake.set()
+
+
+def _parked_delay(row: Outbox, now: datetime) -> float:
+    """Waiting as long again as the row has been parked: 30 s, 30 s, 1, 2, 4 ... 15 minutes."""
+    since = row.parked_at if row.status == "parked" and row.parked_at else now
+    return min(PARKED_MAX, max(PARKED_FIRST, (now - since).total_seconds()))
 
 
 async def _upsert_posted(s: AsyncSession, key: str, platform: str, ref: dict[str, Any]) -> None:

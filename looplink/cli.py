@@ -7,6 +7,7 @@
     looplink org apply FILE            apply it (idempotent; removed entries are deactivated)
     looplink db upgrade                create or migrate the database
     looplink export barriers --format csv|json
+    looplink outbox list|retry|discard messages the platforms refused, and what to fix
 
 The scheduler adds its subcommands (`looplink agenda|digest|jobs`, scheduler/cli.py) and each
 registered platform its own (`looplink slack manifest`, `looplink teams package`), both listed
@@ -29,6 +30,7 @@ from typing import Any
 from adapters.local.settings import INFO as LOCAL_INFO
 from adapters.local.settings import LocalSettings
 from adapters.local.terminal import run_terminal_chat
+from bot import outbox_cli
 from bot.db.migrate import upgrade
 from bot.db.session import Database
 from bot.export import export_items
@@ -215,6 +217,7 @@ def build_parser(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> argparse.A
     _add_data(sub)
     context = CliContext(settings=settings_loader(platforms), platforms=infos(platforms))
     scheduler_cli.register(sub, context)
+    outbox_cli.register(sub, context)
     for platform in platforms:
         platform.add_commands(sub, context)
     return p

@@ -445,7 +445,7 @@ async def test_rate_limited_post_waits_out_retry_after_then_is_delivered_once(
     assert await slack.settle() == 0
 
 
-async def test_server_errors_are_retried_and_refusals_are_permanent(slack: Slack) -> None:
+async def test_server_errors_are_retried_and_refusals_wait_for_a_fix(slack: Slack) -> None:
     fake = slack.fake
     await report_barrier(slack, BARRIER)
     fake.refuse("chat.postMessage", status=503)
@@ -457,12 +457,15 @@ async def test_server_errors_are_retried_and_refusals_are_permanent(slack: Slack
     await report_barrier(slack, {**BARRIER, "summary": "Second one"})
     assert await slack.settle() == 0
     async with slack.server.rt.db.transaction() as s:
-        failed = (await s.scalars(select(Outbox).where(Outbox.status == "failed"))).one()
-    assert "channel_not_found" in failed.last_error
-    slack.clock.advance(hours=1)
+        parked = (await s.scalars(select(Outbox).where(Outbox.status == "parked"))).one()
+    assert "channel_not_found" in parked.last_error and "org file" in parked.fix
     before = len(fake.to("chat.postMessage"))
+    slack.clock.advance(seconds=10)
     assert await slack.settle() == 0
-    assert len(fake.to("chat.postMessage")) == before  # not retried
+    assert len(fake.to("chat.postMessage")) == before  # not hammered
+    fake.missing_channels.discard("C0LINCOLN")  # the org file was corrected
+    slack.clock.advance(hours=1)
+    assert await slack.settle() == 1  # retried later, and delivered
 
 
 async def test_anonymous_report_never_reaches_slack_with_the_reporters_identity(

@@ -228,7 +228,7 @@ async def test_dm_opens_the_conversation_once_and_hands_back_the_reference(
     assert r2.ok and r2.conversation is None
     assert len(fake.to("conversations.open")) == 1
     nobody = await sender.deliver(delivery("person", None))
-    assert not nobody.ok and nobody.permanent
+    assert not nobody.ok and not nobody.permanent and "org file" in nobody.fix
 
 
 async def test_error_mapping(fake: FakeSlack) -> None:
@@ -241,13 +241,20 @@ async def test_error_mapping(fake: FakeSlack) -> None:
     assert (r.ok, r.retry_after, r.permanent) == (False, None, False)
     fake.refuse("chat.postMessage", status=200, error="internal_error")
     assert not (await sender.deliver(delivery())).permanent
-    for error in ("channel_not_found", "not_in_channel", "invalid_auth", "is_archived"):
+    # refusals someone can fix: retried later, with what to fix
+    for error in ("channel_not_found", "not_in_channel", "invalid_auth", "is_archived", "odd"):
+        fake.refuse("chat.postMessage", status=200, error=error)
+        r = await sender.deliver(delivery())
+        assert (r.ok, r.permanent) == (False, False) and error in r.error and r.fix
+        assert r.platform_wide == (error == "invalid_auth")
+    # refusals of the message itself: permanent (kept for the admin)
+    for error in ("msg_too_long", "invalid_blocks"):
         fake.refuse("chat.postMessage", status=200, error=error)
         r = await sender.deliver(delivery())
         assert (r.ok, r.permanent) == (False, True) and error in r.error
     bad_token = SlackSender(AsyncWebClient(token="xoxb-wrong", base_url=fake.api_url))
     r = await bad_token.deliver(delivery())
-    assert r.permanent and "invalid_auth" in r.error
+    assert not r.permanent and r.platform_wide and "SLACK_BOT_TOKEN" in r.fix
 
 
 async def test_network_failure_is_retried_later() -> None:

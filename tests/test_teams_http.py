@@ -186,14 +186,23 @@ async def test_outbox_retries_429_and_500_then_delivers(db_url: str, clock: Fixe
         row = next(r for r in await w.outbox() if r.dest_id == "oakgrove")
         assert row.status == "sent" and row.last_error == ""
 
-        # a 4xx other than 429 will never work: a permanent failure, not retried forever
+        # 403 (the app is not installed there): parked, retried later, the admin told why
         # (Quinn switched from steps to the form above; her next message is a new command)
         await w.teams.say(QUINN, "kudos @29:maya for the data review")
         assert "Recognition sent" in w.connector.to(QUINN.personal_conversation)[-1].text()
-        w.connector.fail(403, times=5)
+        w.connector.fail(403, times=2)
+        await w.deliver()
+        parked = [r for r in await w.outbox() if r.status == "parked"]
+        assert parked and all("403" in r.last_error and "install" in r.fix for r in parked)
+        clock.advance(minutes=1)
+        await w.deliver()
+        assert {r.status for r in await w.outbox()} == {"sent"}
+        # 400 (Teams rejects the card itself): permanent, kept for the admin
+        await w.teams.say(QUINN, "kudos @29:maya for the agenda")
+        w.connector.fail(400, times=2)
         await w.deliver()
         failed = [r for r in await w.outbox() if r.status == "failed"]
-        assert failed and all("403" in r.last_error for r in failed)
+        assert failed and all("400" in r.last_error for r in failed)
 
 
 async def test_an_app_id_requires_a_valid_token(db_url: str, clock: FixedClock) -> None:
@@ -396,7 +405,8 @@ async def test_no_teams_contact_yet_is_retried_until_teams_has_called(
         local = next(r for r in await w.outbox() if r.platform == "local")
         assert local.status == "sent"
         row = next(r for r in await w.outbox() if r.platform == "teams")
-        assert row.status == "pending" and "no serviceUrl known" in row.last_error
+        assert row.status == "parked" and "no serviceUrl known" in row.last_error
+        assert "install the Looplink app" in row.fix
         # the app is installed in the team; the retry goes out
         await w.teams.install_team(MAYA, OAKGROVE)
         clock.advance(seconds=60)

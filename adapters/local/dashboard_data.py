@@ -26,6 +26,7 @@ from bot.metrics import (
     opened_vs_resolved,
     team_stats,
 )
+from bot.outbox_admin import Undelivered, anonymous_safe, undelivered
 
 HIDDEN = "Not shown (anonymous report)"
 REPORTER_LABEL = "Anonymous reporter"
@@ -132,6 +133,7 @@ class Dashboard:
     links: list[tuple[str, str, float | None, int]]
     paths: list[ItemPath]
     total_items: int
+    undelivered: list[Undelivered] = field(default_factory=list)  # parked or failed messages
 
 
 async def load(s: AsyncSession, now: datetime, limit: int = 50) -> Dashboard:
@@ -162,6 +164,7 @@ async def load(s: AsyncSession, now: datetime, limit: int = 50) -> Dashboard:
         links=links,
         paths=paths,
         total_items=total,
+        undelivered=anonymous_safe(await undelivered(s, limit=100)),
     )
 
 

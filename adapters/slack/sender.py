@@ -5,9 +5,13 @@
   `conversations.open` and kept as a conversation reference.
 - A message with an earlier post (`Delivery.previous`) is edited in place with `chat.update`.
 - Posts are paced to about one per second per channel (Slack's limit for `chat.postMessage`).
-- Errors: 429 -> retry after `Retry-After`; 5xx, network and Slack's transient errors -> retry
-  with backoff; anything else Slack refuses (channel_not_found, not_in_channel, invalid_auth...)
-  -> permanent, so the outbox stops retrying and logs it.
+- Errors, in three classes (see `bot.outbox`):
+  - retry soon: 429 (after `Retry-After`), 5xx, network errors, Slack's transient errors;
+  - retry later and tell the admin what to fix: Slack refuses until someone acts: the bot is
+    not in a private channel (`not_in_channel`: invite it), the token is refused
+    (`invalid_auth`, `token_revoked`...: every delivery pauses), a channel or person id in the
+    org file is wrong, a permission is missing; and any error this module does not know;
+  - truly permanent: Slack rejects the message itself (`msg_too_long`, `invalid_blocks`...).
 """
 
 from __future__ import annotations
@@ -47,7 +51,81 @@ def slack_error(e: SlackApiError) -> str:
     return ""
 
 
-def failure(e: SlackApiError, conversation: dict[str, Any] | None = None) -> SendResult:
+# Slack rejects the message itself: the same message can never be posted.
+MESSAGE_REFUSED = {
+    "msg_too_long",
+    "no_text",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "invalid_attachments",
+    "too_many_attachments",
+    "invalid_arguments",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
+    "markdown_text_conflict",
+}
+# Slack refuses the token: nothing can be delivered until it is replaced.
+TOKEN_REFUSED = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "no_permission",
+    "org_login_required",
+    "team_access_not_granted",
+    "two_factor_setup_required",
+}
+TOKEN_FIX = (
+    "Slack does not accept SLACK_BOT_TOKEN ({error}): set the app's current bot token (xoxb-…, "
+    "from OAuth & Permissions) and restart Looplink; every queued message then goes out"
+)
+
+
+def admin_fix(error: str, address: Address | None, data: dict[str, Any]) -> str:
+    """What an admin must do before Slack accepts this delivery (addresses by id only: a
+    person is never named, it may be an anonymous reporter being answered)."""
+    where = "this destination"
+    if address is not None and address.dest_kind == "team":
+        where = f"the channel {address.platform_id} of team {address.dest_id}"
+    elif address is not None:
+        where = "a person's direct messages (`looplink outbox list` shows whose)"
+    if error in TOKEN_REFUSED:
+        return TOKEN_FIX.format(error=error)
+    if error == "not_in_channel":
+        return f"invite @Looplink to {where}: type `/invite @Looplink` in that channel"
+    if error == "channel_not_found":
+        return (
+            f"Slack has no channel the app can see for {where}: correct `channels: slack:` in "
+            "the org file and run `looplink org apply`, or invite @Looplink if it is private"
+        )
+    if error == "is_archived":
+        return f"{where} is archived: unarchive it, or give the team a new channel in the org file"
+    if error == "missing_scope":
+        needed = str(data.get("needed") or "a permission")
+        return (
+            f"the Slack app lacks the {needed} scope: add it under OAuth & Permissions, "
+            "reinstall the app, and restart Looplink with the new token"
+        )
+    if error in ("user_not_found", "users_not_found", "cannot_dm_bot", "user_disabled"):
+        return (
+            f"Slack cannot open {where} ({error}): correct the person's `slack:` id in the "
+            "org file, or their account was deactivated"
+        )
+    if error in ("restricted_action", "ekm_access_denied", "channel_is_restricted"):
+        return f"the workspace does not let the app post in {where} ({error}): ask a Slack admin"
+    return (
+        f"Slack refused with '{error}' (see https://api.slack.com/methods/chat.postMessage); "
+        "fix the cause, then `looplink outbox retry`"
+    )
+
+
+def failure(
+    e: SlackApiError,
+    conversation: dict[str, Any] | None = None,
+    address: Address | None = None,
+) -> SendResult:
     """Map a refused Web API call to what the outbox should do next."""
     status = e.response.status_code if e.response is not None else 0
     error = slack_error(e) or f"http_{status}"
@@ -62,7 +140,22 @@ def failure(e: SlackApiError, conversation: dict[str, Any] | None = None) -> Sen
         )
     if status >= 500 or status == 408 or error in TRANSIENT:
         return SendResult(ok=False, error=f"Slack error {error}", conversation=conversation)
-    return SendResult(ok=False, permanent=True, error=f"Slack refused: {error}")
+    if error in MESSAGE_REFUSED:
+        return SendResult(
+            ok=False,
+            permanent=True,
+            error=f"Slack refused the message: {error}",
+            fix="the message itself was refused (a Looplink bug worth reporting); "
+            "`looplink outbox discard` it with a reason, or retry after upgrading",
+        )
+    data = e.response.data if e.response is not None else None
+    return SendResult(
+        ok=False,
+        error=f"Slack refused: {error}",
+        fix=admin_fix(error, address, data if isinstance(data, dict) else {}),
+        platform_wide=error in TOKEN_REFUSED,
+        conversation=conversation,
+    )
 
 
 class SlackSender:
@@ -103,12 +196,16 @@ class SlackSender:
             if channel is None:
                 a = delivery.address
                 # a person is not named: it may be an anonymous reporter being answered
+                team = a.dest_kind == "team"
                 return SendResult(
                     ok=False,
-                    permanent=True,
                     error=f"no Slack channel for team {a.dest_id}"
-                    if a.dest_kind == "team"
+                    if team
                     else "no Slack user id or DM channel for this person",
+                    fix=f"give team {a.dest_id} `channels: slack:` in the org file"
+                    if team
+                    else "give the person a `slack:` id in the org file "
+                    "(`looplink outbox list` shows whose)",
                 )
             await self._pace(channel)
             r = await self.client.chat_postMessage(
@@ -118,7 +215,7 @@ class SlackSender:
                 ok=True, ref={"channel": r["channel"], "ts": r["ts"]}, conversation=conversation
             )
         except SlackApiError as e:
-            return failure(e, conversation)
+            return failure(e, conversation, delivery.address)
         except (aiohttp.ClientError, TimeoutError) as e:
             return SendResult(
                 ok=False, error=f"network: {type(e).__name__}: {e}"[:500], conversation=conversation

@@ -11,8 +11,11 @@ Where a delivery goes:
   newest reference; the new reference is returned to be stored.
 
 A message with an update key that was posted before is replaced in place (PUT); if Teams says
-the old message is gone (404), it is posted again. 429 and 5xx (and network errors) are retried
-by the outbox, respecting Retry-After; other 4xx answers are permanent failures.
+the old message is gone (404), it is posted again. Errors, in the outbox's three classes:
+429 and 5xx (and network errors) are retried soon, respecting Retry-After; 401, 403, 404 and
+the other refusals Teams lifts once someone acts (the app password, the app not installed in a
+team, a wrong channel id in the org file) are retried later and tell the admin what to fix;
+400 and 413 (Teams rejects the card itself) are permanent.
 """
 
 from __future__ import annotations
@@ -36,11 +39,51 @@ Json = dict[str, Any]
 
 
 class NoRoute(Exception):
-    """Looplink cannot reach this destination: not yet (retry later), or never (permanent)."""
+    """Looplink cannot reach this destination until an admin does `fix` (retried later)."""
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, fix: str) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.fix = fix
+
+
+INSTALL = (
+    "install the Looplink app in Teams (in the team, or message it once) so that Teams tells "
+    "Looplink where to post"
+)
+
+
+def failure(e: ConnectorError, address: Address) -> SendResult:
+    """Map a connector refusal to what the outbox should do next (a person is never named)."""
+    if e.retryable:
+        return SendResult(ok=False, retry_after=e.retry_after, error=str(e))
+    if e.status in (400, 413):
+        return SendResult(
+            ok=False,
+            permanent=True,
+            error=str(e),
+            fix="Teams refused the message itself (a Looplink bug worth reporting); "
+            "`looplink outbox discard` it with a reason, or retry after upgrading",
+        )
+    where = (
+        f"the channel of team {address.dest_id}"
+        if address.dest_kind == "team"
+        else "a person's chat (`looplink outbox list` shows whose)"
+    )
+    if e.status == 401:
+        fix = (
+            "the Bot Framework refused Looplink's credentials: check MICROSOFT_APP_ID, "
+            "MICROSOFT_APP_PASSWORD (expired secret?) and MICROSOFT_APP_TENANT_ID, then restart"
+        )
+    elif e.status == 403:
+        fix = f"Looplink is not allowed to post in {where}: {INSTALL}"
+    elif e.status == 404:
+        fix = (
+            f"Teams does not know {where}: correct `channels: teams:` (or the person's "
+            f"`teams:` id) in the org file and run `looplink org apply`, or {INSTALL}"
+        )
+    else:
+        fix = f"Teams refused with {e.status}: fix the cause, then `looplink outbox retry`"
+    return SendResult(ok=False, error=str(e), fix=fix, platform_wide=e.status == 401)
 
 
 class TeamsSender:
@@ -92,11 +135,9 @@ class TeamsSender:
                 conversation=ref if is_new else None,
             )
         except ConnectorError as e:
-            if e.retryable:
-                return SendResult(ok=False, retry_after=e.retry_after, error=str(e))
-            return SendResult(ok=False, permanent=True, error=str(e))
+            return failure(e, delivery.address)
         except NoRoute as e:
-            return SendResult(ok=False, permanent=e.permanent, error=str(e))
+            return SendResult(ok=False, error=str(e), fix=e.fix)
 
     async def _reference(self, address: Address) -> tuple[Json, bool]:
         """The stored reference, or one built from the org file and what Teams told us."""
@@ -108,15 +149,19 @@ class TeamsSender:
                 return dict(ref), False
         if not address.platform_id:
             raise NoRoute(
-                f"{address.dest_kind} {address.dest_id} has no Teams id in the org file",
-                permanent=True,
+                "no Teams id in the org file for this destination",
+                f"give team {address.dest_id} `channels: teams:` in the org file"
+                if address.dest_kind == "team"
+                else "give the person a `teams:` id in the org file "
+                "(`looplink outbox list` shows whose)",
             )
         # the org file names a channel we have no reference for (new, or moved there)
         known = ref if ref and ref.get("serviceUrl") else await self._newest_reference()
         if known is None or not known.get("serviceUrl"):
             raise NoRoute(
-                f"no Teams conversation reference for {address.dest_kind} {address.dest_id} yet, "
-                "and no serviceUrl known: install the Looplink app in Teams (or message it) first"
+                f"no Teams conversation reference for this {address.dest_kind} yet, "
+                "and no serviceUrl known",
+                INSTALL,
             )
         service_url = str(known["serviceUrl"])
         tenant = self.tenant_id or str((known.get("conversation") or {}).get("tenantId") or "")
@@ -135,7 +180,8 @@ class TeamsSender:
             bot_id = f"28:{self.app_id}"
         if not bot_id or not tenant:
             raise NoRoute(
-                f"cannot open a personal chat with {address.dest_id} yet: bot id or tenant unknown"
+                "cannot open a personal chat yet: bot id or tenant unknown",
+                f"set MICROSOFT_APP_TENANT_ID, or {INSTALL}",
             )
         conversation_id = await self.connector.create_personal(
             service_url, bot_id, address.platform_id, tenant

@@ -191,7 +191,11 @@ class Kudos(Base):
 
 
 class Outbox(Base):
-    """Durable outgoing messages. Delivered in id order per channel_key, retried, never dropped."""
+    """Durable outgoing messages. Delivered in id order per channel_key, retried, never dropped.
+
+    status: pending -> sent; or parked (waits for an admin's fix, retried slowly), failed
+    (refused for good; an admin retries or discards it), discarded (by an admin, with a reason).
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
@@ -211,6 +215,13 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # "parked" (the platform refused until someone fixes something: retried slowly) or
+    # "failed" (the platform refused this message for good): what the admin must do, and since
+    # when. "discarded": an admin gave up on it with `looplink outbox discard`, for a reason.
+    fix: Mapped[str] = mapped_column(Text, default="")
+    parked_at: Mapped[datetime | None] = mapped_column()
+    discarded_at: Mapped[datetime | None] = mapped_column()
+    discard_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class PostedMessage(Base):

@@ -74,6 +74,11 @@ class Delivery:
     message: Message
     update_key: str | None
     previous: dict[str, Any] | None  # where the message with this update_key was posted
+    # An earlier attempt was never recorded (its lease ran out: a crash, or a process stuck
+    # past the lease): the platform may have the message already. A sender that can look
+    # (Slack: the post's metadata in the channel history) does so before sending again.
+    unrecorded: bool = False
+    queued_at: datetime | None = None
 
 
 @dataclass
@@ -228,7 +233,7 @@ class Dispatcher:
 
     async def _lease_heads(
         self, channels: Iterable[str] | None = None
-    ) -> list[tuple[Outbox, Address, dict[str, Any] | None]]:
+    ) -> list[tuple[Outbox, Address, dict[str, Any] | None, bool]]:
         """Lease the first pending row of each channel (of `channels` only, when given), if it
         is due (at most `batch` rows).
 
@@ -260,12 +265,19 @@ class Dispatcher:
             if self.db.dialect == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             chosen = list((await s.scalars(q)).all())
+            # a lease is cleared when a result is recorded: one that ran out was never recorded
+            unrecorded = {row.id for row in chosen if row.lease_until is not None}
             for row in chosen:
                 row.lease_until = now + LEASE
             addresses = await self._addresses(s, chosen)
             previous = await self._previous(s, chosen)
             return [
-                (row, addresses[row.id], previous.get((row.update_key, row.platform)))
+                (
+                    row,
+                    addresses[row.id],
+                    previous.get((row.update_key, row.platform)),
+                    row.id in unrecorded,
+                )
                 for row in chosen
             ]
 
@@ -321,17 +333,39 @@ class Dispatcher:
                 return delivered
 
     async def _deliver_limited(
-        self, sem: asyncio.Semaphore, row: Outbox, address: Address, previous: dict[str, Any] | None
+        self,
+        sem: asyncio.Semaphore,
+        row: Outbox,
+        address: Address,
+        previous: dict[str, Any] | None,
+        unrecorded: bool,
     ) -> bool:
         async with sem:
-            return await self._deliver(row, address, previous)
+            return await self._deliver(row, address, previous, unrecorded)
 
     async def _deliver(
-        self, row: Outbox, address: Address, previous: dict[str, Any] | None
+        self,
+        row: Outbox,
+        address: Address,
+        previous: dict[str, Any] | None,
+        unrecorded: bool = False,
     ) -> bool:
         sender = self.senders[row.platform]
+        if unrecorded:
+            log.warning(
+                "outbox %s: an earlier attempt on %s was never recorded (a crash?); "
+                "looking for it before sending again",
+                row.id,
+                row.platform,
+            )
         delivery = Delivery(
-            row.id, address, Message.from_json(row.payload), row.update_key, previous
+            row.id,
+            address,
+            Message.from_json(row.payload),
+            row.update_key,
+            previous,
+            unrecorded=unrecorded,
+            queued_at=row.created_at,
         )
         try:
             result = await sender.deliver(delivery)

@@ -291,6 +291,8 @@ def test_manifest_command_prints_a_complete_manifest(capsys: pytest.CaptureFixtu
         "commands",
         "im:history",
         "im:write",
+        "channels:history",  # to find a post made just before a crash
+        "groups:history",
     }
 
 

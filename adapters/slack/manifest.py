@@ -37,7 +37,9 @@ BOT_SCOPES = [
     "chat:write",  # post cards, relays and DMs; update cards in place; ephemeral replies
     "chat:write.public",  # post in a team's public channel without being invited first
     "commands",  # slash commands and shortcuts
-    "im:history",  # message.im: the DM conversation
+    "im:history",  # message.im: the DM conversation; after a crash, find a DM already sent
+    "channels:history",  # after a crash, find a post already made (docs/delivery.md)
+    "groups:history",  # the same in private team channels
     "im:write",  # conversations.open: DM a reporter
 ]
 BOT_EVENTS = ["app_home_opened", "message.im"]

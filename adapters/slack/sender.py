@@ -5,6 +5,11 @@
   `conversations.open` and kept as a conversation reference.
 - A message with an earlier post (`Delivery.previous`) is edited in place with `chat.update`.
 - Posts are paced to about one per second per channel (Slack's limit for `chat.postMessage`).
+- Every post carries its outbox id in Slack message metadata (`event_type` "looplink_outbox").
+  A delivery whose earlier attempt was never recorded (a crash between Slack accepting the
+  post and the outbox recording it) first looks for that post in the channel's recent history
+  (`conversations.history`, needs the bot in the channel and the history scopes): if it is
+  there, it is recorded as sent instead of being posted again.
 - Errors, in three classes (see `bot.outbox`):
   - retry soon: 429 (after `Retry-After`), 5xx, network errors, Slack's transient errors;
   - retry later and tell the admin what to fix: Slack refuses until someone acts: the bot is
@@ -50,6 +55,10 @@ def slack_error(e: SlackApiError) -> str:
         return str(data.get("error") or "")
     return ""
 
+
+MARK = "looplink_outbox"  # the metadata event type every post carries, with its outbox id
+HISTORY_PAGES = 5  # how far back to look for a post made before a crash (200 messages a page)
+MARGIN = 120.0  # seconds before the row was queued, for clocks that disagree
 
 # Slack rejects the message itself: the same message can never be posted.
 MESSAGE_REFUSED = {
@@ -207,9 +216,18 @@ class SlackSender:
                     else "give the person a `slack:` id in the org file "
                     "(`looplink outbox list` shows whose)",
                 )
+            if delivery.unrecorded:
+                found = await self._find_post(channel, delivery)
+                if found is not None:
+                    return SendResult(ok=True, ref=found, conversation=conversation)
             await self._pace(channel)
             r = await self.client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": MARK, "event_payload": {"outbox_id": delivery.outbox_id}},
             )
             return SendResult(
                 ok=True, ref={"channel": r["channel"], "ts": r["ts"]}, conversation=conversation
@@ -220,6 +238,50 @@ class SlackSender:
             return SendResult(
                 ok=False, error=f"network: {type(e).__name__}: {e}"[:500], conversation=conversation
             )
+
+    async def _find_post(self, channel: str, delivery: Delivery) -> dict[str, Any] | None:
+        """Where this delivery was already posted, if the channel's recent history has it.
+
+        Any failure to look (no history scope, a public channel the bot is not in, an error)
+        means "not found": the message is then sent, as an at-least-once outbox must.
+        """
+        oldest = delivery.queued_at.timestamp() - MARGIN if delivery.queued_at else 0.0
+        cursor: str | None = None
+        try:
+            for _ in range(HISTORY_PAGES):
+                r = await self.client.conversations_history(
+                    channel=channel,
+                    oldest=f"{max(0.0, oldest):.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for m in r.get("messages") or []:
+                    meta = m.get("metadata") or {} if isinstance(m, dict) else {}
+                    payload = meta.get("event_payload") or {}
+                    if (
+                        meta.get("event_type") == MARK
+                        and str(payload.get("outbox_id")) == str(delivery.outbox_id)
+                        and m.get("ts")
+                    ):
+                        log.info(
+                            "outbox %s: already in the channel (posted before a crash); "
+                            "not posting it again",
+                            delivery.outbox_id,
+                        )
+                        return {"channel": channel, "ts": str(m["ts"])}
+                cursor = (r.get("response_metadata") or {}).get("next_cursor") or None
+                if not r.get("has_more") or not cursor:
+                    return None
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
+            reason = slack_error(e) if isinstance(e, SlackApiError) else type(e).__name__
+            log.warning(
+                "outbox %s: could not look in the channel history (%s); sending it again, "
+                "which may duplicate it",
+                delivery.outbox_id,
+                reason,
+            )
+        return None
 
     async def _channel(self, a: Address) -> tuple[str | None, dict[str, Any] | None]:
         """The channel to post to, and a conversation reference worth keeping (new DMs)."""

@@ -96,6 +96,7 @@ class FakeSlack:
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
         app.router.add_get("/socket", self._socket_mode)
         self._runner = web.AppRunner(app, access_log=None)
@@ -188,7 +189,7 @@ class FakeSlack:
 
     def _ts(self) -> str:
         n = next(self._seq)
-        return f"{1795000000 + n}.{n:06d}"
+        return f"{int(time.time())}.{n:06d}"  # as Slack: the time of the post, unique
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -272,8 +273,27 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "ts": ts,
         }
+        if isinstance(args.get("metadata"), dict):
+            message["metadata"] = args["metadata"]
         self.messages[(channel, ts)] = message
-        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        shown = {k: v for k, v in message.items() if k != "metadata"}
+        return {"ok": True, "channel": channel, "ts": ts, "message": shown}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, from `oldest`; metadata only with include_all_metadata (as Slack)."""
+        channel = str(args.get("channel", ""))
+        if channel in self.missing_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = sorted(
+            (m for (ch, ts), m in self.messages.items() if ch == channel and float(ts) >= oldest),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        page = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"ok": True, "messages": page[:limit], "has_more": len(page) > limit}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         key = (str(args.get("channel")), str(args.get("ts")))

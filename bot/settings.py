@@ -9,6 +9,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import TypeVar
 
+from bot.db.problems import DatabaseProblem, backend
 from bot.db.session import DEFAULT_URL
 
 
@@ -117,13 +118,18 @@ class Settings:
             raise SettingsError(
                 f"LOOPLINK_TEMPLATES_DIR points at '{templates}', which is not a folder."
             )
+        database_url = opt("LOOPLINK_DATABASE_URL") or DEFAULT_URL
+        try:
+            backend(database_url)
+        except DatabaseProblem as problem:
+            raise SettingsError(f"LOOPLINK_DATABASE_URL: {problem}") from None
         platforms: dict[str, object] = {}
         for name, read in (readers or {}).items():
             value = read(e)
             if value is not None:
                 platforms[name] = value
         settings = cls(
-            database_url=opt("LOOPLINK_DATABASE_URL") or DEFAULT_URL,
+            database_url=database_url,
             org_file=Path(org) if org else None,
             templates_dir=Path(templates) if templates else None,
             host=opt("LOOPLINK_HOST") or "127.0.0.1",

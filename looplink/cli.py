@@ -27,11 +27,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from adapters.local.settings import INFO as LOCAL_INFO
 from adapters.local.settings import LocalSettings
 from adapters.local.terminal import run_terminal_chat
 from bot import outbox_cli
 from bot.db.migrate import upgrade
+from bot.db.problems import DatabaseProblem, explain
 from bot.db.session import Database
 from bot.export import export_items
 from bot.netaddr import is_loopback
@@ -203,6 +206,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def _database_url(args: argparse.Namespace) -> str:
+    """The database URL the command used (for naming it in an error)."""
+    demo = getattr(args, "func", None) in (cmd_demo, cmd_chat)
+    try:
+        return (demo_settings(args) if demo else _settings(args)).database_url
+    except (SettingsError, OrgFileError):
+        return getattr(args, "database", None) or os.environ.get("LOOPLINK_DATABASE_URL", "")
+
+
 def build_parser(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> argparse.ArgumentParser:
     """The `looplink` command; the scheduler's and each of `platforms`' subcommands too."""
     chats = " and ".join(p.info.label for p in platforms if not p.info.native_ids)
@@ -282,6 +294,13 @@ def main(argv: list[str] | None = None, platforms: Sequence[PlatformAdapter] = P
     except SettingsError as e:
         print(f"Configuration problem: {e}", file=sys.stderr)
         return 2
+    except DatabaseProblem as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except DBAPIError as e:  # the database failed later than the migrations (e.g. locked)
+        logging.getLogger("looplink").debug("database error", exc_info=e)
+        print(str(explain(_database_url(args), e)), file=sys.stderr)
+        return 1
     except OrgFileError as e:
         print(str(e), file=sys.stderr)
         return 1

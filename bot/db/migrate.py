@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.exc import DBAPIError
 
+from bot.db.problems import DatabaseProblem, explain
 from bot.db.session import sync_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -20,4 +22,11 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    """Create or migrate the database; a database that cannot be used is a DatabaseProblem."""
+    config = alembic_config(url)
+    try:
+        command.upgrade(config, revision)
+    except DBAPIError as e:
+        raise explain(url, e) from e
+    except DatabaseProblem:
+        raise

@@ -18,17 +18,22 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.db.problems import backend
+
 DEFAULT_URL = "sqlite:///looplink.db"
 
 
+CONNECT_TIMEOUT = "10"  # seconds; an unreachable PostgreSQL host fails fast, not after minutes
+
+
 def _driver_url(url: str, sqlite_driver: str, pg_driver: str) -> str:
+    name = backend(url)  # DatabaseProblem for anything but SQLite and PostgreSQL
     u = make_url(url)
-    backend = u.get_backend_name()
-    if backend == "sqlite":
+    if name == "sqlite":
         return u.set(drivername=sqlite_driver).render_as_string(hide_password=False)
-    if backend == "postgresql":
-        return u.set(drivername=pg_driver).render_as_string(hide_password=False)
-    raise ValueError(f"Unsupported database URL {u!r}: use sqlite:///FILE or postgresql://...")
+    if "connect_timeout" not in u.query:
+        u = u.update_query_dict({"connect_timeout": CONNECT_TIMEOUT})
+    return u.set(drivername=pg_driver).render_as_string(hide_password=False)
 
 
 def async_url(url: str) -> str:
@@ -40,7 +45,7 @@ def sync_url(url: str) -> str:
 
 
 def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
+    return backend(url) == "sqlite"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

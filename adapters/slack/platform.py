@@ -9,7 +9,8 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +22,7 @@ from adapters.slack.settings import INFO, SlackSettings
 from bot import payloads
 from bot.outbox import Sender
 from bot.runtime import Runtime
+from bot.wire import BadBody, has_nul, utf8_text
 
 log = logging.getLogger("looplink.slack")
 
@@ -69,15 +71,22 @@ class SlackPlatform:
         """Events, interactivity, slash commands and options all arrive here, signed.
 
         In this order: a body over the size limit is refused unread (413, aiohttp's
-        client_max_size); a bad or stale signature gets 401; JSON that is invalid or nested
-        more than 64 levels (the body, or the `payload` field of a form) gets 400 before Bolt
-        parses it; a body Bolt cannot represent or route gets 400; then Bolt runs the listener. Bolt reads every payload field it might
-        pass to a listener before matching one, so shapes Slack never sends (`"user": false`,
+        client_max_size); a body that is not UTF-8 (or declares another charset) gets 400; a
+        bad or stale signature gets 401; JSON that is invalid or nested more than 64 levels
+        (the body, or the `payload` field of a form) gets 400 before Bolt parses it; a body
+        Bolt cannot represent or route, or with a NUL character anywhere (Slack sends none;
+        PostgreSQL cannot store one), gets 400; then Bolt runs the listener. Bolt reads every
+        payload field it might pass to a listener before matching one, so shapes Slack never sends (`"user": false`,
         an empty `actions` list) raise inside Bolt, sometimes outside any error handler. When a
         request fails, its shape decides the answer: malformed -> 400 (and a warning in the
         log); well-formed -> 500, which Slack retries for events. No answer says more.
         """
-        body = await request.text()
+        raw = await request.read()
+        try:
+            body = utf8_text(raw, request.charset)
+        except BadBody as e:
+            log.warning("refused a Slack request: %s", e)
+            return web.Response(status=400, text="Malformed Slack request.")
         if not self._signed(body, request.headers):
             return web.json_response({"error": "invalid request"}, status=401)
         try:
@@ -86,9 +95,16 @@ class SlackPlatform:
             log.warning("refused a Slack request: %s", e)
             return web.Response(status=400, text="Malformed Slack request.")
         try:
-            bolt_request = await to_bolt_request(request)
+            bolt_request = AsyncBoltRequest(
+                body=body,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
         except Exception as e:
             log.warning("refused a Slack request Bolt could not read: %s", type(e).__name__)
+            return web.Response(status=400, text="Malformed Slack request.")
+        if has_nul(bolt_request.body) or has_nul(bolt_request.query):
+            log.warning("refused a Slack request with a NUL character")
             return web.Response(status=400, text="Malformed Slack request.")
         try:
             bolt_response: BoltResponse | None = await self.bot.app.async_dispatch(bolt_request)

@@ -30,6 +30,7 @@ from bot.netaddr import is_loopback
 from bot.outbox import Sender
 from bot.runtime import Runtime
 from bot.settings import SettingsError
+from bot.wire import BadBody, has_nul, utf8_text
 
 log = logging.getLogger("looplink.teams")
 
@@ -106,10 +107,16 @@ class TeamsPlatform:
         if raw is None:
             return _refuse(413, "request body too large")
         try:
-            body = await payloads.loads_async(raw)
+            body = await payloads.loads_async(utf8_text(raw, request.charset))
+        except BadBody as e:
+            log.warning("Teams: refused a request: %s", e)
+            return _refuse(400, "expected UTF-8 JSON")
         except payloads.BadPayload as e:
             log.warning("Teams: refused a request: %s", e)
             return _refuse(400, "invalid JSON")
+        if has_nul(body):  # Teams sends none; PostgreSQL cannot store one
+            log.warning("Teams: refused a request with a NUL character")
+            return _refuse(400, "malformed Bot Framework activity")
         problem = _not_an_activity(body)
         if problem is not None:
             log.warning("Teams: refused a request that is not an activity: %s", problem)

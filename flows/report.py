@@ -1,10 +1,21 @@
-"""Report a barrier or a success: as a one-shot form, or step by step in a direct message."""
+"""Report a barrier or a success: as a one-shot form, or step by step in a direct message.
+
+A step-by-step draft is one `ConversationState` row. Sending or cancelling it first *claims*
+it: one UPDATE that succeeds only while the row is still the draft this request read (flow
+"report", same version). Whatever runs at the same moment (Send clicked twice, `send` typed
+four times, `send` and `cancel` together, on two database connections), one request claims
+it; the others are told what happened to it ("already sent as #12"). The ended draft stays as
+a marker (flow "sent" or "cancelled") until the next report starts.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from bot.db.models import ConversationState, Team
+from sqlalchemy import update
+
+from bot.db.models import ConversationState, Item, Team
 from bot.domain import (
     ANONYMITY_MIN_TEAM,
     DRIVER_LABELS,
@@ -22,6 +33,9 @@ from flows.events import FlowResult
 from flows.forms import kudos_form, report_form
 from flows.registry import Ctx, action, command, form
 
+ACTIVE, SENT, CANCELLED = "report", "sent", "cancelled"  # ConversationState.flow
+SEND = {"send", "yes", "y", "ok"}
+LATE = timedelta(hours=1)  # how long a late "send" or "cancel" is told what became of a draft
 YES = {"yes", "y", "true", "1", "anonymous", "hide", "hidden"}
 NO = {"no", "n", "false", "0", "", "show"}
 SKIP = {"skip", "-", "none", "n/a", "no"}
@@ -111,7 +125,9 @@ async def _submit_form(ctx: Ctx, kind: str, values: dict[str, str]) -> FlowResul
         anonymous=_flag(values.get("anonymous")),
     )
     item = await ctx.loop.report(ctx.person.id, inp, source=ctx.ev.platform)
-    await clear_steps(ctx)  # "Use the form instead" ends the step-by-step conversation
+    row = await active_steps(ctx)  # "Use the form instead" ends the step-by-step conversation
+    if row is not None and await _claim(ctx, row, SENT):
+        await _ended(ctx, row, item.id)
     return FlowResult(replies=[await ctx.loop.thanks_message(item)])
 
 
@@ -293,27 +309,83 @@ async def _save(ctx: Ctx, kind: str, step: str, answers: dict[str, Any]) -> None
             ConversationState(
                 platform=key[0],
                 person_id=key[1],
-                flow="report",
+                flow=ACTIVE,
                 data=data,
                 updated_at=ctx.rt.clock.now(),
+                version=0,
             )
         )
     else:
-        row.flow = "report"
+        row.flow = ACTIVE
         row.data = data
         row.updated_at = ctx.rt.clock.now()
+        row.version = (row.version or 0) + 1
+
+
+async def _state(ctx: Ctx) -> ConversationState | None:
+    """The person's draft or ended-draft marker, as committed now (not as cached)."""
+    key = (ctx.ev.platform, ctx.person.id)
+    return await ctx.s.get(ConversationState, key, populate_existing=True)
 
 
 async def active_steps(ctx: Ctx) -> ConversationState | None:
-    return await ctx.s.get(ConversationState, (ctx.ev.platform, ctx.person.id))
+    row = await _state(ctx)
+    return row if row is not None and row.flow == ACTIVE else None
 
 
-async def clear_steps(ctx: Ctx) -> bool:
+async def _claim(ctx: Ctx, row: ConversationState, outcome: str) -> bool:
+    """End the draft `row` for this request only; False if another request got it first."""
+    done = await ctx.s.execute(
+        update(ConversationState)
+        .where(
+            ConversationState.platform == row.platform,
+            ConversationState.person_id == row.person_id,
+            ConversationState.flow == ACTIVE,
+            ConversationState.version == row.version,
+        )
+        .values(flow=outcome, version=row.version + 1, updated_at=ctx.rt.clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+async def _ended(ctx: Ctx, row: ConversationState, item_id: int) -> None:
+    """Remember which report the claimed draft became (the row is ours: we claimed it)."""
+    await ctx.s.execute(
+        update(ConversationState)
+        .where(
+            ConversationState.platform == row.platform,
+            ConversationState.person_id == row.person_id,
+        )
+        .values(data={**row.data, "item": item_id})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def late(ctx: Ctx, asked: str) -> FlowResult | None:
+    """What became of the person's last draft, for a `send` or `cancel` that came too late
+    (None when there is no recent ended draft: the word means what it means elsewhere)."""
+    row = await _state(ctx)
+    if row is None or row.flow not in (SENT, CANCELLED):
+        return None
+    if asked == "cancel" and row.flow == CANCELLED:
+        return None  # cancelled twice: there is simply nothing to cancel
+    if row.updated_at < ctx.rt.clock.now() - LATE:
+        return None
+    item = team = None
+    if row.flow == SENT and row.data.get("item"):
+        item = await ctx.s.get(Item, int(row.data["item"]))
+        team = await ctx.loop.dir.team(item.origin_team_id) if item is not None else None
+    text = texts().render("steps_late", outcome=row.flow, item=item, team=team, asked=asked)
+    return FlowResult(replies=[Message(text=text)])
+
+
+async def cancel_steps(ctx: Ctx) -> FlowResult:
     row = await active_steps(ctx)
-    if row is None:
-        return False
-    await ctx.s.delete(row)
-    return True
+    if row is not None and await _claim(ctx, row, CANCELLED):
+        return FlowResult(replies=[Message(text="Cancelled. Nothing was sent.")])
+    told = await late(ctx, "cancel")
+    return told or FlowResult(replies=[Message(text="There is nothing to cancel.")])
 
 
 async def continue_steps(ctx: Ctx, row: ConversationState, text: str) -> FlowResult:
@@ -323,7 +395,7 @@ async def continue_steps(ctx: Ctx, row: ConversationState, text: str) -> FlowRes
     steps = _steps(kind)
     if step == "confirm":
         low = text.strip().lower()
-        if low in ("send", "yes", "y", "ok"):
+        if low in SEND:
             return await _send_steps(ctx, row, kind, answers)
         return FlowResult(replies=[Message(text="Reply 'send' to send it, or 'cancel' to stop.")])
     err = _parse(step, text, answers)
@@ -337,21 +409,24 @@ async def continue_steps(ctx: Ctx, row: ConversationState, text: str) -> FlowRes
 async def _send_steps(
     ctx: Ctx, row: ConversationState, kind: str, answers: dict[str, Any]
 ) -> FlowResult:
+    if not await _claim(ctx, row, SENT):  # another request sent or cancelled it just now
+        told = await late(ctx, "send")
+        return told or FlowResult(replies=[Message(text="That report is no longer waiting.")])
     item = await ctx.loop.report(ctx.person.id, _input(kind, answers), source=ctx.ev.platform)
-    await ctx.s.delete(row)
+    await _ended(ctx, row, item.id)
     return FlowResult(replies=[await ctx.loop.thanks_message(item)])
 
 
 @action("steps")
 async def steps_button(ctx: Ctx, which: str, _value: str) -> FlowResult:
+    if which == "cancel":
+        return await cancel_steps(ctx)
     row = await active_steps(ctx)
     if row is None:
-        return FlowResult(
+        told = await late(ctx, "send")
+        return told or FlowResult(
             replies=[Message(text="There is no report in progress. Type 'barrier' to start one.")]
         )
-    if which == "cancel":
-        await ctx.s.delete(row)
-        return FlowResult(replies=[Message(text="Cancelled. Nothing was sent.")])
     if row.data.get("step") != "confirm":
         return FlowResult(replies=[Message(text="Please answer the question above first.")])
     return await _send_steps(

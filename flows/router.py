@@ -174,11 +174,13 @@ async def _text(ctx: Ctx) -> FlowResult:
     name, args = _split(text)
     steps = await flows.report.active_steps(ctx)
     if name in CANCEL:
-        if await flows.report.clear_steps(ctx):
-            return FlowResult(replies=[Message(text="Cancelled. Nothing was sent.")])
-        return FlowResult(replies=[Message(text="There is nothing to cancel.")])
+        return await flows.report.cancel_steps(ctx)
     if steps is not None and name not in ("help", "mine"):
         return await flows.report.continue_steps(ctx, steps, text)
+    if steps is None and ctx.ev.channel is None and text.lower() in flows.report.SEND:
+        late = await flows.report.late(ctx, "send")  # a draft another request just sent
+        if late is not None:
+            return late
     if ctx.ev.channel is not None:  # in a channel, only explicit commands get an answer
         if name in COMMANDS:
             return await _command(ctx, name, args)

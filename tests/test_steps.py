@@ -50,7 +50,8 @@ async def test_dm_report_survives_a_restart(chat: LocalChat, db_url: str) -> Non
                 "high",
                 False,
             )
-            assert (await s.scalars(select(ConversationState))).all() == []
+            ended = (await s.scalars(select(ConversationState))).all()
+            assert [(r.flow, r.data["item"]) for r in ended] == [("sent", item.id)]
     finally:
         await db2.close()
 

@@ -245,7 +245,12 @@ class ConversationRef(Base):
 
 
 class ConversationState(Base):
-    """A half-finished step-by-step conversation, so a restart mid-report loses nothing."""
+    """A half-finished step-by-step conversation, so a restart mid-report loses nothing.
+
+    flow "report": in progress; "sent" or "cancelled": ended (data["item"]: the report sent),
+    so a late "send" is told what happened. `version` grows with every change: a draft is
+    claimed by one request only (see flows/report.py).
+    """
 
     __tablename__ = "conversation_states"
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -253,6 +258,7 @@ class ConversationState(Base):
     flow: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ProcessedDelivery(Base):

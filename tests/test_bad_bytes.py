@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.clock import FixedClock
 from bot.db.models import ConversationRef, Item, Kudos, Outbox, ProcessedDelivery
@@ -163,12 +163,13 @@ async def test_a_nul_in_an_event_is_400_and_nothing_is_stored(slack: Slack) -> N
 # ---- Teams ------------------------------------------------------------------------------
 
 
-def teams_message(from_id: str) -> dict[str, Any]:
+def teams_message(from_id: str, service_url: str) -> dict[str, Any]:
+    """A personal message as Teams sends it (from an allowed Bot Connector address)."""
     return {
         "type": "message",
         "id": "1700000000999",
         "channelId": "msteams",
-        "serviceUrl": "http://127.0.0.1:9",
+        "serviceUrl": service_url,
         "from": {"id": from_id, "name": "Quinn Murphy", "aadObjectId": QUINN.aad},
         "recipient": {"id": "28:bot", "name": "Looplink"},
         "conversation": {"conversationType": "personal", "tenantId": TENANT, "id": "a:1x"},
@@ -182,7 +183,12 @@ async def test_a_nul_in_a_teams_activity_is_400_and_nothing_is_stored(
     db_url: str, clock: FixedClock, where: str
 ) -> None:
     async with teams_world(db_url, clock) as w:
-        activity = teams_message(QUINN.id)
+        activity = teams_message(QUINN.id, w.teams.service_url)
+        assert (await w.teams.send({**activity, "id": "1700000000998"})).status == 200
+        async with w.server.rt.db.transaction() as s:
+            for model in (ProcessedDelivery, ConversationRef, Outbox):
+                await s.execute(delete(model))
+        w.connector.calls.clear()
         if where == "from.id":
             activity["from"]["id"] = "29:qu\x00inn"
         elif where == "text":
@@ -199,14 +205,15 @@ async def test_a_nul_in_a_teams_activity_is_400_and_nothing_is_stored(
 
 async def test_invalid_utf8_to_teams_is_400(db_url: str, clock: FixedClock) -> None:
     async with teams_world(db_url, clock) as w:
-        raw = json.dumps(teams_message(QUINN.id)).encode().replace(b"mine", b"mi\xffne")
+        good = teams_message(QUINN.id, w.teams.service_url)
+        raw = json.dumps(good).encode().replace(b"mine", b"mi\xffne")
         async with w.teams.http.post(
             w.teams.bot_url, data=raw, headers={"Content-Type": "application/json"}
         ) as r:
             assert r.status == 400
         async with w.teams.http.post(
             w.teams.bot_url,
-            data=json.dumps(teams_message(QUINN.id)).encode(),
+            data=json.dumps(good).encode(),
             headers={"Content-Type": "application/json; charset=x-unknown"},
         ) as r:
             assert r.status == 400

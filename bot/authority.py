@@ -12,6 +12,7 @@ rules, with the roles from the org file:
 |              |        | deciders (who may then say whether the fix worked)                 |
 | REPORT       | team   | its members (active team)                                          |
 | USE_AGENDA   | team   | its members                                                        |
+| SHOW_CARDS   | team   | its members: post the card of a report a burst notice listed       |
 | LEAD         | team   | its leads and liaisons: the queue, the digest                      |
 | TAKE_FLAGS   | team   | its leads: overdue flags when there is no team above               |
 
@@ -35,6 +36,7 @@ class Act(StrEnum):
     JUDGE_FIX = "judge_fix"
     REPORT = "report"
     USE_AGENDA = "use_agenda"
+    SHOW_CARDS = "show_cards"
     LEAD = "lead"
     TAKE_FLAGS = "take_flags"
 
@@ -46,6 +48,7 @@ _MEMBER = frozenset(Role)
 TEAM_ROLES: dict[Act, frozenset[Role]] = {
     Act.REPORT: _MEMBER,
     Act.USE_AGENDA: _MEMBER,
+    Act.SHOW_CARDS: _MEMBER,
     Act.LEAD: DECIDING_ROLES,
     Act.TAKE_FLAGS: frozenset({Role.LEAD}),
 }

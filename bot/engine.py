@@ -13,6 +13,7 @@ from typing import assert_never
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import burst, limits
 from bot.attribution import stored_actor
 from bot.authority import Act, Authority
 from bot.cards import card_key, item_card
@@ -188,6 +189,7 @@ class Loop:
         await self._person(reporter_id)
         team = await self.reporting_team(reporter_id, inp.team_id)
         now = self.clock.now()
+        await limits.check(self.s, reporter_id, limits.REPORTS, now)
         due = await self._due(team, now) if inp.kind == Kind.BARRIER else None
         item = Item(
             kind=inp.kind,
@@ -229,6 +231,30 @@ class Loop:
             "reported",
             None,
             team_id=team.id,
+        )
+        await self._announce(item, team)
+        return item
+
+    async def _announce(self, item: Item, team: Team) -> None:
+        """A new report's card in its team's channel; within a burst from one person, the
+        burst's notice instead (see bot.burst), so others' reports are not held up."""
+        grouped = await burst.collapsed(self.s, item)
+        reporter = await self.dir.person(item.reporter_id) if grouped else None
+        if grouped is None or reporter is None:
+            await self._post_card(item, team.id)
+            return
+        key = burst.notice_key(team.id, reporter.id, burst.window_start(item.created_at))
+        notice = burst.notice(team, reporter, grouped)
+        await self._send("team", team.id, notice, update_key=key, replace_pending=True)
+
+    async def show_card(self, person_id: str, item_id: int | str) -> Item:
+        """Post the card of a report that a burst notice listed, in its team's channel."""
+        item = await self.item(item_id)
+        team = await self.dir.team(item.origin_team_id)
+        if team is None:
+            raise NotFound(f"There is no team for #{item.id}.")
+        await self.authority.require(
+            person_id, Act.SHOW_CARDS, team, f"Only members of {team.name} can show its cards."
         )
         await self._post_card(item, team.id)
         return item
@@ -480,6 +506,7 @@ class Loop:
         if driver:
             _check_enum(Driver, driver, "implementation driver")
         item = await self.item(item_id) if item_id else None
+        await limits.check(self.s, giver.id, limits.KUDOS, self.clock.now())
         k = Kudos(
             giver_id=giver.id,
             person_id=person.id if person else None,

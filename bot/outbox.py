@@ -157,21 +157,40 @@ async def enqueue(
     track: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
     platform: str | None = None,
+    replace_pending: bool = False,
 ) -> list[Outbox]:
     """Queue `message` for a person or team on each platform that reaches them.
 
     `platform` restricts it to one platform (an adapter answering a person where they wrote).
+    `replace_pending` (with an `update_key`): if that message is still waiting in the channel's
+    queue, untouched, its content is replaced instead of queueing one more version: a notice
+    edited many times in a burst costs the channel one post, not one per version.
     """
     platforms = await _platforms_for(session, fanout, dest_kind, dest_id)
     if platform is not None:
         platforms = [platform] if platform in fanout.names else []
     rows = []
     for name in platforms:
+        key = channel_key(name, dest_kind, dest_id)
+        if replace_pending and update_key is not None:
+            done = await session.execute(
+                update(Outbox)
+                .where(
+                    Outbox.channel_key == key,
+                    Outbox.update_key == update_key,
+                    Outbox.status == "pending",
+                    Outbox.lease_until.is_(None),  # not being sent now (nor lost in a crash)
+                )
+                .values(payload=message.to_json())
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(done, "rowcount", 0):
+                continue
         row = Outbox(
             platform=name,
             dest_kind=dest_kind,
             dest_id=dest_id,
-            channel_key=channel_key(name, dest_kind, dest_id),
+            channel_key=key,
             update_key=update_key,
             payload=message.to_json(),
             track=track or {},

@@ -12,6 +12,7 @@ Slack's `/looplink agenda add ...` and Teams' `agenda add ...` both arrive here.
 
 from __future__ import annotations
 
+from bot import limits
 from bot.authority import Act
 from bot.content.agenda import build_agenda
 from bot.content.common import meetings
@@ -78,6 +79,7 @@ async def agenda_command(ctx: Ctx, args: str) -> FlowResult:
             owner = await ctx.loop.dir.find_person(token)
             if owner is None:
                 raise InvalidInput(f"I could not find '{token}' to own that action item.")
+        await limits.check(ctx.s, ctx.person.id, limits.AGENDA, now)
         entry = AgendaItem(
             team_id=team.id,
             kind="action" if verb == "action" else "topic",

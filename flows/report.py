@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from bot import limits
 from bot.db.models import ConversationState, Item, Team
 from bot.domain import (
     ANONYMITY_MIN_TEAM,
@@ -124,7 +125,10 @@ async def _submit_form(ctx: Ctx, kind: str, values: dict[str, str]) -> FlowResul
         urgency=str(values.get("urgency") or Urgency.NORMAL.value),
         anonymous=_flag(values.get("anonymous")),
     )
-    item = await ctx.loop.report(ctx.person.id, inp, source=ctx.ev.platform)
+    try:
+        item = await ctx.loop.report(ctx.person.id, inp, source=ctx.ev.platform)
+    except limits.TooMany as e:  # the form stays open with what was written
+        return FlowResult(errors={"summary": str(e)})
     row = await active_steps(ctx)  # "Use the form instead" ends the step-by-step conversation
     if row is not None and await _claim(ctx, row, SENT):
         await _ended(ctx, row, item.id)

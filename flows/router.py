@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import flows.agenda
+import flows.burst
 import flows.help
 import flows.home
 import flows.kudos

@@ -47,6 +47,10 @@ class ConnectorError(Exception):
         return self.status == 429 or self.status >= 500 or self.status in (0, 408)
 
 
+class AddressNotAllowed(ConnectorError):
+    """Looplink itself refused to call this address (not an allowed Bot Connector one)."""
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """Retry-After as seconds: either a number of seconds or an HTTP date."""
     if not value:
@@ -94,7 +98,7 @@ class BotConnector:
         if not service_url.startswith(("https://", "http://")):
             raise ConnectorError(0, f"no usable serviceUrl ({service_url!r})")
         if not self.allowed.allows(service_url):
-            raise ConnectorError(
+            raise AddressNotAllowed(
                 403, f"serviceUrl {service_url[:100]!r} is not an allowed Bot Connector address"
             )
         url = service_url.rstrip("/") + path

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from adapters.teams.cards import message_activity
-from adapters.teams.connector import BotConnector, ConnectorError
+from adapters.teams.connector import AddressNotAllowed, BotConnector, ConnectorError
 from adapters.teams.settings import INFO
 from bot.db.models import ConversationRef
 from bot.db.session import Database
@@ -56,6 +56,14 @@ def failure(e: ConnectorError, address: Address) -> SendResult:
     """Map a connector refusal to what the outbox should do next (a person is never named)."""
     if e.retryable:
         return SendResult(ok=False, retry_after=e.retry_after, error=str(e))
+    if isinstance(e, AddressNotAllowed):  # a stored reference to a server we never call
+        return SendResult(
+            ok=False,
+            permanent=True,
+            error=str(e),
+            fix="if that address is a real Bot Connector, add it to "
+            "LOOPLINK_TEAMS_SERVICE_URLS, restart and `looplink outbox retry`; else discard it",
+        )
     if e.status in (400, 413):
         return SendResult(
             ok=False,

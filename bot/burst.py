@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import limits
 from bot.db.models import Item, Person, Team
 from bot.messages import Button, Message
 from bot.texts import texts
@@ -38,7 +39,7 @@ def notice_key(team_id: str, person_id: str, start: datetime) -> str:
 async def collapsed(s: AsyncSession, item: Item) -> list[Item] | None:
     """The reporter's reports in `item`'s burst that get no card (with `item`), or None when
     `item` gets its own card."""
-    if item.anonymous:
+    if item.anonymous or not limits.enabled():
         return None
     start = window_start(item.created_at)
     rows = list(

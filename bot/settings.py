@@ -68,6 +68,7 @@ class Settings:
     # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or networks)
     trusted_proxies: tuple[str, ...] = ()
     run_scheduler: bool = True
+    flood_limits: bool = True  # per-person limits and burst notices (bot/limits.py, bot/burst.py)
     demo: bool = False  # `looplink demo`: demo data, no sign-in for the dashboard or playground
     platforms: Mapping[str, object] = field(default_factory=dict)
 
@@ -139,5 +140,7 @@ class Settings:
             run_scheduler=(opt("LOOPLINK_SCHEDULER") or "on").lower()
             not in ("0", "false", "no", "off"),
             platforms=platforms,
+            flood_limits=(opt("LOOPLINK_FLOOD_LIMITS") or "on").lower()
+            not in ("0", "false", "no", "off"),
         )
         return settings

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from adapters.local.dashboard import add_dashboard_routes
+from bot import limits
 from bot.clock import Clock, SystemClock
 from bot.db.session import Database
 from bot.outbox import Fanout
@@ -60,6 +61,7 @@ async def build_server(
     """The whole program as an aiohttp app; `platforms` are the registered ones (tests add)."""
     if settings.templates_dir is not None:
         set_texts(Texts(settings.templates_dir))
+    limits.configure(settings.flood_limits)
     own_db = db is None
     if db is None:
         db = await prepare_database(settings, infos(platforms))

@@ -41,6 +41,17 @@ MONDAY = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+@pytest.fixture(autouse=True)
+def flood_limits_on() -> Iterator[None]:
+    """Every test starts with flood protection on, as Looplink does (a test's server may have
+    turned it off for its own load)."""
+    from bot import limits
+
+    limits.configure(True)
+    yield
+    limits.configure(True)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

@@ -214,6 +214,7 @@ async def test_postgresql_stopped_and_started_under_traffic(
         slack_signing_secret=SECRET,
         slack_api_url=fake.api_url,
         run_scheduler=False,
+        flood_limits=False,  # traffic from a few people, not a flood
     )
     server = await build_server(settings)
     platform = server.platforms[0]

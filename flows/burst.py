@@ -8,7 +8,7 @@ from flows.registry import Ctx, action
 
 
 @action("card")
-async def show_card(ctx: Ctx, which: str, value: str) -> FlowResult:
+async def show_card(ctx: Ctx, _which: str, value: str) -> FlowResult:
     item = await ctx.loop.show_card(ctx.person.id, value)
     return FlowResult(
         replies=[Message(text=f"The card of #{item.id} is being posted in the team's channel.")]

@@ -467,11 +467,32 @@ def fill(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 class SlackUser:
     """Sends signed, Slack-shaped requests to Looplink's /slack/events as people in Slack."""
 
-    def __init__(self, client: Client, secret: str, fake: FakeSlack) -> None:
+    def __init__(
+        self,
+        client: Client,
+        secret: str,
+        fake: FakeSlack,
+        team: str = TEAM_ID,
+        enterprise: str | None = None,
+    ) -> None:
         self.client = client
         self.secret = secret
         self.fake = fake
+        self.team = team  # the workspace the requests come from
+        self.enterprise = enterprise  # its Enterprise Grid organisation, if any
         self._n = itertools.count(1)
+
+    def in_workspace(self, team: str, enterprise: str | None = None) -> SlackUser:
+        """The same app's requests, as people of another workspace (signed alike)."""
+        other = SlackUser(self.client, self.secret, self.fake, team, enterprise)
+        other._n = self._n  # ids (triggers, events) stay unique across both
+        return other
+
+    def _team(self) -> dict[str, Any]:
+        return {"id": self.team, "domain": self.team.lower()}
+
+    def _enterprise(self) -> dict[str, Any] | None:
+        return None if self.enterprise is None else {"id": self.enterprise, "name": "Grid"}
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self._n):06d}"
@@ -507,8 +528,9 @@ class SlackUser:
         body = urlencode(
             {
                 "token": "legacy-verification-token",
-                "team_id": TEAM_ID,
-                "team_domain": "riverside",
+                "team_id": self.team,
+                "team_domain": self.team.lower(),
+                **({"enterprise_id": self.enterprise} if self.enterprise else {}),
                 "channel_id": channel,
                 "channel_name": "lincoln-team",
                 "user_id": user,
@@ -530,7 +552,8 @@ class SlackUser:
     async def event(self, event: dict[str, Any], event_id: str | None = None) -> tuple[int, str]:
         envelope = {
             "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
+            "team_id": self.team,
+            **({"enterprise_id": self.enterprise} if self.enterprise else {}),
             "api_app_id": APP_ID,
             "event": event,
             "type": "event_callback",
@@ -538,8 +561,8 @@ class SlackUser:
             "event_time": int(time.time()),
             "authorizations": [
                 {
-                    "enterprise_id": None,
-                    "team_id": TEAM_ID,
+                    "enterprise_id": self.enterprise,
+                    "team_id": self.team,
                     "user_id": BOT_USER,
                     "is_bot": True,
                     "is_enterprise_install": False,
@@ -568,7 +591,7 @@ class SlackUser:
         )
 
     def _user(self, user: str) -> dict[str, Any]:
-        return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID}
+        return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team}
 
     def click_payload(
         self,
@@ -598,8 +621,8 @@ class SlackUser:
                 "is_ephemeral": False,
             },
             "trigger_id": trigger,
-            "team": {"id": TEAM_ID, "domain": "riverside"},
-            "enterprise": None,
+            "team": self._team(),
+            "enterprise": self._enterprise(),
             "is_enterprise_install": False,
             "channel": {
                 "id": channel,
@@ -641,8 +664,8 @@ class SlackUser:
                 "token": "legacy-verification-token",
                 "container": {"type": "view", "view_id": view["id"]},
                 "trigger_id": self._id("13345224609.99."),
-                "team": {"id": TEAM_ID, "domain": "riverside"},
-                "enterprise": None,
+                "team": self._team(),
+                "enterprise": self._enterprise(),
                 "is_enterprise_install": False,
                 "view": view,
                 "actions": [
@@ -669,7 +692,7 @@ class SlackUser:
         submitted.setdefault("bot_id", BOT_ID)
         return {
             "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": "riverside"},
+            "team": self._team(),
             "user": self._user(user),
             "api_app_id": APP_ID,
             "token": "legacy-verification-token",
@@ -677,7 +700,7 @@ class SlackUser:
             "view": submitted,
             "response_urls": [],
             "is_enterprise_install": False,
-            "enterprise": None,
+            "enterprise": self._enterprise(),
         }
 
     async def submit(
@@ -695,11 +718,11 @@ class SlackUser:
                 "type": "message_action",
                 "token": "legacy-verification-token",
                 "action_ts": ts,
-                "team": {"id": TEAM_ID, "domain": "riverside"},
+                "team": self._team(),
                 "user": self._user(user),
                 "channel": {"id": channel, "name": "team"},
                 "is_enterprise_install": False,
-                "enterprise": None,
+                "enterprise": self._enterprise(),
                 "callback_id": "report_as_barrier",
                 "trigger_id": trigger,
                 "response_url": self.fake.response_url(f"shortcut-{trigger}"),

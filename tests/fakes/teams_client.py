@@ -69,12 +69,23 @@ class Reply:
 
 
 class TeamsClient:
-    def __init__(self, http: aiohttp.ClientSession, bot_url: str, service_url: str) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, bot_url: str, service_url: str, tenant: str = TENANT
+    ) -> None:
         self.http = http
         self.bot_url = bot_url.rstrip("/") + "/api/messages"
         self.service_url = service_url
+        self.tenant = tenant  # the Microsoft 365 tenant the activities come from
         self._ids = itertools.count(1)
         self.headers: dict[str, str] = {}
+
+    def in_tenant(self, tenant: str) -> TeamsClient:
+        """The same Teams, as people of another Microsoft 365 tenant (own activity ids)."""
+        other = TeamsClient(self.http, self.bot_url.removesuffix("/api/messages"), "", tenant)
+        other.service_url = self.service_url
+        other.headers = self.headers
+        other._ids = itertools.count(500)
+        return other
 
     def new_id(self) -> str:
         return f"1700000000{next(self._ids):03d}"
@@ -93,12 +104,12 @@ class TeamsClient:
     def personal(self, who: TeamsUser) -> dict[str, Any]:
         return {
             "conversationType": "personal",
-            "tenantId": TENANT,
+            "tenantId": self.tenant,
             "id": who.personal_conversation,
         }
 
     def channel_data(self, channel: str | None) -> dict[str, Any]:
-        data: dict[str, Any] = {"tenant": {"id": TENANT}}
+        data: dict[str, Any] = {"tenant": {"id": self.tenant}}
         if channel:
             data["team"] = {"id": channel, "name": "Team"}
             data["channel"] = {"id": channel, "name": "General"}
@@ -133,7 +144,7 @@ class TeamsClient:
                 who,
                 {
                     "conversationType": "channel",
-                    "tenantId": TENANT,
+                    "tenantId": self.tenant,
                     "id": f"{channel};messageid={msg_id}",
                     "isGroup": True,
                 },
@@ -167,7 +178,7 @@ class TeamsClient:
         activity = {
             **self._base(
                 who,
-                {"conversationType": "channel", "tenantId": TENANT, "id": channel, "isGroup": True},
+                {"conversationType": "channel", "tenantId": self.tenant, "id": channel, "isGroup": True},
             ),
             "type": "conversationUpdate",
             "id": "f:" + self.new_id(),
@@ -192,7 +203,7 @@ class TeamsClient:
         if channel:
             conversation = {
                 "conversationType": "channel",
-                "tenantId": TENANT,
+                "tenantId": self.tenant,
                 "id": f"{channel};messageid={reply_to or self.new_id()}",
                 "isGroup": True,
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -127,49 +128,30 @@ class Directory:
         return (await self.s.scalars(q)).first()
 
     async def person_by_identity(
-        self, platform: str, user_id: str, *, scope: str = "", email: str | None = None
+        self, platform: str, user_id: str, scopes: Sequence[str]
     ) -> Person | None:
-        """The active person a platform user is: by their id on `platform` (within `scope`,
-        the workspace or tenant; ids from the org file match any scope), else by email."""
-        if user_id:
-            q = (
-                select(Person)
-                .join(PlatformId, PlatformId.owner_id == Person.id)
-                .where(
-                    Person.active.is_(True),
-                    PlatformId.owner_kind == "person",
-                    PlatformId.platform == platform,
-                    PlatformId.value == user_id,
-                    PlatformId.scope.in_({scope, ""}),
-                )
-                .order_by(PlatformId.rank)
-            )
-            found = (await self.s.scalars(q)).first()
-            if found is not None:
-                return found
-        if email:
-            q = select(Person).where(
-                Person.active.is_(True), func.lower(Person.email) == email.lower()
-            )
-            return (await self.s.scalars(q)).first()
-        return None
-
-    async def team_by_channel(self, platform: str, channel_id: str, scope: str = "") -> Team | None:
-        """The team whose channel on `platform` is `channel_id`."""
+        """The active person whose identity on `platform` is `user_id` in one of `scopes`
+        (workspaces the caller already knows are declared: see bot/identity.py)."""
+        if not user_id or not scopes:
+            return None
         q = (
-            select(Team)
-            .join(PlatformId, PlatformId.owner_id == Team.id)
+            select(Person)
+            .join(PlatformId, PlatformId.owner_id == Person.id)
             .where(
-                PlatformId.owner_kind == "team",
+                Person.active.is_(True),
+                PlatformId.owner_kind == "person",
                 PlatformId.platform == platform,
-                PlatformId.value == channel_id,
-                PlatformId.scope.in_({scope, ""}),
+                PlatformId.value == user_id,
+                PlatformId.scope.in_(list(scopes)),
             )
+            .order_by(PlatformId.rank)
         )
         return (await self.s.scalars(q)).first()
 
-    async def platform_id(self, owner_kind: str, owner_id: str, platform: str) -> str | None:
-        """A person's (or team's) preferred id on `platform`, if the org file gives one."""
+    async def platform_id(
+        self, owner_kind: str, owner_id: str, platform: str, scopes: Sequence[str] | None = None
+    ) -> str | None:
+        """A person's (or team's) preferred id on `platform` (in one of `scopes`, if given)."""
         q = (
             select(PlatformId.value)
             .where(
@@ -177,9 +159,18 @@ class Directory:
                 PlatformId.owner_id == owner_id,
                 PlatformId.platform == platform,
             )
-            .order_by(PlatformId.rank)
+            .order_by(PlatformId.rank, PlatformId.scope)
         )
+        if scopes is not None:
+            q = q.where(PlatformId.scope.in_(list(scopes)))
         return (await self.s.scalars(q)).first()
+
+    async def ids_of(self, owner_kind: str, owner_id: str) -> list[PlatformId]:
+        """Every platform id (identity, channel) of a person or team."""
+        q = select(PlatformId).where(
+            PlatformId.owner_kind == owner_kind, PlatformId.owner_id == owner_id
+        )
+        return list((await self.s.scalars(q)).all())
 
     async def find_team(self, token: str) -> Team | None:
         t = token.strip().lstrip("#@").strip()

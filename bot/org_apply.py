@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Membership, Person, PlatformId, Setting, Team
+from bot.db.models import Membership, Person, PlatformId, Setting, Team, Workspace
 from bot.orgfile import IdSpec, OrgSpec
 
 
@@ -56,10 +56,30 @@ async def apply_org(session: AsyncSession, spec: OrgSpec) -> ApplyReport:
     report = ApplyReport()
     ids = await _IdRows.load(session)
     await _apply_settings(session, spec, report)
+    await _apply_workspaces(session, spec, report)
     await _apply_people(session, spec, ids, report)
     await _apply_teams(session, spec, ids, report)
     await _apply_members(session, spec, report)
     return report
+
+
+async def _apply_workspaces(session: AsyncSession, spec: OrgSpec, report: ApplyReport) -> None:
+    """The declared workspaces; one no longer declared is deactivated: its people and
+    channels are strangers from then on (their ids are kept, for the history)."""
+    have = {(w.platform, w.value): w for w in (await session.scalars(select(Workspace))).all()}
+    wanted = {(w.platform, w.value): w for w in spec.workspaces}
+    for key, ws in wanted.items():
+        row = have.get(key)
+        if row is None:
+            session.add(Workspace(platform=ws.platform, value=ws.value, name=ws.id, active=True))
+            report.added.append(f"workspace {ws.id}")
+        elif _sync(row, {"name": ws.id, "active": True}):
+            report.changed.append(f"workspace {ws.id}")
+    for key, row in have.items():
+        if key not in wanted and row.active:
+            row.active = False
+            report.deactivated.append(f"workspace {row.name}")
+    await session.flush()
 
 
 async def _apply_settings(session: AsyncSession, spec: OrgSpec, report: ApplyReport) -> None:
@@ -84,34 +104,67 @@ async def _apply_settings(session: AsyncSession, spec: OrgSpec, report: ApplyRep
 
 
 class _IdRows:
-    """Every PlatformId row, to bring each owner's ids in line with the org file."""
+    """Every PlatformId row, to bring the org file's ids in line with the file.
+
+    Rows the file gave (`origin` "org") are the file's to add, change and remove; rows learnt
+    otherwise (an email match, an admin's link) are kept, unless the file gives their owner
+    another id under that key in that workspace, or gives their id to another owner: the file
+    wins. An id the file gives that is already there, however it was learnt, is no change.
+    """
 
     def __init__(self, session: AsyncSession, rows: list[PlatformId]) -> None:
         self.s = session
-        self.rows: dict[tuple[str, str], dict[str, PlatformId]] = {}
-        for r in rows:
-            self.rows.setdefault((r.owner_kind, r.owner_id), {})[r.key] = r
+        self.rows = rows
 
     @classmethod
     async def load(cls, session: AsyncSession) -> _IdRows:
         return cls(session, list((await session.scalars(select(PlatformId))).all()))
 
-    async def sync(self, kind: str, owner_id: str, wanted: tuple[IdSpec, ...]) -> bool:
-        """Make the owner's ids exactly `wanted`; True when anything changed."""
-        have = self.rows.get((kind, owner_id), {})
-        changed = False
-        for key, row in list(have.items()):
-            if key not in {w.key for w in wanted}:
+    async def sync(self, kind: str, wanted: dict[str, tuple[IdSpec, ...]]) -> set[str]:
+        """Make the ids of every `kind` owner match `wanted`; returns the owners changed.
+
+        Rows that go are deleted (and flushed) before any is added, so an id may move from one
+        owner to another, or two owners swap ids, in one apply.
+        """
+        specs = {(o, w.key, w.scope): w for o, ws in wanted.items() for w in ws}
+        taken = {(w.platform, w.scope, w.value): o for o, ws in wanted.items() for w in ws}
+        changed: set[str] = set()
+        keep: set[tuple[str, str, str]] = set()
+        for row in [r for r in self.rows if r.owner_kind == kind]:
+            spec = specs.get((row.owner_id, row.key, row.scope))
+            same = spec is not None and (spec.platform, spec.value, spec.rank) == (
+                row.platform,
+                row.value,
+                row.rank,
+            )
+            holder = taken.get((row.platform, row.scope, row.value))
+            if same:
+                keep.add((row.owner_id, row.key, row.scope))
+                continue
+            given_elsewhere = holder is not None and holder != row.owner_id
+            in_file = row.owner_id in wanted  # others (deactivated) keep theirs
+            if (in_file and (row.origin == "org" or spec is not None)) or given_elsewhere:
                 await self.s.delete(row)
-                changed = True
-        for w in wanted:
-            values = {"platform": w.platform, "rank": w.rank, "value": w.value, "scope": ""}
-            existing = have.get(w.key)
-            if existing is None:
-                self.s.add(PlatformId(owner_kind=kind, owner_id=owner_id, key=w.key, **values))
-                changed = True
-            elif _sync(existing, values):
-                changed = True
+                self.rows.remove(row)
+                changed.add(row.owner_id)
+        await self.s.flush()
+        for (owner, key, scope), w in specs.items():
+            if (owner, key, scope) in keep:
+                continue
+            row = PlatformId(
+                owner_kind=kind,
+                owner_id=owner,
+                key=key,
+                scope=scope,
+                platform=w.platform,
+                rank=w.rank,
+                value=w.value,
+                origin="org",
+            )
+            self.s.add(row)
+            self.rows.append(row)
+            changed.add(owner)
+        await self.s.flush()
         return changed
 
 
@@ -129,9 +182,8 @@ async def _apply_people(
         person = people.get(ps.id)
         if person is None:
             session.add(Person(id=ps.id, **values))
-            await ids.sync("person", ps.id, ps.ids)
             report.added.append(f"person {ps.id}")
-        elif _sync(person, values) | await ids.sync("person", ps.id, ps.ids):
+        elif _sync(person, values):
             report.changed.append(f"person {ps.id}")
     wanted_people = {p.id for p in spec.people}
     for pid, person in people.items():
@@ -139,6 +191,8 @@ async def _apply_people(
             person.active = False
             report.deactivated.append(f"person {pid}")
     await session.flush()
+    for pid in sorted(await ids.sync("person", {p.id: p.ids for p in spec.people})):
+        _note_change(report, f"person {pid}")
 
 
 async def _apply_teams(
@@ -169,8 +223,7 @@ async def _apply_teams(
             "extra": ts.extra,
             "active": True,
         }
-        changed = _sync(teams[ts.id], team_values) | await ids.sync("team", ts.id, ts.channels)
-        if changed and f"team {ts.id}" not in added:
+        if _sync(teams[ts.id], team_values) and f"team {ts.id}" not in added:
             report.changed.append(f"team {ts.id}")
     wanted_teams = {t.id for t in spec.teams}
     for tid, team in teams.items():
@@ -178,6 +231,14 @@ async def _apply_teams(
             team.active = False
             report.deactivated.append(f"team {tid}")
     await session.flush()
+    for tid in sorted(await ids.sync("team", {t.id: t.channels for t in spec.teams})):
+        _note_change(report, f"team {tid}")
+
+
+def _note_change(report: ApplyReport, what: str) -> None:
+    """`what`'s ids changed: a change, unless it is already reported (added, changed, gone)."""
+    if what not in report.added and what not in report.changed and what not in report.deactivated:
+        report.changed.append(what)
 
 
 async def _apply_members(session: AsyncSession, spec: OrgSpec, report: ApplyReport) -> None:

@@ -27,12 +27,23 @@ DEFAULT_DIGEST = "0 8 * * mon"
 
 @dataclass(frozen=True)
 class IdSpec:
-    """A platform id from the org file: which platform, under which key, how preferred."""
+    """A platform id from the org file: which platform, under which key, how preferred, and
+    in which of the organisation's workspaces (or tenants) it lives."""
 
     platform: str
     key: str  # the org-file key (a person's `slack:`, a team's `channels: {teams: ...}`)
     rank: int  # 0: the platform's preferred key
     value: str
+    scope: str = ""  # the workspace's id on the platform (WorkspaceSpec.value); "": none
+
+
+@dataclass(frozen=True)
+class WorkspaceSpec:
+    """One of the organisation's own workspaces or tenants on a platform (`workspaces:`)."""
+
+    id: str  # its name in the org file
+    platform: str
+    value: str  # its id on the platform (a Slack team id, a Microsoft 365 tenant id)
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class OrgSpec:
     people: tuple[PersonSpec, ...]
     teams: tuple[TeamSpec, ...]
     settings: dict[str, Any] = field(default_factory=dict)
+    workspaces: tuple[WorkspaceSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -182,6 +194,11 @@ class _Validator:
             key: (p.name, rank) for p in platforms for rank, key in enumerate(p.person_keys)
         }
         self.channel_keys = {p.channel_key: p.name for p in platforms if p.channel_key}
+        self.infos = {p.name: p for p in platforms}
+        self.workspace_keys = {p.workspace_key: p for p in platforms if p.workspace_key}
+        self.workspaces: dict[str, WorkspaceSpec] = {}  # by their id in the file
+        # (owner kind, platform, workspace, id) -> (owner, line): an identity is one owner's
+        self._owners: dict[tuple[str, str, str, str], tuple[str, int]] = {}
 
     def bad(self, line: int, message: str, fix: str) -> None:
         self.problems.append(Problem(line, message, fix))
@@ -213,6 +230,7 @@ class _Validator:
                 ],
             )
         known = {"organization", "timezone", "calendar", "people", "teams", "settings"}
+        known.add("workspaces")
         for key in data:
             if key not in known:
                 self.bad(
@@ -223,6 +241,7 @@ class _Validator:
         org_name = self.text(data, "organization", required=True) or ""
         tz = self.timezone(data, "timezone", default="UTC")
         calendar = self.calendar(data.get("calendar"), _line(data, "calendar"))
+        workspaces = self.declared(data.get("workspaces"), _line(data, "workspaces"))
         people = self.people(data.get("people"), _line(data, "people"))
         teams = self.teams(data.get("teams"), _line(data, "teams"), tz, {p.id for p in people})
         settings = data.get("settings") or {}
@@ -233,7 +252,15 @@ class _Validator:
             settings = {}
         if self.problems:
             raise OrgFileError(self.path, self.problems)
-        return OrgSpec(org_name, tz, calendar, tuple(people), tuple(teams), dict(settings))
+        return OrgSpec(
+            org_name,
+            tz,
+            calendar,
+            tuple(people),
+            tuple(teams),
+            dict(settings),
+            tuple(workspaces),
+        )
 
     def timezone(self, obj: _Lined, key: str, default: str) -> str:
         name = self.text(obj, key)
@@ -322,12 +349,176 @@ class _Validator:
             )
         return out
 
-    def person_ids(self, entry: _Lined) -> tuple[IdSpec, ...]:
-        out = []
-        for key, (platform, rank) in self.person_keys.items():
-            value = self.text(entry, key)
+    def declared(self, raw: Any, line: int) -> list[WorkspaceSpec]:
+        """`workspaces:`, the organisation's own workspaces and tenants: each an `id` and one
+        platform key whose value is the workspace's id there."""
+        if raw is None:
+            return []
+        keys = " or ".join(f"'{k}'" for k in self.workspace_keys) or "(none: no platform has them)"
+        if not isinstance(raw, list):
+            self.bad(
+                line,
+                "'workspaces' must be a list",
+                f"write '- {{id: NAME, KEY: ID}}' with KEY {keys}",
+            )
+            return []
+        out: list[WorkspaceSpec] = []
+        values: dict[tuple[str, str], int] = {}
+        for entry in raw:
+            if not isinstance(entry, _Lined):
+                self.bad(line, "each workspace must be a mapping", "write '- {id: NAME, KEY: ID}'")
+                continue
+            wid = self.ident(entry, "workspace")
+            given = [k for k in entry if k != "id"]
+            unknown = [k for k in given if k not in self.workspace_keys]
+            for k in unknown:
+                self.bad(
+                    _line(entry, k), f"unknown workspace key '{k}'", f"use 'id' and one of {keys}"
+                )
+            platforms = [k for k in given if k in self.workspace_keys]
+            if len(platforms) != 1:
+                if not unknown:
+                    self.bad(
+                        entry.line,
+                        f"workspace '{wid}' must name exactly one platform",
+                        f"give it one of {keys} (one entry per workspace or tenant)",
+                    )
+                continue
+            info = self.workspace_keys[platforms[0]]
+            value = self.text(entry, platforms[0], required=True, max_len=64)
+            if wid is None or value is None:
+                continue
+            if not re.match(info.workspace_pattern, value):
+                self.bad(
+                    _line(entry, platforms[0]),
+                    f"'{value}' is not a {info.workspace_label} id",
+                    f"write its id, e.g. {info.workspace_example or '...'}",
+                )
+                continue
+            if wid in self.workspaces:
+                self.bad(
+                    _line(entry, "id"),
+                    f"duplicate workspace id '{wid}'",
+                    "give each workspace a unique id",
+                )
+                continue
+            if (info.name, value) in values:
+                self.bad(
+                    _line(entry, platforms[0]),
+                    f"{info.workspace_label} '{value}' is declared twice (first on line "
+                    f"{values[(info.name, value)]})",
+                    "declare each workspace once",
+                )
+                continue
+            values[(info.name, value)] = _line(entry, platforms[0])
+            spec = WorkspaceSpec(wid, info.name, value)
+            self.workspaces[wid] = spec
+            out.append(spec)
+        return out
+
+    def scoped(
+        self, owner: str, what: str, key: str, platform: str, raw: Any, line: int, single: bool
+    ) -> list[tuple[str, str]]:
+        """(workspace value, id) pairs of one platform key: a plain id lives in the platform's
+        only declared workspace; `{WORKSPACE: ID, ...}` names them (`single`: one at most)."""
+        info = self.infos[platform]
+        mine = [w for w in self.workspaces.values() if w.platform == platform]
+        if info.workspace_key is None:
+            if isinstance(raw, dict):
+                self.bad(
+                    line, f"{what} ids on {info.label} are written plain", f"write '{key}: ID'"
+                )
+                return []
+            value = self.text_value(raw, line, what)
+            return [("", value)] if value else []
+        if not isinstance(raw, dict):
+            value = self.text_value(raw, line, what)
+            if not value:
+                return []
+            if len(mine) == 1:
+                return [(mine[0].value, value)]
+            label = info.workspace_label
+            if not mine:
+                self.bad(
+                    line,
+                    f"{owner} has a {info.label} {what} id, but the file declares no {label}",
+                    f"declare the organisation's own under 'workspaces:', e.g. "
+                    f"'- {{id: main, {info.workspace_key}: {info.workspace_example.split(' ')[0]}}}'",
+                )
+            else:
+                names = ", ".join(w.id for w in mine)
+                self.bad(
+                    line,
+                    f"{owner} has a {info.label} {what} id, but the file declares "
+                    f"{len(mine)} of them ({names}): say in which one",
+                    f"write {key}: {{{mine[0].id}: {value}}}",
+                )
+            return []
+        out: list[tuple[str, str]] = []
+        for name, given in raw.items():
+            ws = self.workspaces.get(str(name))
+            if ws is None or ws.platform != platform:
+                known = ", ".join(w.id for w in mine) or "none is declared"
+                self.bad(
+                    line,
+                    f"{owner}: '{name}' is not a declared {info.workspace_label}",
+                    f"use one of the file's {info.workspace_label}s ({known})",
+                )
+                continue
+            value = self.text_value(given, line, what)
             if value:
-                out.append(IdSpec(platform, key, rank, value))
+                out.append((ws.value, value))
+        if single and len(out) > 1:
+            self.bad(
+                line,
+                f"{owner} has {len(out)} {info.label} channels",
+                f"give one {info.label} channel per team",
+            )
+            return out[:1]
+        return out
+
+    def text_value(self, raw: Any, line: int, what: str) -> str | None:
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str | int) or isinstance(raw, bool):
+            self.bad(
+                line, f"a {what} id must be text", "write the id as it appears on the platform"
+            )
+            return None
+        value = str(raw).strip()
+        if len(value) > 200:
+            self.bad(line, f"the {what} id is longer than 200 characters", "check the id")
+            return None
+        return value
+
+    def owned(self, kind: str, owner: str, spec: IdSpec, line: int) -> bool:
+        """Whether this identity (or channel) is not already someone else's in the file."""
+        key = (kind, spec.platform, spec.scope, spec.value)
+        first = self._owners.get(key)
+        if first is not None and first[0] != owner:
+            self.bad(
+                line,
+                f"{kind} '{owner}' has the {self.infos[spec.platform].label} id '{spec.value}' "
+                f"of {kind} '{first[0]}' (line {first[1]})",
+                f"an id belongs to one {kind}: fix one of them",
+            )
+            return False
+        self._owners[key] = (owner, line)
+        return True
+
+    def person_ids(self, entry: _Lined) -> tuple[IdSpec, ...]:
+        out: list[IdSpec] = []
+        owner = str(entry.get("id"))
+        for key, (platform, rank) in self.person_keys.items():
+            if key not in entry:
+                continue
+            line = _line(entry, key)
+            for scope, value in self.scoped(
+                f"person '{owner}'", "user", key, platform, entry.get(key), line, single=False
+            ):
+                spec = IdSpec(platform, key, rank, value, scope)
+                if self.owned("person", owner, spec, line):
+                    out.append(spec)
         return tuple(out)
 
     def channels(self, entry: _Lined) -> tuple[IdSpec, ...]:
@@ -341,17 +532,24 @@ class _Validator:
             )
             return ()
         out = []
+        owner = str(entry.get("id"))
+        line = _line(entry, "channels")
         for key, value in channels.items():
             platform = self.channel_keys.get(key)
             if platform is None:
                 known = " or ".join(f"'{k}'" for k in self.channel_keys)
                 self.bad(
-                    _line(entry, "channels"),
+                    line,
                     f"unknown channel platform '{key}'",
                     f"use {known}" if known else "no platform with team channels is set up",
                 )
-            elif value:
-                out.append(IdSpec(platform, key, 0, str(value)))
+                continue
+            for scope, channel in self.scoped(
+                f"team '{owner}'", "channel", key, platform, value, line, single=True
+            ):
+                spec = IdSpec(platform, key, 0, channel, scope)
+                if self.owned("team", owner, spec, line):
+                    out.append(spec)
         return tuple(out)
 
     def ident(self, entry: _Lined, what: str) -> str | None:

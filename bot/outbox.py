@@ -63,8 +63,9 @@ class Address:
 
     dest_kind: str  # "person" or "team"
     dest_id: str
-    platform_id: str | None  # the preferred user or channel id on the platform (PlatformId)
-    ref: dict[str, Any] | None  # stored conversation reference, if any
+    platform_id: str | None  # the user or channel id to reach on the platform (PlatformId)
+    ref: dict[str, Any] | None  # stored conversation reference, if any (for that identity)
+    scope: str = ""  # the workspace or tenant `platform_id` lives in ("" without workspaces)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ class Fanout:
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.platforms)
 
+    def info(self, platform: str) -> PlatformInfo | None:
+        return next((p for p in self.platforms if p.name == platform), None)
+
     def native(self, platform: str) -> bool:
         """Whether `platform` addresses people and teams by their Looplink ids."""
         return any(p.name == platform and p.native_ids for p in self.platforms)
@@ -137,12 +141,28 @@ def channel_key(platform: str, dest_kind: str, dest_id: str) -> str:
     return f"{platform}:{dest_kind}:{dest_id}"
 
 
-async def _known_on(session: AsyncSession, owner_kind: str, owner_id: str) -> set[str]:
-    """The platforms on which the org file gives this person or team an id."""
-    q = select(PlatformId.platform).where(
+async def _ids_of(session: AsyncSession, owner_kind: str, owner_id: str) -> list[PlatformId]:
+    """The person's or team's ids on every platform (identities, channels)."""
+    q = select(PlatformId).where(
         PlatformId.owner_kind == owner_kind, PlatformId.owner_id == owner_id
     )
-    return set((await session.scalars(q)).all())
+    return list((await session.scalars(q)).all())
+
+
+def usable(ref: ConversationRef, ids: Iterable[PlatformId]) -> bool:
+    """Whether a stored reference may be used: a person's only while the identity it was made
+    for is still theirs (so a conversation never carries their messages to anyone else)."""
+    if ref.owner_kind != "person":
+        return True
+    return bool(ref.identity) and any(
+        i.platform == ref.platform and i.scope == ref.scope and i.value == ref.identity for i in ids
+    )
+
+
+def preferred(ids: Iterable[PlatformId]) -> PlatformId | None:
+    """The id to address when no conversation says which: the platform's preferred key, the
+    org file's before a learnt one, then by workspace (stable)."""
+    return min(ids, key=lambda i: (i.rank, i.origin != "org", i.scope), default=None)
 
 
 async def enqueue(
@@ -214,6 +234,7 @@ async def _platforms_for(
     if dest_kind == "person":
         if await session.get(Person, dest_id) is None:
             return []
+        ids = await _ids_of(session, "person", dest_id)
         refs = (
             await session.scalars(
                 select(ConversationRef).where(
@@ -221,10 +242,12 @@ async def _platforms_for(
                 )
             )
         ).all()
-        return fanout.person_platforms(await _known_on(session, "person", dest_id), refs)
+        return fanout.person_platforms(
+            {i.platform for i in ids}, [r for r in refs if usable(r, ids)]
+        )
     if await session.get(Team, dest_id) is None:
         return []
-    return fanout.team_platforms(await _known_on(session, "team", dest_id))
+    return fanout.team_platforms({i.platform for i in await _ids_of(session, "team", dest_id)})
 
 
 class Dispatcher:
@@ -243,7 +266,7 @@ class Dispatcher:
         # Results the platform gave but the database could not take (it was down): recorded
         # first thing when it is back, so a message Slack already accepted is not sent again
         # when its lease runs out.
-        self._unrecorded: list[tuple[Outbox, SendResult]] = []
+        self._unrecorded: list[tuple[Outbox, SendResult, Address]] = []
         # Platforms that refused everything (a revoked token): not tried again until then.
         self._paused: dict[str, datetime] = {}
 
@@ -301,24 +324,36 @@ class Dispatcher:
             ]
 
     async def _addresses(self, s: AsyncSession, rows: list[Outbox]) -> dict[int, Address]:
-        """Where each row goes, resolved for the whole batch with two queries."""
+        """Where each row goes, resolved for the whole batch with two queries: a person's
+        stored conversation if it is still one of their identities', else their preferred id
+        (and the workspace it lives in)."""
         dest_ids = {r.dest_id for r in rows}
-        refs: dict[tuple[str, str, str], dict[str, Any]] = {}
-        ids: dict[tuple[str, str, str], str] = {}
+        refs: dict[tuple[str, str, str], ConversationRef] = {}
+        ids: dict[tuple[str, str, str], list[PlatformId]] = {}
         if rows:
             q = select(ConversationRef).where(ConversationRef.owner_id.in_(dest_ids))
-            refs = {(c.owner_kind, c.owner_id, c.platform): c.ref for c in await s.scalars(q)}
-            q2 = (
-                select(PlatformId)
-                .where(PlatformId.owner_id.in_(dest_ids))
-                .order_by(PlatformId.rank.desc())
-            )
-            # the preferred id (lowest rank) is written last and wins
-            ids = {(i.owner_kind, i.owner_id, i.platform): i.value for i in await s.scalars(q2)}
+            refs = {(c.owner_kind, c.owner_id, c.platform): c for c in await s.scalars(q)}
+            q2 = select(PlatformId).where(PlatformId.owner_id.in_(dest_ids))
+            for i in await s.scalars(q2):
+                ids.setdefault((i.owner_kind, i.owner_id, i.platform), []).append(i)
         out: dict[int, Address] = {}
         for row in rows:
             key = (row.dest_kind, row.dest_id, row.platform)
-            out[row.id] = Address(row.dest_kind, row.dest_id, ids.get(key), refs.get(key))
+            mine = ids.get(key, [])
+            ref = refs.get(key)
+            chosen: PlatformId | None = None
+            if ref is not None and not usable(ref, mine):
+                ref = None
+            if ref is not None and row.dest_kind == "person":
+                chosen = next(i for i in mine if i.scope == ref.scope and i.value == ref.identity)
+            chosen = chosen or preferred(mine)
+            out[row.id] = Address(
+                row.dest_kind,
+                row.dest_id,
+                chosen.value if chosen else None,
+                dict(ref.ref) if ref is not None else None,
+                chosen.scope if chosen else "",
+            )
         return out
 
     async def _previous(
@@ -392,17 +427,17 @@ class Dispatcher:
             log.warning("outbox %s: %s failed: %s", row.id, row.platform, type(e).__name__)
             result = SendResult(ok=False, error=f"{type(e).__name__}: {e}"[:500])
         try:
-            await self._record(row, result)
+            await self._record(row, result, address)
         except Exception as e:
             log.warning(
                 "outbox %s: could not record the result (%s); will record it when the database is back",
                 row.id,
                 type(e).__name__,
             )
-            self._unrecorded.append((row, result))
+            self._unrecorded.append((row, result, address))
         return result.ok
 
-    async def _record(self, row: Outbox, result: SendResult) -> None:
+    async def _record(self, row: Outbox, result: SendResult, address: Address) -> None:
         now = self.clock.now()
         attempts = row.attempts + 1  # the row is leased: nobody else changed it
         values: dict[str, Any] = {"lease_until": None, "attempts": attempts}
@@ -468,7 +503,14 @@ class Dispatcher:
                 await _stamp(s, row.track, now)
             if result.conversation is not None:
                 await save_conversation_ref(
-                    s, row.dest_kind, row.dest_id, row.platform, result.conversation, now
+                    s,
+                    row.dest_kind,
+                    row.dest_id,
+                    row.platform,
+                    result.conversation,
+                    now,
+                    scope=address.scope,
+                    identity=(address.platform_id or "") if row.dest_kind == "person" else "",
                 )
 
     async def run_forever(self, poll: float = 1.0) -> None:
@@ -523,14 +565,25 @@ async def save_conversation_ref(
     platform: str,
     ref: dict[str, Any],
     now: datetime,
+    *,
+    scope: str = "",
+    identity: str = "",
 ) -> None:
+    """Keep how to reach a person or team. A person's reference is for one of their
+    identities (`identity`, the user id, in workspace `scope`): store it only for the identity
+    the conversation belongs to; it is used only while that identity is theirs (`usable`)."""
+    values = {"ref": ref, "scope": scope, "identity": identity}
     row = await s.get(ConversationRef, (owner_kind, owner_id, platform))
     if row is None:
         s.add(
             ConversationRef(
-                owner_kind=owner_kind, owner_id=owner_id, platform=platform, ref=ref, updated_at=now
+                owner_kind=owner_kind,
+                owner_id=owner_id,
+                platform=platform,
+                updated_at=now,
+                **values,
             )
         )
-    elif row.ref != ref:
-        row.ref = ref
+    elif (row.ref, row.scope, row.identity) != (ref, scope, identity):
+        row.ref, row.scope, row.identity = ref, scope, identity
         row.updated_at = now

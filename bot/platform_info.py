@@ -20,6 +20,14 @@ class PlatformInfo:
     `native_ids`: the platform addresses people and teams by their Looplink ids (the local
     playground); it reaches everyone, needs no platform ids, and its events' user ids are
     person ids and its channel ids team ids.
+
+    `workspace_key`: the key under the org file's `workspaces:` that declares one of the
+    organisation's own workspaces (or tenants) on this platform, whose id must match
+    `workspace_pattern` (`workspace_label` and `workspace_example` are for error messages and
+    exports). A platform with workspaces keeps every user and channel id inside one: an
+    identity is (platform, workspace, user id), and an event from a workspace the organisation
+    did not declare is a stranger's (bot/identity.py). None: the platform is one space, with
+    nothing to declare.
     """
 
     name: str
@@ -27,3 +35,7 @@ class PlatformInfo:
     person_keys: tuple[str, ...] = ()
     channel_key: str | None = None
     native_ids: bool = False
+    workspace_key: str | None = None
+    workspace_label: str = "workspace"
+    workspace_pattern: str = r"^\S{1,64}$"
+    workspace_example: str = ""

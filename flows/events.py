@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.identity import Identity
 from bot.messages import Form, Message
 
 InboundKind = Literal["text", "command", "action", "submit"]
@@ -24,8 +25,10 @@ class Inbound:
     context: dict[str, str] = field(default_factory=dict)  # the form's hidden context
     channel: str | None = None  # platform channel id; None for a direct message
     delivery_id: str | None = None  # idempotency key (Slack event id, Teams activity id)
-    email: str | None = None  # helps match a person across platforms
+    email: str | None = None  # the user's email, as the platform gives it (links by email)
     scope: str = ""  # the workspace or tenant the event came from ("" when not known)
+    within: tuple[str, ...] = ()  # larger places `scope` belongs to (an Enterprise Grid org)
+    alt_ids: tuple[tuple[str, str], ...] = ()  # the user's other ids: (org-file key, id)
 
 
 @dataclass
@@ -35,6 +38,7 @@ class FlowResult:
     errors: dict[str, str] = field(default_factory=dict)  # per-field errors: keep the form open
     duplicate: bool = False  # this delivery was already handled
     person_id: str | None = None  # who acted, once known
+    identity: Identity | None = None  # the identity that says so (its workspace and user id)
     queued: bool = False  # the replies were queued in the outbox with the change (see handle)
 
     def text(self) -> str:

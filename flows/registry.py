@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Person, Team
 from bot.engine import Loop
+from bot.identity import Identities
 from bot.runtime import Runtime
 from flows.events import FlowResult, Inbound
 
@@ -24,6 +25,7 @@ class Ctx:
     loop: Loop
     person: Person
     ev: Inbound
+    places: tuple[str, ...] = ()  # the declared workspaces the event came from
 
     async def channel_team(self) -> Team | None:
         """The team whose channel the event came from (None: a direct message, or unknown)."""
@@ -31,7 +33,10 @@ class Ctx:
             return None
         if self.rt.fanout.native(self.ev.platform):  # the platform's channel ids are team ids
             return await self.loop.dir.team(self.ev.channel)
-        return await self.loop.dir.team_by_channel(self.ev.platform, self.ev.channel, self.ev.scope)
+        info = self.rt.fanout.info(self.ev.platform)
+        if info is None:
+            return None
+        return await Identities(self.s).team_for_channel(info, self.ev.channel, self.places)
 
 
 CommandHandler = Callable[[Ctx, str], Awaitable[FlowResult]]

@@ -25,6 +25,7 @@ from bot.db.models import Person, ProcessedDelivery
 from bot.domain import MAX_TEXT
 from bot.engine import Loop
 from bot.errors import InvalidInput, LoopError
+from bot.identity import Caller, Identities, Identity
 from bot.messages import Message
 from bot.runtime import Runtime
 from bot.texts import texts
@@ -79,8 +80,8 @@ async def handle(
             if ev.delivery_id and await s.get(ProcessedDelivery, ev.delivery_id) is not None:
                 return FlowResult(duplicate=True)
             loop = Loop(s, rt.clock, rt.fanout)
-            person = await _who(rt, loop, ev)
-            if person is None:
+            known = await _who(rt, loop, s, ev)
+            if known is None:
                 return FlowResult(
                     replies=[
                         Message(
@@ -88,16 +89,21 @@ async def handle(
                         )
                     ]
                 )
-            ctx = Ctx(rt, s, loop, person, ev)
+            person, identity, places = known
+            ctx = Ctx(rt, s, loop, person, ev, places)
             try:
                 result = await _dispatch(ctx)
             except LoopError as e:
                 raise _Rollback(
-                    FlowResult(replies=[Message(text=str(e))], person_id=person.id)
+                    FlowResult(
+                        replies=[Message(text=str(e))], person_id=person.id, identity=identity
+                    )
                 ) from e
             if result.errors:
+                result.person_id, result.identity = person.id, identity
                 raise _Rollback(result)
             result.person_id = person.id
+            result.identity = identity
             if queue_replies is not None:
                 await queue_replies(s, result)
                 result.queued = True
@@ -117,14 +123,26 @@ async def handle(
         return FlowResult(replies=[Message(text=SORRY)])
 
 
-async def _who(rt: Runtime, loop: Loop, ev: Inbound) -> Person | None:
-    """The active person behind the event (the core identity lookup; see bot/platforms.py)."""
+async def _who(
+    rt: Runtime, loop: Loop, s: AsyncSession, ev: Inbound
+) -> tuple[Person, Identity | None, tuple[str, ...]] | None:
+    """The active person behind the event, the identity that says so and the declared
+    workspaces it came from; None for a stranger (the identity model: bot/identity.py)."""
     if rt.fanout.native(ev.platform):  # the platform's user ids are person ids
         person = await loop.dir.person(ev.user_id)
-        return person if person is not None and person.active else None
-    return await loop.dir.person_by_identity(
-        ev.platform, ev.user_id, scope=ev.scope, email=ev.email
+        return (person, None, ()) if person is not None and person.active else None
+    info = rt.fanout.info(ev.platform)
+    if info is None or not info.person_keys:
+        return None
+    caller = Caller(
+        ev.platform,
+        ((info.person_keys[0], ev.user_id), *ev.alt_ids),
+        scope=ev.scope,
+        within=ev.within,
+        email=ev.email,
     )
+    known = await Identities(s).identify(info, caller)
+    return None if known is None else (known.person, known.identity, known.places)
 
 
 def _split(text: str) -> tuple[str, str]:

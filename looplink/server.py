@@ -18,6 +18,7 @@ from adapters.local.dashboard import add_dashboard_routes
 from bot import limits
 from bot.clock import Clock, SystemClock
 from bot.db.session import Database
+from bot.identity import undeclared
 from bot.outbox import Fanout
 from bot.platforms import Platform, PlatformAdapter
 from bot.runtime import Runtime
@@ -66,14 +67,14 @@ async def build_server(
     if db is None:
         db = await prepare_database(settings, infos(platforms))
     try:
-        return _assemble(settings, db, clock, platforms)
+        return await _assemble(settings, db, clock, platforms)
     except BaseException:
         if own_db:  # a platform refused its settings: leave no connection behind
             await db.close()
         raise
 
 
-def _assemble(
+async def _assemble(
     settings: Settings, db: Database, clock: Clock | None, platforms: Sequence[PlatformAdapter]
 ) -> Server:
     rt = Runtime(db, clock or SystemClock(), Fanout(platforms=()))
@@ -86,6 +87,15 @@ def _assemble(
         platform.add_routes(app)
         rt.add_platform(platform.info, platform.sender())
         server.platforms.append(platform)
+    async with db.transaction() as s:
+        for info in await undeclared(s, [p.info for p in server.platforms]):
+            log.warning(
+                "%s is enabled but the org file declares no %s of the organisation's own "
+                "(workspaces:, see docs/org-file.md): everyone on %s is a stranger to Looplink",
+                info.label,
+                info.workspace_label,
+                info.label,
+            )
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)
     return server

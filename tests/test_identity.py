@@ -210,7 +210,10 @@ async def test_a_second_identity_with_a_linked_members_email_is_a_stranger(
         iid = await report_with_form(w, QUINN, anonymous=True)
         await w.deliver()
         second = user("29:1f00-quinn-second-account", "Q. Murphy")
-        w.connector.members[second.id] = {"id": second.id, "email": "quinn.murphy@millbrook.example"}
+        w.connector.members[second.id] = {
+            "id": second.id,
+            "email": "quinn.murphy@millbrook.example",
+        }
         await w.teams.say(second, "mine")
         await w.deliver()
         seen = said_to(w, second)
@@ -259,8 +262,8 @@ async def test_a_slack_user_of_another_workspace_is_a_stranger(slack: Slack) -> 
     assert status == 200, body
     answer = json.loads(body)
     assert "I don't know you yet" in answer["text"] and f"#{iid}" not in body
-    # an Enterprise Grid organisation nobody declared: the same
-    grid = slack.user.in_workspace("T0RIVER", enterprise="E0SOMEGRID")
+    # a workspace of an Enterprise Grid organisation nobody declared: the same
+    grid = slack.user.in_workspace("T0GRIDWS", enterprise="E0SOMEGRID")
     status, body = await grid.command("U0ALICE", "/looplink", "status", channel="C0LINCOLN")
     assert "I don't know you yet" in json.loads(body)["text"]
     # pressing a lead's button from there changes nothing

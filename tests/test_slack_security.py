@@ -21,7 +21,7 @@ from bot.db.models import AuditEvent, Item, LocalMessage, Outbox, ProcessedDeliv
 from bot.export import export_items
 from looplink.server import MAX_BODY
 from tests.fakes.serve import ServeProcess, slack_env
-from tests.fakes.slack_api import FakeSlack, block_text, sign
+from tests.fakes.slack_api import TEAM_ID, FakeSlack, block_text, sign
 from tests.slack_harness import BARRIER, SECRET, Slack, decide, report_barrier, running_slack
 
 FORM = "application/x-www-form-urlencoded"
@@ -48,6 +48,7 @@ async def test_forged_stale_and_replayed_requests(slack: Slack) -> None:
         {
             "command": "/barrier",
             "text": "x",
+            "team_id": TEAM_ID,
             "user_id": "U0CAROL",
             "channel_id": "C0LINCOLN",
             "trigger_id": "1.2.forged",
@@ -106,7 +107,12 @@ async def test_oversized_body_is_refused_before_anything_reads_it(slack: Slack) 
     await nothing_happened(slack)
 
     # just under the limit: read, verified and answered clearly (the text is too long)
-    form = {"command": "/barrier", "user_id": "U0CAROL", "trigger_id": "1.2.big"}
+    form = {
+        "command": "/barrier",
+        "team_id": TEAM_ID,
+        "user_id": "U0CAROL",
+        "trigger_id": "1.2.big",
+    }
     text = "x" * (MAX_BODY - len(urlencode(form)) - 100)
     status, body = await slack.user.post(urlencode({**form, "text": text}), FORM)
     assert status == 200

@@ -33,6 +33,7 @@ from tests.fakes.teams_client import (
     OAKGROVE,
     QUINN,
     TENANT,
+    TeamsUser,
     user,
 )
 from tests.teams_world import World, teams_world
@@ -434,14 +435,33 @@ async def test_a_deleted_card_is_posted_again(db_url: str, clock: FixedClock) ->
 
 async def test_people_are_matched_by_aad_id_or_roster_email(db_url: str, clock: FixedClock) -> None:
     async with teams_world(db_url, clock) as w:
-        # a Teams id the org file does not know, but the roster gives Quinn's email
+        # a Teams id the org file does not know, with the Entra object id of a person it does
+        async with w.server.rt.db.transaction() as s:
+            s.add(
+                PlatformId(
+                    owner_kind="person",
+                    owner_id="jorge",
+                    key="teams_aad",
+                    scope=TENANT,
+                    platform="teams",
+                    rank=1,
+                    value="5f1c0de0-0000-4000-8000-00000000a0e0",
+                )
+            )
+        jorge = TeamsUser(
+            "29:1a2b3c-jorge-new-device", "J. Medina", "5f1c0de0-0000-4000-8000-00000000a0e0"
+        )
+        await w.teams.say(jorge, "mine")
+        assert (
+            "You have not reported anything yet"
+            in w.connector.to(jorge.personal_conversation)[-1].text()
+        )
+        # a Teams id the org file does not know, but the roster gives an email: only a person
+        # without a Teams identity in this tenant is linked by it (issue 10; test_identity.py)
         other = user("29:1a2b3c-quinn-new-device", "Q. Murphy")
         w.connector.members[other.id] = {"id": other.id, "email": "Quinn.Murphy@millbrook.example"}
         await w.teams.say(other, "mine")
-        assert (
-            "You have not reported anything yet"
-            in w.connector.to(other.personal_conversation)[-1].text()
-        )
+        assert "I don't know you yet" in w.connector.to(other.personal_conversation)[-1].text()
         # nobody at all
         stranger = user("29:stranger", "Sam Stranger")
         await w.teams.say(stranger, "mine")
@@ -559,7 +579,7 @@ async def test_a_team_moved_to_another_channel_is_posted_there(
     async with teams_world(db_url, clock) as w:
         await install_everywhere(w)
         async with w.server.rt.db.transaction() as s:  # the org file now names a new channel
-            channel = await s.get(PlatformId, ("team", "oakgrove", "teams"))
+            channel = await s.get(PlatformId, ("team", "oakgrove", "teams", TENANT))
             assert channel is not None
             channel.value = "19:oakgrove-new@thread.tacv2"
         iid = await report_with_form(w, QUINN, anonymous=False)

@@ -45,6 +45,7 @@ from adapters.slack.blocks import (
 from adapters.slack.settings import INFO
 from bot.directory import Directory
 from bot.domain import MAX_TEXT
+from bot.identity import Identities
 from bot.messages import Form, Message
 from bot.outbox import enqueue, save_conversation_ref
 from bot.runtime import Runtime
@@ -74,6 +75,9 @@ def _url(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+Where = tuple[str, tuple[str, ...]]  # a request's workspace and its Enterprise Grid organisation
+
+
 @dataclass
 class Surface:
     """Where the person acted, and so where an answer to them can be shown."""
@@ -83,6 +87,7 @@ class Surface:
     response_url: str | None = None
     dm_channel: str | None = None  # a DM with the bot: answers are DM messages
     view: dict[str, Any] | None = None  # the modal or App Home the person clicked in
+    where: Where | None = None  # the workspace (and Grid organisation) it happened in
 
 
 class SlackBot:
@@ -152,36 +157,47 @@ class SlackBot:
     # ---- translation helpers ------------------------------------------------------------
 
     async def _lookup(
-        self, users: set[str], channels: set[str]
+        self, where: Where, users: set[str], channels: set[str]
     ) -> tuple[dict[str, str], dict[str, str]]:
+        """People and teams behind Slack ids mentioned in a request from `where`: ids of that
+        workspace (or its organisation) only, and only if it is one of the organisation's."""
         people: dict[str, str] = {}
         teams: dict[str, str] = {}
         async with self.rt.db.transaction() as s:
+            ids = Identities(s)
+            places = await ids.places(INFO, [where[0], *where[1]])
             d = Directory(s)
             for uid in users:
-                p = await d.person_by_identity(PLATFORM, uid)
+                p = await d.person_by_identity(PLATFORM, uid, places)
                 if p is not None:
                     people[uid] = p.id
             for cid in channels:
-                t = await d.team_by_channel(PLATFORM, cid)
+                t = await ids.team_for_channel(INFO, cid, places)
                 if t is not None:
                     teams[cid] = t.id
         return people, teams
 
-    async def plain(self, text: str) -> str:
-        return await inbound.translate(text or "", self._lookup)
+    async def plain(self, text: str, where: Where) -> str:
+        async def lookup(
+            users: set[str], channels: set[str]
+        ) -> tuple[dict[str, str], dict[str, str]]:
+            return await self._lookup(where, users, channels)
 
-    async def _slack_users(self, form: Form) -> dict[str, str]:
-        """For person fields with an initial value, the Slack user to preselect."""
+        return await inbound.translate(text or "", lookup)
+
+    async def _slack_users(self, form: Form, where: Where | None = None) -> dict[str, str]:
+        """For person fields with an initial value, the Slack user to preselect (their id in
+        the workspace the form is shown in)."""
         wanted = {f.name: f.initial for f in form.fields if f.kind == "person" and f.initial}
         if not wanted:
             return {}
         out: dict[str, str] = {}
+        places = [where[0], *where[1]] if where else None
         async with self.rt.db.transaction() as s:
             d = Directory(s)
             for name, token in wanted.items():
                 p = await d.find_person(token)
-                slack_id = await d.platform_id("person", p.id, PLATFORM) if p else None
+                slack_id = await d.platform_id("person", p.id, PLATFORM, places) if p else None
                 if slack_id:
                     out[name] = slack_id
         return out
@@ -198,7 +214,7 @@ class SlackBot:
         )
 
     async def _open(self, s: Surface, form: Form) -> None:
-        view = form_view(form, await self._slack_users(form))
+        view = form_view(form, await self._slack_users(form, s.where))
         try:
             if s.view is not None and s.view.get("type") == "modal":
                 await self.client.views_push(trigger_id=s.trigger_id, view=view)
@@ -240,10 +256,24 @@ class SlackBot:
         return replies
 
     async def _enqueue_dm(
-        self, s: AsyncSession, person_id: str, channel: str, replies: list[Message]
+        self, s: AsyncSession, result: FlowResult, channel: str, replies: list[Message]
     ) -> None:
+        """Queue DM answers; the DM channel is kept as the person's reference for the identity
+        that wrote in it (and for no other)."""
+        assert result.person_id is not None
         now = self.rt.clock.now()
-        await save_conversation_ref(s, "person", person_id, PLATFORM, {"channel": channel}, now)
+        person_id = result.person_id
+        if result.identity is not None:
+            await save_conversation_ref(
+                s,
+                "person",
+                person_id,
+                PLATFORM,
+                {"channel": channel, "team": result.identity.scope},
+                now,
+                scope=result.identity.scope,
+                identity=result.identity.value,
+            )
         for m in replies:
             await enqueue(s, self.rt.fanout, now, "person", person_id, m, platform=PLATFORM)
 
@@ -256,7 +286,7 @@ class SlackBot:
         async def queue(s: AsyncSession, result: FlowResult) -> None:
             replies = self._dm_replies(result, offer_form)
             if replies and result.person_id is not None:
-                await self._enqueue_dm(s, result.person_id, channel, replies)
+                await self._enqueue_dm(s, result, channel, replies)
 
         return queue
 
@@ -274,7 +304,7 @@ class SlackBot:
             self._later(self._post_ephemeral(channel, user, replies))
             return
         async with self.rt.db.transaction() as s:
-            await self._enqueue_dm(s, result.person_id, channel, replies)
+            await self._enqueue_dm(s, result, channel, replies)
 
     async def _post_ephemeral(self, channel: str, user: str, replies: list[Message]) -> None:
         await self.client.chat_postEphemeral(
@@ -292,14 +322,17 @@ class SlackBot:
         user = inbound.text(body.get("user_id"), "user_id", required=True)
         channel = inbound.text(body.get("channel_id"), "channel_id") or None
         trigger = inbound.text(body.get("trigger_id"), "trigger_id", required=True)
+        where = inbound.workspace(body)
         ev = Inbound(
             PLATFORM,
             user,
             "command",
             command=inbound.text(body.get("command"), "command").lstrip("/"),
-            text=await self.plain(inbound.text(body.get("text"), "text")),
+            text=await self.plain(inbound.text(body.get("text"), "text"), where),
             channel=None if _dm(channel) else channel,
             delivery_id=f"slack:command:{trigger}",
+            scope=where[0],
+            within=where[1],
         )
         result = await handle(self.rt, ev)
         if result.duplicate:
@@ -314,7 +347,9 @@ class SlackBot:
         else:
             await args.ack()
         if result.form is not None:
-            surface = Surface(user, trigger, response_url=_url(body.get("response_url")))
+            surface = Surface(
+                user, trigger, response_url=_url(body.get("response_url")), where=where
+            )
             self._later(self._open(surface, result.form))
 
     async def on_action(self, args: AsyncArgs) -> None:
@@ -327,7 +362,9 @@ class SlackBot:
         if action.get("type") != "button":
             await args.ack()
             return
-        user = inbound.text(inbound.obj(body.get("user"), "user").get("id"), "user.id", True)
+        who = inbound.obj(body.get("user"), "user")
+        user = inbound.text(who.get("id"), "user.id", True)
+        where = inbound.workspace(body, who.get("team_id"))
         channel = inbound.text(
             inbound.obj(body.get("channel"), "channel", required=False).get("id"), "channel.id"
         )
@@ -338,6 +375,7 @@ class SlackBot:
             response_url=_url(body.get("response_url")),
             dm_channel=channel if _dm(channel) else None,
             view=inbound.obj(view, "view") if view is not None else None,
+            where=where,
         )
         action_ts = inbound.text(action.get("action_ts"), "action_ts", required=True)
         value = action.get("value")
@@ -349,6 +387,8 @@ class SlackBot:
             value="" if value is None else str(value),
             channel=None if _dm(channel) or not channel else channel,
             delivery_id=f"slack:action:{user}:{action_ts}",
+            scope=where[0],
+            within=where[1],
         )
         dm = surface.dm_channel
         result = await handle(self.rt, ev, self._dm_queue(dm, offer_form=False) if dm else None)
@@ -361,12 +401,15 @@ class SlackBot:
     async def on_shortcut(self, args: AsyncArgs) -> None:
         """'Report as barrier' on any message (pre-filled), and the global shortcuts."""
         body = args.body
-        user = inbound.text(inbound.obj(body.get("user"), "user").get("id"), "user.id", True)
+        who = inbound.obj(body.get("user"), "user")
+        user = inbound.text(who.get("id"), "user.id", True)
+        where = inbound.workspace(body, who.get("team_id"))
         trigger = inbound.text(body.get("trigger_id"), "trigger_id", required=True)
         text = ""
         if body.get("type") == "message_action":
             message = inbound.obj(body.get("message"), "message", required=False)
-            text = (await self.plain(inbound.text(message.get("text"), "message.text")))[:MAX_TEXT]
+            said = inbound.text(message.get("text"), "message.text")
+            text = (await self.plain(said, where))[:MAX_TEXT]
         which = SHORTCUTS.get(str(body.get("callback_id")), "barrier")
         ev = Inbound(
             PLATFORM,
@@ -375,22 +418,28 @@ class SlackBot:
             action=f"open:{which}",
             value=text,
             delivery_id=f"slack:shortcut:{trigger}",
+            scope=where[0],
+            within=where[1],
         )
         result = await handle(self.rt, ev)
         await args.ack()
         if not result.duplicate:
-            surface = Surface(user, trigger, response_url=_url(body.get("response_url")))
+            surface = Surface(
+                user, trigger, response_url=_url(body.get("response_url")), where=where
+            )
             self._later(self._show(surface, result))
 
     async def on_submit(self, args: AsyncArgs) -> None:
         """A submitted modal: the form's flow; field errors keep the modal open."""
         body = args.body
         view = inbound.obj(body.get("view"), "view")
-        user = inbound.text(inbound.obj(body.get("user"), "user").get("id"), "user.id", True)
+        who = inbound.obj(body.get("user"), "user")
+        user = inbound.text(who.get("id"), "user.id", True)
+        where = inbound.workspace(body, who.get("team_id"))
         view_id = inbound.text(view.get("id"), "view.id", required=True)
         sub = read_submission(view)
         if sub.users:
-            people, _ = await self._lookup(set(sub.users.values()), set())
+            people, _ = await self._lookup(where, set(sub.users.values()), set())
             for name, uid in sub.users.items():
                 sub.values[name] = f"@{people[uid]}" if uid in people else uid
         ev = Inbound(
@@ -401,6 +450,8 @@ class SlackBot:
             values=sub.values,
             context=sub.context,
             delivery_id=f"slack:view:{view_id}:{view.get('hash')}",
+            scope=where[0],
+            within=where[1],
         )
         result = await handle(self.rt, ev)
         if result.duplicate:
@@ -420,7 +471,7 @@ class SlackBot:
         elif result.form is not None:
             await args.ack(
                 response_action="update",
-                view=form_view(result.form, await self._slack_users(result.form)),
+                view=form_view(result.form, await self._slack_users(result.form, where)),
             )
         elif result.replies:
             await args.ack(response_action="update", view=notice_view(result.replies))
@@ -443,13 +494,16 @@ class SlackBot:
         user = inbound.text(event.get("user"), "event.user", required=True)
         channel = inbound.text(event.get("channel"), "event.channel", required=True)
         event_id = inbound.text(args.body.get("event_id"), "event_id", required=True)
+        where = inbound.workspace(args.body, event.get("user_team"))
         ev = Inbound(
             PLATFORM,
             user,
             "text",
-            text=await self.plain(inbound.text(event.get("text"), "event.text")),
+            text=await self.plain(inbound.text(event.get("text"), "event.text"), where),
             channel=None,
             delivery_id=f"slack:event:{event_id}",
+            scope=where[0],
+            within=where[1],
         )
         result = await handle(self.rt, ev, self._dm_queue(channel, offer_form=True))
         await self._queue_dm(result, user, channel, offer_form=True)
@@ -460,7 +514,9 @@ class SlackBot:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         user = inbound.text(event.get("user"), "event.user", required=True)
-        result = await handle(self.rt, Inbound(PLATFORM, user, "command", command="home"))
+        where = inbound.workspace(args.body)
+        home = Inbound(PLATFORM, user, "command", command="home", scope=where[0], within=where[1])
+        result = await handle(self.rt, home)
         self._later(self._publish_home(user, result.replies))
 
     async def _publish_home(self, user: str, replies: list[Message]) -> None:

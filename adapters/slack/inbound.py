@@ -93,6 +93,32 @@ def text(value: Any, what: str, required: bool = False) -> str:
     return value
 
 
+def workspace(body: dict[str, Any], user_team: Any = None) -> tuple[str, tuple[str, ...]]:
+    """The workspace a request comes from, and the Enterprise Grid organisation it belongs to.
+
+    The user's own workspace where Slack says it (`user.team_id` in interactions,
+    `event.user_team` in events: a user of another organisation in a shared channel belongs
+    there), else the request's; the organisation from `enterprise_id` / `enterprise.id` or
+    the event's authorization. These are the places an identity is looked up in
+    (bot/identity.py); anything Slack did not send is "".
+    """
+    team = text(user_team, "user team") if isinstance(user_team, str) else ""
+    if not team:
+        given = body.get("team_id")
+        team = given if isinstance(given, str) else ""
+    if not team:
+        team = text(obj(body.get("team"), "team", required=False).get("id"), "team.id")
+    enterprise = body.get("enterprise_id")
+    if not isinstance(enterprise, str) or not enterprise:
+        enterprise = obj(body.get("enterprise"), "enterprise", required=False).get("id")
+    if not isinstance(enterprise, str) or not enterprise:
+        auths = body.get("authorizations")
+        first = auths[0] if isinstance(auths, list) and auths else {}
+        enterprise = first.get("enterprise_id") if isinstance(first, dict) else None
+    grid = (enterprise,) if isinstance(enterprise, str) and enterprise else ()
+    return team, grid
+
+
 Lookup = Callable[[set[str], set[str]], Awaitable[tuple[dict[str, str], dict[str, str]]]]
 
 

@@ -8,8 +8,19 @@ from dataclasses import dataclass
 from bot.platform_info import PlatformInfo
 from bot.settings import SettingsError, env_text
 
-# A person's Slack user id is `slack:` in the org file; a team's channel `channels: {slack: C..}`.
-INFO = PlatformInfo(name="slack", label="Slack", person_keys=("slack",), channel_key="slack")
+# A person's Slack user id is `slack:` in the org file; a team's channel `channels: {slack: C..}`;
+# the organisation's own workspaces `workspaces: [{id: ..., slack: T..}]` (a workspace's team id,
+# or an Enterprise Grid organisation's id, E..., for all of its workspaces).
+INFO = PlatformInfo(
+    name="slack",
+    label="Slack",
+    person_keys=("slack",),
+    channel_key="slack",
+    workspace_key="slack",
+    workspace_label="Slack workspace",
+    workspace_pattern=r"^[TE][A-Z0-9]{2,30}$",
+    workspace_example="T0123ABCD (a workspace's team id) or E0123ABCD (an Enterprise Grid organisation)",
+)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,13 @@ Where a delivery goes:
   activity Teams has sent. Before Teams has sent anything there is no serviceUrl to post to:
   the delivery fails *retryably* with an error saying so, and goes out once the app is used.
 - A person with no stored reference: a personal conversation is created
-  (POST /v3/conversations) with their Teams id from the org file, the bot id and tenant of the
-  newest reference; the new reference is returned to be stored.
+  (POST /v3/conversations) with their Teams id, in the tenant that id lives in, and the bot id
+  of the newest reference; the new reference is returned to be stored.
+
+The tenant travels with every delivery: it is the tenant of the person's identity or of the
+team's channel (`Address.scope`), set on every conversation reference Looplink builds and on
+every activity it posts (`channelData.tenant.id`). A channel's serviceUrl is taken from the
+newest reference in the same tenant where there is one.
 
 A message with an update key that was posted before is replaced in place (PUT); if Teams says
 the old message is gone (404), it is posted again. Errors, in the outbox's three classes:
@@ -111,6 +116,9 @@ class TeamsSender:
 
     async def deliver(self, delivery: Delivery) -> SendResult:
         act = message_activity(delivery.message, key=delivery.update_key)
+        tenant = delivery.address.scope or _tenant(delivery.address.ref) or self.tenant_id
+        if tenant:
+            act = {**act, "channelData": {**act.get("channelData", {}), "tenant": {"id": tenant}}}
         try:
             prev = delivery.previous
             if prev and prev.get("activity_id") and prev.get("conversation_id"):
@@ -164,7 +172,7 @@ class TeamsSender:
                 "(`looplink outbox list` shows whose)",
             )
         # the org file names a channel we have no reference for (new, or moved there)
-        known = ref if ref and ref.get("serviceUrl") else await self._newest_reference()
+        known = ref if ref and ref.get("serviceUrl") else await self._newest_reference(address)
         if known is None or not known.get("serviceUrl"):
             raise NoRoute(
                 f"no Teams conversation reference for this {address.dest_kind} yet, "
@@ -172,7 +180,7 @@ class TeamsSender:
                 INSTALL,
             )
         service_url = str(known["serviceUrl"])
-        tenant = self.tenant_id or str((known.get("conversation") or {}).get("tenantId") or "")
+        tenant = address.scope or self.tenant_id or _tenant(known)
         if address.dest_kind == "team":
             conversation: Json = {"id": address.platform_id, "conversationType": "channel"}
             if tenant:
@@ -206,14 +214,26 @@ class TeamsSender:
             "user": {"id": address.platform_id},
         }, True
 
-    async def _newest_reference(self) -> Json | None:
+    async def _newest_reference(self, address: Address) -> Json | None:
+        """The newest reference Teams gave, in the destination's tenant if there is one (its
+        serviceUrl and bot id are where to reach that tenant), else any."""
         async with self.db.transaction() as s:
-            row = (
-                await s.scalars(
-                    select(ConversationRef)
-                    .where(ConversationRef.platform == PLATFORM)
-                    .order_by(ConversationRef.updated_at.desc())
-                    .limit(1)
-                )
-            ).first()
+            newest = (
+                select(ConversationRef)
+                .where(ConversationRef.platform == PLATFORM)
+                .order_by(ConversationRef.updated_at.desc())
+                .limit(1)
+            )
+            row = None
+            if address.scope:
+                row = (
+                    await s.scalars(newest.where(ConversationRef.scope == address.scope))
+                ).first()
+            if row is None:
+                row = (await s.scalars(newest)).first()
             return dict(row.ref) if row is not None else None
+
+
+def _tenant(ref: Json | None) -> str:
+    """The tenant a conversation reference names, if any."""
+    return str(((ref or {}).get("conversation") or {}).get("tenantId") or "")

@@ -24,12 +24,17 @@ def unauthenticated_problem(host: str) -> str | None:
 
 # A person's Teams user id (`29:...`) is `teams:` in the org file, their Microsoft Entra object
 # id `teams_aad:` (either finds them; the first is preferred for messages); a team's channel
-# is `channels: {teams: '19:...'}`.
+# is `channels: {teams: '19:...'}`; the organisation's own Microsoft 365 tenants
+# `workspaces: [{id: ..., teams: <tenant id>}]`.
 INFO = PlatformInfo(
     name="teams",
     label="Microsoft Teams",
     person_keys=("teams", "teams_aad"),
     channel_key="teams",
+    workspace_key="teams",
+    workspace_label="Microsoft 365 tenant",
+    workspace_pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    workspace_example="72f988bf-86f1-41af-91ab-2d7cd011db47 (the tenant id, from the Entra admin center)",
 )
 
 

@@ -50,10 +50,11 @@ from adapters.teams.inbound import (
     parse,
 )
 from adapters.teams.settings import INFO
-from bot.db.models import ConversationRef, Outbox, Person
+from bot.db.models import ConversationRef, Outbox
 from bot.directory import Directory
+from bot.identity import Caller, Identities, Identity
 from bot.messages import Message
-from bot.outbox import channel_key, enqueue, save_conversation_ref
+from bot.outbox import channel_key, enqueue, save_conversation_ref, usable
 from bot.runtime import Runtime
 from flows.events import FlowResult, Inbound
 from flows.router import handle
@@ -61,6 +62,7 @@ from flows.router import handle
 log = logging.getLogger("looplink.teams")
 
 PLATFORM = INFO.name
+KEY, AAD_KEY = INFO.person_keys  # `teams:` (29:...) and `teams_aad:` (Entra object id)
 ADAPTIVE_ACTION = "adaptiveCard/action"
 CANCELLED = "Cancelled. Nothing was sent."
 ALREADY = "That was already done."
@@ -91,9 +93,20 @@ class Answer:
 
 @dataclass
 class Who:
-    user_id: str  # the Teams id the directory knows this person by
+    user_id: str  # the sender's Teams user id (29:...)
     email: str | None
     person_id: str | None
+    identity: Identity | None = None  # the sender's identity that is the person's
+
+
+def caller(a: TeamsActivity, email: str | None) -> Caller:
+    """The sender as the identity model sees them: their ids inside their tenant."""
+    return Caller(PLATFORM, ((KEY, a.user_id), *alt_ids(a)), scope=a.tenant_id, email=email)
+
+
+def alt_ids(a: TeamsActivity) -> tuple[tuple[str, str], ...]:
+    """The sender's Microsoft Entra object id, the other key people may be known by."""
+    return ((AAD_KEY, a.aad_id),) if a.aad_id else ()
 
 
 def summary(replies: list[Message]) -> str:
@@ -132,57 +145,74 @@ class TeamsTurns:
     # ---- who, and where to find them later -----------------------------------------------
 
     async def _identify(self, a: TeamsActivity) -> Who:
-        """Match the sender in the directory and store this conversation's reference."""
+        """Match the sender in the directory and store this conversation's reference.
+
+        The roster's email is asked for only when the sender is unknown and the activity comes
+        from one of the organisation's tenants: it can link them (bot/identity.py).
+        """
         who = await self._remember(a, None)
-        if who.person_id is None and a.user_id:
+        if who.person_id is None and a.user_id and await self._in_own_tenant(a):
             email = await self._email(a)
             if email:
                 who = await self._remember(a, email)
         return who
 
+    async def _in_own_tenant(self, a: TeamsActivity) -> bool:
+        async with self.rt.db.transaction() as s:
+            return bool(await Identities(s).places(INFO, [a.tenant_id]))
+
     async def _remember(self, a: TeamsActivity, email: str | None) -> Who:
+        """Identify the sender; keep a reference to their personal chat (for their identity
+        only) and to a team's channel (from an activity posted in it, in the team's tenant)."""
         now = self.rt.clock.now()
         async with self.rt.db.transaction() as s:
-            d = Directory(s)
-            person: Person | None = None
-            user_id = a.user_id
-            for candidate in (a.user_id, a.aad_id):
-                if candidate:
-                    person = await d.person_by_identity(PLATFORM, candidate)
-                    if person is not None:
-                        user_id = candidate
-                        break
-            if person is None and email:
-                person = await d.person_by_identity(PLATFORM, "", email=email)
+            ids = Identities(s)
+            known = await ids.identify(INFO, caller(a, email))
+            who = Who(
+                a.user_id,
+                email,
+                known.person.id if known else None,
+                known.identity if known else None,
+            )
             if not a.service_url or not a.conversation_id:
-                return Who(user_id, email, person.id if person else None)
-            if a.personal and person is not None:
+                return who
+            if a.personal and known is not None:
                 await save_conversation_ref(
-                    s, "person", person.id, PLATFORM, conversation_ref(a), now
+                    s,
+                    "person",
+                    known.person.id,
+                    PLATFORM,
+                    conversation_ref(a),
+                    now,
+                    scope=known.identity.scope,
+                    identity=known.identity.value,
                 )
             elif a.in_team_channel:
                 for channel in {a.channel_id, a.team_id} - {""}:
-                    team = await d.team_by_channel(PLATFORM, channel)
+                    team = await ids.team_for_channel(INFO, channel, [a.tenant_id])
                     if team is not None:
                         ref = conversation_ref(a, channel)
-                        await save_conversation_ref(s, "team", team.id, PLATFORM, ref, now)
-            return Who(user_id, email, person.id if person else None)
+                        await save_conversation_ref(
+                            s, "team", team.id, PLATFORM, ref, now, scope=a.tenant_id
+                        )
+            return who
 
     async def _email(self, a: TeamsActivity) -> str | None:
-        """The sender's email from the conversation roster, when their ids are not in the org."""
-        if a.user_id in self._emails:
-            return self._emails[a.user_id]
+        """The sender's email from the conversation roster, when their ids are not known."""
+        cache_key = f"{a.tenant_id}|{a.user_id}"
+        if cache_key in self._emails:
+            return self._emails[cache_key]
         email: str | None = None
         try:
             conversation = a.conversation_id.split(";", 1)[0]  # a channel, not its thread
             member = await self.connector.member(a.service_url, conversation, a.user_id)
             email = str(member.get("email") or member.get("userPrincipalName") or "") or None
         except ConnectorError as e:
-            log.info("could not read Teams member %s: %s", a.user_id, e)
+            log.info("could not read a Teams member of a conversation: %s", e)
             return None
         if len(self._emails) >= EMAIL_CACHE:
             self._emails.clear()
-        self._emails[a.user_id] = email
+        self._emails[cache_key] = email
         return email
 
     # ---- messages ---------------------------------------------------------------------------
@@ -195,6 +225,8 @@ class TeamsTurns:
             command="help",
             delivery_id=a.delivery_id,
             email=who.email,
+            scope=a.tenant_id,
+            alt_ids=alt_ids(a),
         )
         await self._personal(a, ev)
 
@@ -259,6 +291,8 @@ class TeamsTurns:
                 text=text,
                 delivery_id=a.delivery_id,
                 email=who.email,
+                scope=a.tenant_id,
+                alt_ids=alt_ids(a),
             )
             await self._personal(a, ev)
             return
@@ -273,6 +307,8 @@ class TeamsTurns:
                 channel=a.channel_id or a.conversation_id,
                 delivery_id=a.delivery_id,
                 email=who.email,
+                scope=a.tenant_id,
+                alt_ids=alt_ids(a),
             )
         result = await handle(self.rt, ev)
         await self._answer(a, who, self._activities(result))
@@ -308,10 +344,11 @@ class TeamsTurns:
                 return
 
     async def _post_privately(self, a: TeamsActivity, who: Who, activities: list[Json]) -> bool:
-        assert who.person_id is not None
+        assert who.person_id is not None and who.identity is not None
         async with self.rt.db.transaction() as s:
             row = await s.get(ConversationRef, ("person", who.person_id, PLATFORM))
-            ref = dict(row.ref) if row is not None else None
+            mine = await Directory(s).ids_of("person", who.person_id)
+            ref = dict(row.ref) if row is not None and usable(row, mine) else None
         try:
             if ref is None:
                 conversation_id = await self.connector.create_personal(
@@ -330,7 +367,14 @@ class TeamsTurns:
                 }
                 async with self.rt.db.transaction() as s:
                     await save_conversation_ref(
-                        s, "person", who.person_id, PLATFORM, ref, self.rt.clock.now()
+                        s,
+                        "person",
+                        who.person_id,
+                        PLATFORM,
+                        ref,
+                        self.rt.clock.now(),
+                        scope=who.identity.scope,
+                        identity=who.identity.value,
                     )
             for act in activities:
                 await self.connector.post(
@@ -373,6 +417,8 @@ class TeamsTurns:
                 channel=None if a.personal else (a.channel_id or a.conversation_id),
                 delivery_id=a.delivery_id,
                 email=who.email,
+                scope=a.tenant_id,
+                alt_ids=alt_ids(a),
             )
         else:
             ev = Inbound(
@@ -385,6 +431,8 @@ class TeamsTurns:
                 channel=None if a.personal else (a.channel_id or a.conversation_id),
                 delivery_id=a.delivery_id,
                 email=who.email,
+                scope=a.tenant_id,
+                alt_ids=alt_ids(a),
             )
         result = await handle(self.rt, ev)
         if result.duplicate:

@@ -74,24 +74,49 @@ class Team(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class PlatformId(Base):
-    """A person's user id or a team's channel id on one platform, from the org file.
+class Workspace(Base):
+    """One of the organisation's own workspaces or tenants on a platform (`workspaces:` in the
+    org file): a Slack workspace or Enterprise Grid organisation, a Microsoft 365 tenant.
 
-    `key` is the org-file key it came from (a person's `slack:`, `teams:`, `teams_aad:`; a
-    team's `channels: {slack: ...}`), declared by the platform (bot/platforms.py), and `rank`
-    its place in the platform's list of keys (0: the preferred address). `scope` is the
-    workspace or tenant the id belongs to; "" (every id today) matches any scope.
+    Identities and channels live inside one (`PlatformId.scope` is its `value`); an event from
+    a workspace that is not here, or not active, is a stranger's (bot/identity.py).
+    """
+
+    __tablename__ = "workspaces"
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)  # its id on the platform
+    name: Mapped[str] = mapped_column(String(64))  # its id in the org file
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PlatformId(Base):
+    """A person's user id or a team's channel id on one platform, in one of its workspaces.
+
+    An identity is (platform, scope, value): `scope` is the workspace or tenant it lives in
+    (`Workspace.value`; "" on a platform without workspaces), and it belongs to one person (or
+    one team: a channel). `key` is the org-file key it is written under (a person's `slack:`,
+    `teams:`, `teams_aad:`; a team's `channels: {slack: ...}`), declared by the platform
+    (bot/platform_info.py), and `rank` its place in the platform's list of keys (0: the
+    preferred address). `origin` says who linked it: "org" (the org file; applying the file
+    manages these), "email" (matched by email inside a declared workspace: on first contact or
+    by `looplink org sync`) or "link" (an admin linked a channel from inside it). Rows that
+    did not come from the file are kept when the file is applied, unless the file gives the
+    same owner another id in that workspace, or the same id to another owner.
     """
 
     __tablename__ = "platform_ids"
-    __table_args__ = (Index("ix_platform_ids_lookup", "platform", "value", "owner_kind"),)
+    __table_args__ = (
+        Index("ix_platform_ids_lookup", "platform", "value", "owner_kind"),
+        Index("ux_platform_ids_identity", "owner_kind", "platform", "scope", "value", unique=True),
+    )
     owner_kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # person / team
     owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
     platform: Mapped[str] = mapped_column(String(16))
     rank: Mapped[int] = mapped_column(Integer, default=0)
-    scope: Mapped[str] = mapped_column(String(64), default="")
     value: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(16), default="org")
 
 
 class Membership(Base):
@@ -234,7 +259,13 @@ class PostedMessage(Base):
 
 
 class ConversationRef(Base):
-    """How to reach a person or a channel proactively (Slack DM channel, Teams reference)."""
+    """How to reach a person or a channel proactively (a DM channel, a conversation reference).
+
+    A person's reference belongs to one of their identities: `identity` is the platform user
+    id it was made for and `scope` its workspace. It is used only while that identity is still
+    the person's (a `PlatformId`), so a conversation can never carry a person's messages to
+    anyone else; one without an identity (older rows) is not used for a person.
+    """
 
     __tablename__ = "conversation_refs"
     owner_kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # person / team
@@ -242,6 +273,8 @@ class ConversationRef(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     ref: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column()
+    scope: Mapped[str] = mapped_column(String(64), default="")
+    identity: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ConversationState(Base):

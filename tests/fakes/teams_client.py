@@ -178,7 +178,12 @@ class TeamsClient:
         activity = {
             **self._base(
                 who,
-                {"conversationType": "channel", "tenantId": self.tenant, "id": channel, "isGroup": True},
+                {
+                    "conversationType": "channel",
+                    "tenantId": self.tenant,
+                    "id": channel,
+                    "isGroup": True,
+                },
             ),
             "type": "conversationUpdate",
             "id": "f:" + self.new_id(),

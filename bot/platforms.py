@@ -62,8 +62,8 @@ class PlatformAdapter(Protocol):
     - `add_commands`: its `looplink <name> ...` subcommands, if any.
 
     Inbound users are resolved to people by the core identity lookup
-    (`Directory.person_by_identity(platform, user_id, scope=..., email=...)`, which the router
-    calls for each event) and channels to teams by `Directory.team_by_channel`.
+    (`bot.identity.Identities.identify`, which the router calls for each event with the
+    event's workspace, ids and email) and channels to teams by `Identities.team_for_channel`.
     """
 
     info: PlatformInfo

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from bot.db.problems import DatabaseProblem, backend
 from bot.db.session import DEFAULT_URL
+from bot.secrets import SecretKeyError, check_key
 
 
 class SettingsError(Exception):
@@ -71,6 +72,8 @@ class Settings:
     flood_limits: bool = True  # per-person limits and burst notices (bot/limits.py, bot/burst.py)
     demo: bool = False  # `looplink demo`: demo data, no sign-in for the dashboard or playground
     platforms: Mapping[str, object] = field(default_factory=dict)
+    # LOOPLINK_SECRET_KEY: keys for secrets at rest (platform tokens); the first encrypts
+    secret_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN:
@@ -81,6 +84,11 @@ class Settings:
                 f"{MAKE_A_TOKEN}"
             )
         _networks(self.trusted_proxies)
+        for key in self.secret_keys:
+            try:
+                check_key(key)
+            except SecretKeyError as e:
+                raise SettingsError(f"{e}.") from e
 
     @property
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -142,5 +150,6 @@ class Settings:
             platforms=platforms,
             flood_limits=(opt("LOOPLINK_FLOOD_LIMITS") or "on").lower()
             not in ("0", "false", "no", "off"),
+            secret_keys=env_list(opt("LOOPLINK_SECRET_KEY")) or (),
         )
         return settings

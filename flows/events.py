@@ -39,6 +39,9 @@ class FlowResult:
     duplicate: bool = False  # this delivery was already handled
     person_id: str | None = None  # who acted, once known
     identity: Identity | None = None  # the identity that says so (its workspace and user id)
+    # a stranger from one of the organisation's workspaces, and the event had no email: the
+    # adapter may ask the platform for it and handle the event again (it may link them)
+    unknown: bool = False
     queued: bool = False  # the replies were queued in the outbox with the change (see handle)
 
     def text(self) -> str:

@@ -83,11 +83,12 @@ async def handle(
             known = await _who(rt, loop, s, ev)
             if known is None:
                 return FlowResult(
+                    unknown=not ev.email and await _from_own_workspace(rt, s, ev),
                     replies=[
                         Message(
                             text="Hello! I don't know you yet: you are not in this organisation's Looplink directory. Ask your implementation specialist to add you to the org file."
                         )
-                    ]
+                    ],
                 )
             person, identity, places = known
             ctx = Ctx(rt, s, loop, person, ev, places)
@@ -143,6 +144,14 @@ async def _who(
     )
     known = await Identities(s).identify(info, caller)
     return None if known is None else (known.person, known.identity, known.places)
+
+
+async def _from_own_workspace(rt: Runtime, s: AsyncSession, ev: Inbound) -> bool:
+    """Whether the event comes from one of the organisation's declared workspaces."""
+    info = rt.fanout.info(ev.platform)
+    if info is None or info.native_ids:
+        return False
+    return bool(await Identities(s).places(info, [ev.scope, *ev.within]))
 
 
 def _split(text: str) -> tuple[str, str]:

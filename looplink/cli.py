@@ -37,10 +37,12 @@ from bot.db.migrate import upgrade
 from bot.db.problems import DatabaseProblem, explain
 from bot.db.session import Database
 from bot.export import export_items
+from bot.installations import rotate_all
 from bot.netaddr import is_loopback
 from bot.org_apply import apply_org
 from bot.orgfile import OrgFileError
 from bot.platforms import CliContext, PlatformAdapter
+from bot.secrets import SecretBox, SecretUnreadable
 from bot.settings import Settings, SettingsError
 from bot.startup import prepare_database
 from looplink.platforms import PLATFORMS, infos, load_org_file, settings_from_env
@@ -123,6 +125,37 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"Wrote {args.output}")
     else:
         sys.stdout.write(out)
+    return 0
+
+
+def cmd_secrets(args: argparse.Namespace) -> int:
+    """`looplink secrets rotate`: every stored secret re-encrypted with the first key."""
+    settings = _settings(args)
+    if not settings.secret_keys:
+        print(
+            "LOOPLINK_SECRET_KEY is not set: put the new key first and the old one after it, "
+            "separated by a comma, then run this again.",
+            file=sys.stderr,
+        )
+        return 2
+    upgrade(settings.database_url)
+
+    async def go() -> int:
+        db = Database(settings.database_url)
+        try:
+            return await rotate_all(db, SecretBox(settings.secret_keys))
+        finally:
+            await db.close()
+
+    try:
+        n = asyncio.run(go())
+    except SecretUnreadable as e:
+        print(f"{e}. Nothing was changed.", file=sys.stderr)
+        return 1
+    print(
+        f"Re-encrypted {n} stored secret(s) with the first key of LOOPLINK_SECRET_KEY; the "
+        "other keys can now be removed from it."
+    )
     return 0
 
 
@@ -280,6 +313,11 @@ def _add_data(sub: Any) -> None:
     export.add_argument("--output", "-o")
     export.add_argument("--database")
     export.set_defaults(func=cmd_export)
+
+    secrets_cmd = sub.add_parser("secrets", help="secrets at rest (platform tokens)")
+    secrets_cmd.add_argument("action", choices=["rotate"])
+    secrets_cmd.add_argument("--database")
+    secrets_cmd.set_defaults(func=cmd_secrets)
 
 
 def main(argv: list[str] | None = None, platforms: Sequence[PlatformAdapter] = PLATFORMS) -> int:

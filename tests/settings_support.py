@@ -2,6 +2,8 @@
 
     make_settings(database_url=..., slack_bot_token=..., slack_signing_secret=...,
                   slack_app_token=..., slack_api_url=...,              # Slack
+                  slack_client_id=..., slack_client_secret=..., slack_authorize_url=...,
+                  secret_keys=(KEY,),                                  # Slack installs
                   teams_enabled=True, teams_app_id=..., teams_app_password=...,
                   teams_tenant_id=..., teams_app_type=..., teams_service_urls=...,  # Teams
                   local_enabled=True,                                  # the local playground
@@ -25,8 +27,10 @@ from bot.settings import Settings
 
 
 def make_settings(**kw: Any) -> Settings:
-    slack = {k: kw.pop(f"slack_{k}", None) for k in ("bot_token", "signing_secret", "app_token")}
-    slack["api_url"] = kw.pop("slack_api_url", None)
+    slack_keys: tuple[str, ...] = ("bot_token", "signing_secret", "app_token", "api_url")
+    slack_keys += ("client_id",)
+    slack_keys += ("client_secret", "redirect_uri", "authorize_url")
+    slack = {k: kw.pop(f"slack_{k}", None) for k in slack_keys}
     teams = {
         k: kw.pop(f"teams_{k}", None)
         for k in ("app_id", "app_password", "tenant_id", "service_urls")
@@ -37,7 +41,7 @@ def make_settings(**kw: Any) -> Settings:
     platforms: dict[str, object] = dict(kw.pop("platforms", {}))
     if local_on:
         platforms[LOCAL.name] = LocalSettings()
-    if slack["bot_token"] and slack["signing_secret"]:
+    if (slack["bot_token"] or slack["client_id"]) and slack["signing_secret"]:
         platforms[SLACK.name] = SlackSettings(**slack)
     if teams_on:
         platforms[TEAMS.name] = TeamsSettings(**teams, app_type=teams_type or "MultiTenant")

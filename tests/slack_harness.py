@@ -15,14 +15,16 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
+from yarl import URL
 
 from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
 from bot.db.models import Item
 from bot.settings import Settings
 from looplink.server import Server, build_server
+from tests.client import Client
 from tests.conftest import EXAMPLE_ORG
-from tests.fakes.slack_api import FakeSlack, SlackUser
+from tests.fakes.slack_api import FakeSlack, SlackUser, Workspace
 from tests.settings_support import make_settings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -102,7 +104,7 @@ async def running_slack(
 async def report_barrier(slack: Slack, values: dict[str, Any], user: str = "U0CAROL") -> int:
     """Carol runs /barrier, fills the modal and submits it; returns the new item id."""
     status, body = await slack.user.command(user, "/barrier", "screener data late")
-    assert status == 200 and body == ""
+    assert status == 200 and body == "", body
     await slack.settle()
     view = slack.last_view()
     status, body = await slack.user.submit(user, view, values)
@@ -127,3 +129,43 @@ async def decide(slack: Slack, user: str, channel: str, action: str, note: str) 
     assert status == 200
     answer: dict[str, Any] = json.loads(body)
     return answer
+
+
+# ---- many workspaces: OAuth installs ----------------------------------------------------
+
+SECRET_KEY = "bG9vcGxpbmstdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE="  # 32 bytes, URL-safe base64
+
+
+def oauth_settings(db_url: str, fake: FakeSlack, org_file: Any, **overrides: Any) -> Settings:
+    """Looplink with Slack in OAuth mode against the fake (its consent page and Web API)."""
+    return make_settings(
+        database_url=db_url,
+        org_file=org_file,
+        slack_client_id=fake.client_id,
+        slack_client_secret=fake.client_secret,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.api_url,
+        slack_authorize_url=f"{fake.url}/oauth/v2/authorize",
+        secret_keys=(SECRET_KEY,),
+        run_scheduler=False,
+        **overrides,
+    )
+
+
+async def install(client: Client, fake: FakeSlack, ws: Workspace) -> str:
+    """A workspace admin installs Looplink: GET /slack/install (to Slack's consent page, with a
+    state cookie), approves there, and Slack sends them to GET /slack/oauth_redirect."""
+    start = await client.get("/slack/install", allow_redirects=False)
+    assert start.status == 302, await start.text()
+    consent = URL(start.headers["Location"])
+    assert consent.query["client_id"] == fake.client_id
+    assert "users:read.email" in consent.query["scope"].split(",")
+    state = consent.query["state"]
+    assert f"slack-app-oauth-state={state}" in start.headers.getall("Set-Cookie")[0]
+    done = await client.get(
+        "/slack/oauth_redirect",
+        params={"code": fake.grant(ws), "state": state},
+        headers={"Cookie": f"slack-app-oauth-state={state}"},
+        allow_redirects=False,
+    )
+    return f"{done.status} {await done.text()}"

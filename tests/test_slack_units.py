@@ -280,7 +280,12 @@ def test_manifest_command_prints_a_complete_manifest(capsys: pytest.CaptureFixtu
     assert m["features"]["app_home"]["messages_tab_enabled"] is True
     events = m["settings"]["event_subscriptions"]
     assert events["request_url"] == url
-    assert events["bot_events"] == ["app_home_opened", "message.im"]
+    assert events["bot_events"] == [
+        "app_home_opened",
+        "message.im",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
     assert m["settings"]["interactivity"] == {
         "is_enabled": True,
         "request_url": url,
@@ -293,7 +298,14 @@ def test_manifest_command_prints_a_complete_manifest(capsys: pytest.CaptureFixtu
         "im:write",
         "channels:history",  # to find a post made just before a crash
         "groups:history",
+        "users:read",
+        "users:read.email",
     }
+    # installs in many workspaces: Slack sends installers back here; Grid org-wide installs
+    assert m["oauth_config"]["redirect_urls"] == [
+        "https://looplink.example.org/slack/oauth_redirect"
+    ]
+    assert m["settings"]["org_deploy_enabled"] is True
 
 
 def test_manifest_needs_a_public_https_url(capsys: pytest.CaptureFixture[str]) -> None:

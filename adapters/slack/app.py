@@ -19,7 +19,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -42,6 +42,7 @@ from adapters.slack.blocks import (
     notice_view,
     read_submission,
 )
+from adapters.slack.oauth import DbInstallationStore, Tokens
 from adapters.slack.settings import INFO
 from bot.directory import Directory
 from bot.domain import MAX_TEXT
@@ -61,6 +62,7 @@ SHORTCUTS = {
     "report_barrier": "barrier",
     "share_success": "success",
 }
+EMAIL_CACHE = 2000
 FORM_FAILED = (
     "Sorry, Slack would not open the form (it can take a few seconds too long). Please try again."
 )
@@ -88,25 +90,39 @@ class Surface:
     dm_channel: str | None = None  # a DM with the bot: answers are DM messages
     view: dict[str, Any] | None = None  # the modal or App Home the person clicked in
     where: Where | None = None  # the workspace (and Grid organisation) it happened in
+    client: AsyncWebClient | None = None  # Bolt's client for the request: that workspace's token
 
 
 class SlackBot:
+    """`tokens`: the bot token of each workspace (one, or one per installation); `store`: the
+    installations (OAuth mode), to record uninstalls; `app_args`: how Bolt authorises each
+    request (`token=`, or the installation store and its authorize)."""
+
     def __init__(
-        self, rt: Runtime, token: str, signing_secret: str, api_url: str | None = None
+        self,
+        rt: Runtime,
+        signing_secret: str,
+        tokens: Tokens,
+        api_url: str | None = None,
+        store: DbInstallationStore | None = None,
+        **app_args: Any,
     ) -> None:
         self.rt = rt
+        self.tokens = tokens
+        self.store = store
         self.app = AsyncApp(
             name="looplink",
-            token=token,
             signing_secret=signing_secret,
             # Listeners commit before Slack gets its acknowledgement ("persist before ack").
             # They are fast: one transaction; everything slow runs after the ack (see _later).
             process_before_response=True,
+            **app_args,
         )
         self.client: AsyncWebClient = self.app.client
         if api_url:
             self.client.base_url = api_url
         self._tasks: set[asyncio.Task[None]] = set()
+        self._emails: dict[str, str | None] = {}  # "team|user" -> their email (first contact)
         self.http: aiohttp.ClientSession | None = None  # shared connections (set at start)
         anything = re.compile(r".*")
         self.app.command(anything)(self.on_command)
@@ -116,6 +132,8 @@ class SlackBot:
         self.app.view_closed(anything)(self.on_closed)
         self.app.event("message")(self.on_message)
         self.app.event("app_home_opened")(self.on_home)
+        self.app.event("app_uninstalled")(self.on_uninstalled)
+        self.app.event("tokens_revoked")(self.on_tokens_revoked)
         self.app.error(self.on_error)
 
     async def on_error(self, error: Exception) -> BoltResponse:
@@ -204,6 +222,10 @@ class SlackBot:
 
     # ---- showing results ----------------------------------------------------------------
 
+    def _client(self, s: Surface) -> AsyncWebClient:
+        """The Web API client with the token of the workspace the person acted in."""
+        return s.client if s.client is not None else self.client
+
     async def _respond(self, s: Surface, replies: list[Message]) -> None:
         assert s.response_url
         await AsyncWebhookClient(s.response_url, session=self.http).send(
@@ -217,9 +239,9 @@ class SlackBot:
         view = form_view(form, await self._slack_users(form, s.where))
         try:
             if s.view is not None and s.view.get("type") == "modal":
-                await self.client.views_push(trigger_id=s.trigger_id, view=view)
+                await self._client(s).views_push(trigger_id=s.trigger_id, view=view)
             else:
-                await self.client.views_open(trigger_id=s.trigger_id, view=view)
+                await self._client(s).views_open(trigger_id=s.trigger_id, view=view)
         except SlackApiError as e:
             log.warning("could not open the %s form: %s", form.form_id, e.response.get("error"))
             if s.response_url:
@@ -235,11 +257,11 @@ class SlackBot:
         if s.response_url:
             await self._respond(s, replies)
         elif s.view is not None and s.view.get("type") == "modal":
-            await self.client.views_update(
+            await self._client(s).views_update(
                 view_id=s.view["id"], hash=s.view.get("hash"), view=notice_view(replies)
             )
         elif s.trigger_id:
-            await self.client.views_open(trigger_id=s.trigger_id, view=notice_view(replies))
+            await self._client(s).views_open(trigger_id=s.trigger_id, view=notice_view(replies))
 
     @staticmethod
     def _dm_replies(result: FlowResult, offer_form: bool) -> list[Message]:
@@ -291,7 +313,12 @@ class SlackBot:
         return queue
 
     async def _queue_dm(
-        self, result: FlowResult, user: str, channel: str, offer_form: bool
+        self,
+        result: FlowResult,
+        user: str,
+        channel: str,
+        offer_form: bool,
+        client: AsyncWebClient | None = None,
     ) -> None:
         """DM answers to an event that changed nothing (an error, a stranger): their own
         transaction, or an ephemeral message for someone not in the directory."""
@@ -301,18 +328,55 @@ class SlackBot:
         if not replies:
             return
         if result.person_id is None:  # not in the directory: nobody to queue for
-            self._later(self._post_ephemeral(channel, user, replies))
+            self._later(self._post_ephemeral(client or self.client, channel, user, replies))
             return
         async with self.rt.db.transaction() as s:
             await self._enqueue_dm(s, result, channel, replies)
 
-    async def _post_ephemeral(self, channel: str, user: str, replies: list[Message]) -> None:
-        await self.client.chat_postEphemeral(
+    async def _post_ephemeral(
+        self, client: AsyncWebClient, channel: str, user: str, replies: list[Message]
+    ) -> None:
+        await client.chat_postEphemeral(
             channel=channel,
             user=user,
             text=messages_fallback(replies),
             blocks=messages_blocks(replies),
         )
+
+    # ---- who wrote --------------------------------------------------------------------------
+
+    async def _handle(
+        self,
+        ev: Inbound,
+        client: AsyncWebClient,
+        queue: Callable[[AsyncSession, FlowResult], Awaitable[None]] | None = None,
+    ) -> FlowResult:
+        """`flows.router.handle`; for someone new in one of the organisation's workspaces, once
+        more with the email Slack has for them (`users.info`, with that workspace's token),
+        which links them if it is the email of a person without a Slack identity there."""
+        result = await handle(self.rt, ev, queue)
+        if result.unknown and ev.email is None:
+            email = await self._email(client, ev.scope, ev.user_id)
+            if email:
+                result = await handle(self.rt, replace(ev, email=email), queue)
+        return result
+
+    async def _email(self, client: AsyncWebClient, team: str, user: str) -> str | None:
+        """The user's email from their Slack profile (needs `users:read.email`), cached."""
+        key = f"{team}|{user}"
+        if key in self._emails:
+            return self._emails[key]
+        try:
+            r = await client.users_info(user=user)
+            profile = inbound.obj(inbound.obj(r.get("user"), "user").get("profile"), "profile")
+            email = inbound.text(profile.get("email"), "profile.email") or None
+        except (SlackApiError, inbound.BadPayload) as e:
+            log.info("Slack: no email for a new user of %s: %s", team or "-", type(e).__name__)
+            return None
+        if len(self._emails) >= EMAIL_CACHE:
+            self._emails.clear()
+        self._emails[key] = email
+        return email
 
     # ---- listeners ----------------------------------------------------------------------
 
@@ -334,7 +398,7 @@ class SlackBot:
             scope=where[0],
             within=where[1],
         )
-        result = await handle(self.rt, ev)
+        result = await self._handle(ev, args.client)
         if result.duplicate:
             await args.ack()
             return
@@ -348,7 +412,11 @@ class SlackBot:
             await args.ack()
         if result.form is not None:
             surface = Surface(
-                user, trigger, response_url=_url(body.get("response_url")), where=where
+                user,
+                trigger,
+                response_url=_url(body.get("response_url")),
+                where=where,
+                client=args.client,
             )
             self._later(self._open(surface, result.form))
 
@@ -376,6 +444,7 @@ class SlackBot:
             dm_channel=channel if _dm(channel) else None,
             view=inbound.obj(view, "view") if view is not None else None,
             where=where,
+            client=args.client,
         )
         action_ts = inbound.text(action.get("action_ts"), "action_ts", required=True)
         value = action.get("value")
@@ -391,9 +460,10 @@ class SlackBot:
             within=where[1],
         )
         dm = surface.dm_channel
-        result = await handle(self.rt, ev, self._dm_queue(dm, offer_form=False) if dm else None)
+        queue = self._dm_queue(dm, offer_form=False) if dm else None
+        result = await self._handle(ev, args.client, queue)
         if dm:
-            await self._queue_dm(result, user, dm, offer_form=False)
+            await self._queue_dm(result, user, dm, offer_form=False, client=args.client)
         await args.ack()
         if not result.duplicate:
             self._later(self._show(surface, result))
@@ -421,11 +491,15 @@ class SlackBot:
             scope=where[0],
             within=where[1],
         )
-        result = await handle(self.rt, ev)
+        result = await self._handle(ev, args.client)
         await args.ack()
         if not result.duplicate:
             surface = Surface(
-                user, trigger, response_url=_url(body.get("response_url")), where=where
+                user,
+                trigger,
+                response_url=_url(body.get("response_url")),
+                where=where,
+                client=args.client,
             )
             self._later(self._show(surface, result))
 
@@ -453,7 +527,7 @@ class SlackBot:
             scope=where[0],
             within=where[1],
         )
-        result = await handle(self.rt, ev)
+        result = await self._handle(ev, args.client)
         if result.duplicate:
             await args.ack()
         elif result.errors:
@@ -505,8 +579,8 @@ class SlackBot:
             scope=where[0],
             within=where[1],
         )
-        result = await handle(self.rt, ev, self._dm_queue(channel, offer_form=True))
-        await self._queue_dm(result, user, channel, offer_form=True)
+        result = await self._handle(ev, args.client, self._dm_queue(channel, offer_form=True))
+        await self._queue_dm(result, user, channel, offer_form=True, client=args.client)
 
     async def on_home(self, args: AsyncArgs) -> None:
         """App Home: the person's reports and, for leads, their team's queue."""
@@ -516,8 +590,32 @@ class SlackBot:
         user = inbound.text(event.get("user"), "event.user", required=True)
         where = inbound.workspace(args.body)
         home = Inbound(PLATFORM, user, "command", command="home", scope=where[0], within=where[1])
-        result = await handle(self.rt, home)
-        self._later(self._publish_home(user, result.replies))
+        result = await self._handle(home, args.client)
+        self._later(self._publish_home(args.client, user, result.replies))
 
-    async def _publish_home(self, user: str, replies: list[Message]) -> None:
-        await self.client.views_publish(user_id=user, view=home_view(replies))
+    async def _publish_home(
+        self, client: AsyncWebClient, user: str, replies: list[Message]
+    ) -> None:
+        await client.views_publish(user_id=user, view=home_view(replies))
+
+    async def on_uninstalled(self, args: AsyncArgs) -> None:
+        """A workspace (or organisation) removed Looplink: record it; deliveries there stop."""
+        await self._revoked(args, "app_uninstalled")
+
+    async def on_tokens_revoked(self, args: AsyncArgs) -> None:
+        """Looplink's tokens for a workspace were revoked: the same, for its bot token."""
+        tokens = inbound.obj((args.event or {}).get("tokens"), "event.tokens", required=False)
+        if tokens.get("bot"):
+            await self._revoked(args, "tokens_revoked")
+
+    async def _revoked(self, args: AsyncArgs, reason: str) -> None:
+        team, grid = inbound.workspace(args.body)
+        if self.store is not None:
+            await self.store.revoke(grid[0] if grid else None, team or None, reason)
+        else:
+            log.warning(
+                "Slack: %s for workspace %s: SLACK_BOT_TOKEN no longer works there; deliveries "
+                "to it will fail until Looplink is installed again and the new token is set",
+                reason,
+                team or "-",
+            )

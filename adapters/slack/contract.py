@@ -20,7 +20,7 @@ class SlackAdapter:
     def build(self, rt: Runtime, settings: Settings) -> Platform:
         from adapters.slack.platform import SlackPlatform  # slack_bolt loads only when enabled
 
-        return SlackPlatform(rt, settings.platform(INFO.name, SlackSettings))
+        return SlackPlatform(rt, settings.platform(INFO.name, SlackSettings), settings.secret_keys)
 
     def add_commands(self, subparsers: Any, _ctx: CliContext) -> None:
         from adapters.slack.cli import register

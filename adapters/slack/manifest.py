@@ -6,7 +6,8 @@ from typing import Any
 
 import yaml
 
-from adapters.slack.platform import EVENTS_PATH
+from adapters.slack.platform import EVENTS_PATH, REDIRECT_PATH
+from adapters.slack.settings import SCOPES
 
 COMMANDS = [
     ("/barrier", "Report a barrier to your team", "[what is getting in the way]"),
@@ -33,16 +34,9 @@ SHORTCUTS = [
     ),
     ("Share a success", "global", "share_success", "Share what worked, so it can spread"),
 ]
-BOT_SCOPES = [
-    "chat:write",  # post cards, relays and DMs; update cards in place; ephemeral replies
-    "chat:write.public",  # post in a team's public channel without being invited first
-    "commands",  # slash commands and shortcuts
-    "im:history",  # message.im: the DM conversation; after a crash, find a DM already sent
-    "channels:history",  # after a crash, find a post already made (docs/delivery.md)
-    "groups:history",  # the same in private team channels
-    "im:write",  # conversations.open: DM a reporter
-]
-BOT_EVENTS = ["app_home_opened", "message.im"]
+BOT_SCOPES = list(SCOPES)
+# app_uninstalled and tokens_revoked: a workspace removed Looplink (deliveries there stop)
+BOT_EVENTS = ["app_home_opened", "message.im", "app_uninstalled", "tokens_revoked"]
 
 
 def manifest(url: str | None, name: str = "Looplink", socket_mode: bool = False) -> dict[str, Any]:
@@ -62,6 +56,9 @@ def manifest(url: str | None, name: str = "Looplink", socket_mode: bool = False)
             entry["url"] = request_url
         commands.append(entry)
     events: dict[str, Any] = {"bot_events": BOT_EVENTS}
+    oauth: dict[str, Any] = {"scopes": {"bot": BOT_SCOPES}}
+    if not socket_mode:  # where Slack sends an installer back (GET /slack/oauth_redirect)
+        oauth = {"redirect_urls": [(url or "").rstrip("/") + REDIRECT_PATH], **oauth}
     interactivity: dict[str, Any] = {"is_enabled": True}
     if not socket_mode:
         events = {"request_url": request_url, **events}
@@ -93,11 +90,12 @@ def manifest(url: str | None, name: str = "Looplink", socket_mode: bool = False)
                 for n, t, cid, d in SHORTCUTS
             ],
         },
-        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        "oauth_config": oauth,
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,
-            "org_deploy_enabled": False,
+            # Enterprise Grid: an organisation can install Looplink once for all its workspaces
+            "org_deploy_enabled": not socket_mode,
             "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": False,
         },

@@ -17,16 +17,30 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import inbound
 from adapters.slack.app import SlackBot
+from adapters.slack.oauth import (
+    DbInstallationStore,
+    DbStateStore,
+    InstallationAuthorize,
+    InstalledTokens,
+    SingleToken,
+    Tokens,
+)
 from adapters.slack.sender import SlackSender
-from adapters.slack.settings import INFO, SlackSettings
+from adapters.slack.settings import INFO, SCOPES, SlackSettings
 from bot import payloads
+from bot.installations import Installations
 from bot.outbox import Sender
 from bot.runtime import Runtime
+from bot.secrets import SecretBox
+from bot.settings import SettingsError
+from bot.texts import texts
 from bot.wire import BadBody, has_nul, utf8_text
 
 log = logging.getLogger("looplink.slack")
 
 EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # OAuth mode: starts an install (to Slack's consent page)
+REDIRECT_PATH = "/slack/oauth_redirect"  # OAuth mode: Slack sends the installer back here
 API_TIMEOUT = 30  # seconds per Web API call, as slack_sdk's own default
 
 
@@ -50,22 +64,96 @@ async def _check_json(body: str, content_type: str) -> None:
 class SlackPlatform:
     info = INFO
 
-    def __init__(self, rt: Runtime, settings: SlackSettings) -> None:
+    def __init__(
+        self, rt: Runtime, settings: SlackSettings, secret_keys: tuple[str, ...] = ()
+    ) -> None:
         self.rt = rt
         self.settings = settings
         base = api_base(settings.api_url)
-        self.bot = SlackBot(rt, settings.bot_token, settings.signing_secret, base)
-        client_args: dict[str, Any] = {"token": settings.bot_token, "retry_handlers": []}
+        self.installations: Installations | None = None
+        self.store: DbInstallationStore | None = None
+        tokens: Tokens
+        app_args: dict[str, Any]
+        if settings.oauth:
+            if not secret_keys:
+                raise SettingsError(
+                    "Slack installs (SLACK_CLIENT_ID) need LOOPLINK_SECRET_KEY to encrypt "
+                    "each workspace's tokens."
+                )
+            self.installations = Installations(rt.db, SecretBox(secret_keys), rt.clock, INFO.name)
+            installed = InstalledTokens(self.installations)
+            self.store = DbInstallationStore(self.installations, installed)
+            tokens = installed
+            app_args = {
+                "oauth_settings": self._oauth_settings(settings, self.store),
+                "installation_store": self.store,
+                "authorize": InstallationAuthorize(installed),
+                "user_facing_authorize_error_message": texts().render("not_installed"),
+            }
+        else:
+            assert settings.bot_token
+            tokens = SingleToken(settings.bot_token)
+            app_args = {"token": settings.bot_token}
+        self.tokens = tokens
+        self.bot = SlackBot(rt, settings.signing_secret, tokens, base, self.store, **app_args)
+        client_args: dict[str, Any] = {"retry_handlers": []}
         if base:
             client_args["base_url"] = base
         # No in-process retries for delivery: the outbox retries, durably.
-        self._sender = SlackSender(AsyncWebClient(**client_args))
+        self._sender = SlackSender(AsyncWebClient(**client_args), tokens)
         self._socket: Any = None
         self._verifier = SignatureVerifier(settings.signing_secret)
         self._http: aiohttp.ClientSession | None = None
 
+    @staticmethod
+    def _oauth_settings(settings: SlackSettings, store: DbInstallationStore) -> Any:
+        from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions
+        from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+        from slack_sdk.oauth import AuthorizeUrlGenerator
+
+        assert settings.client_id and settings.client_secret
+        oauth = AsyncOAuthSettings(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            scopes=list(SCOPES),
+            user_scopes=[],
+            redirect_uri=settings.redirect_uri,
+            install_path=INSTALL_PATH,
+            install_page_rendering_enabled=False,  # straight to Slack's consent page
+            redirect_uri_path=REDIRECT_PATH,
+            callback_options=AsyncCallbackOptions(success=_installed, failure=_not_installed),
+            installation_store=store,
+            installation_store_bot_only=True,
+            state_store=DbStateStore(store.installations),
+        )
+        if settings.authorize_url:  # tests: the fake's consent page
+            oauth.authorize_url_generator = AuthorizeUrlGenerator(
+                client_id=settings.client_id,
+                scopes=list(SCOPES),
+                user_scopes=[],
+                redirect_uri=settings.redirect_uri,
+                authorization_url=settings.authorize_url,
+            )
+        return oauth
+
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.events)
+        if self.settings.oauth:
+            app.router.add_get(INSTALL_PATH, self.install)
+            app.router.add_get(REDIRECT_PATH, self.oauth_redirect)
+
+    async def install(self, request: web.Request) -> web.StreamResponse:
+        """Start an install: remember a `state` (and set it as a cookie), go to Slack."""
+        flow = self.bot.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_installation(_browser_request(request)))
+
+    async def oauth_redirect(self, request: web.Request) -> web.StreamResponse:
+        """Finish an install: check the `state`, exchange the code (`oauth.v2.access`), keep
+        the installation (encrypted), say how it went."""
+        flow = self.bot.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_callback(_browser_request(request)))
 
     async def events(self, request: web.Request) -> web.Response:
         """Events, interactivity, slash commands and options all arrive here, signed.
@@ -141,6 +229,8 @@ class SlackPlatform:
         self.bot.client.session = self._http
         self._sender.client.session = self._http
         self.bot.http = self._http
+        if self.bot.app.oauth_flow is not None:
+            self.bot.app.oauth_flow.client.session = self._http
         token = self.settings.app_token
         if not token:
             return
@@ -165,3 +255,36 @@ class SlackPlatform:
     async def idle(self) -> None:
         """Wait until every answer shown after an acknowledgement is done (tests, shutdown)."""
         await self.bot.idle()
+
+
+def _browser_request(request: web.Request) -> AsyncBoltRequest:
+    """An installer's browser visiting the install or redirect URL (a GET: no body)."""
+    return AsyncBoltRequest(
+        body="",
+        query=request.query_string,
+        headers={k: v for k, v in request.headers.items()},
+    )
+
+
+def _page(text: str, status: int) -> Any:
+    """A small HTML page saying `text` (from a template), for the browser of an installer."""
+    import html
+
+    from slack_bolt.response import BoltResponse
+
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Looplink</title>'
+        f"</head><body><main><p>{html.escape(text)}</p></main></body></html>"
+    )
+    return BoltResponse(status=status, body=body, headers={"Content-Type": "text/html"})
+
+
+async def _installed(args: Any) -> Any:
+    inst = args.installation
+    where = inst.enterprise_name if inst.is_enterprise_install else inst.team_name
+    return _page(texts().render("installed", where=where or inst.team_id or ""), 200)
+
+
+async def _not_installed(args: Any) -> Any:
+    log.warning("Slack: an install did not complete: %s", args.reason)
+    return _page(texts().render("install_failed", reason=args.reason), args.suggested_status_code)

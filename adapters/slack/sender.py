@@ -4,6 +4,11 @@
 - A person's message goes to their DM with the bot: the DM channel is opened once with
   `conversations.open` and kept as a conversation reference.
 - A message with an earlier post (`Delivery.previous`) is edited in place with `chat.update`.
+- Every call carries the token of the workspace it goes to (`Address.scope`, the workspace of
+  the channel or of the person's identity): one token in single-workspace mode, the
+  workspace's installation's in OAuth mode. In OAuth mode a workspace that never installed
+  Looplink, removed it or had its token revoked holds back only its own deliveries (parked,
+  the admin told to install it again), never the other workspaces'.
 - Posts are paced to about one per second per channel (Slack's limit for `chat.postMessage`).
 - Every post carries its outbox id in Slack message metadata (`event_type` "looplink_outbox").
   A delivery whose earlier attempt was never recorded (a crash between Slack accepting the
@@ -26,6 +31,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -33,6 +39,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import fallback_text, message_blocks
+from adapters.slack.oauth import InstalledTokens, NoToken, Tokens
 from bot.outbox import Address, Delivery, SendResult
 
 log = logging.getLogger("looplink.slack")
@@ -167,17 +174,28 @@ def failure(
     )
 
 
+def _reinstall(scope: str) -> str:
+    return (
+        f"install Looplink in Slack workspace {scope or '(unknown)'} again (its admin opens "
+        "/slack/install); its messages wait until then, the other workspaces' go on"
+    )
+
+
 class SlackSender:
     platform = "slack"
 
     def __init__(
         self,
         client: AsyncWebClient,
+        tokens: Tokens | None = None,
         min_interval: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`tokens`: the token of each workspace (None: the client's own, for every call)."""
         self.client = client
+        self.tokens = tokens
+        self.per_workspace = isinstance(tokens, InstalledTokens)
         self.min_interval = min_interval
         self._monotonic = monotonic
         self._sleep = sleep
@@ -185,6 +203,22 @@ class SlackSender:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def deliver(self, delivery: Delivery) -> SendResult:
+        try:
+            auth = await self._auth(delivery.address)
+        except NoToken as e:  # OAuth mode: this workspace has no installation (any more)
+            return SendResult(ok=False, error=str(e), fix=_reinstall(delivery.address.scope))
+        result = await self._deliver(delivery, auth)
+        if self.per_workspace and result.platform_wide:  # one workspace's token, not all
+            return replace(result, platform_wide=False, fix=_reinstall(delivery.address.scope))
+        return result
+
+    async def _auth(self, a: Address) -> dict[str, Any]:
+        """The `token=` argument for calls to `a`'s workspace (none: the client's own)."""
+        if self.tokens is None:
+            return {}
+        return {"token": await self.tokens.token(a.scope)}
+
+    async def _deliver(self, delivery: Delivery, auth: dict[str, Any]) -> SendResult:
         m = delivery.message
         blocks = message_blocks(m)
         text = fallback_text(m)
@@ -194,14 +228,14 @@ class SlackSender:
             if prev.get("channel") and prev.get("ts"):
                 try:
                     r = await self.client.chat_update(
-                        channel=prev["channel"], ts=prev["ts"], text=text, blocks=blocks
+                        channel=prev["channel"], ts=prev["ts"], text=text, blocks=blocks, **auth
                     )
                     return SendResult(ok=True, ref={"channel": r["channel"], "ts": r["ts"]})
                 except SlackApiError as e:
                     if slack_error(e) not in GONE:
                         raise
                     log.info("outbox %s: earlier message is gone; posting anew", delivery.outbox_id)
-            channel, conversation = await self._channel(delivery.address)
+            channel, conversation = await self._channel(delivery.address, auth)
             if channel is None:
                 a = delivery.address
                 # a person is not named: it may be an anonymous reporter being answered
@@ -217,7 +251,7 @@ class SlackSender:
                     "(`looplink outbox list` shows whose)",
                 )
             if delivery.unrecorded:
-                found = await self._find_post(channel, delivery)
+                found = await self._find_post(channel, delivery, auth)
                 if found is not None:
                     return SendResult(ok=True, ref=found, conversation=conversation)
             await self._pace(channel)
@@ -228,6 +262,7 @@ class SlackSender:
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata={"event_type": MARK, "event_payload": {"outbox_id": delivery.outbox_id}},
+                **auth,
             )
             return SendResult(
                 ok=True, ref={"channel": r["channel"], "ts": r["ts"]}, conversation=conversation
@@ -239,7 +274,9 @@ class SlackSender:
                 ok=False, error=f"network: {type(e).__name__}: {e}"[:500], conversation=conversation
             )
 
-    async def _find_post(self, channel: str, delivery: Delivery) -> dict[str, Any] | None:
+    async def _find_post(
+        self, channel: str, delivery: Delivery, auth: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """Where this delivery was already posted, if the channel's recent history has it.
 
         Any failure to look (no history scope, a public channel the bot is not in, an error)
@@ -255,6 +292,7 @@ class SlackSender:
                     include_all_metadata=True,
                     limit=200,
                     cursor=cursor,
+                    **auth,
                 )
                 for m in r.get("messages") or []:
                     meta = m.get("metadata") or {} if isinstance(m, dict) else {}
@@ -283,7 +321,9 @@ class SlackSender:
             )
         return None
 
-    async def _channel(self, a: Address) -> tuple[str | None, dict[str, Any] | None]:
+    async def _channel(
+        self, a: Address, auth: dict[str, Any]
+    ) -> tuple[str | None, dict[str, Any] | None]:
         """The channel to post to, and a conversation reference worth keeping (new DMs)."""
         if a.dest_kind != "person":
             return a.platform_id, None
@@ -292,7 +332,7 @@ class SlackSender:
             return str(known), None
         if not a.platform_id:
             return None, None
-        r = await self.client.conversations_open(users=a.platform_id)
+        r = await self.client.conversations_open(users=a.platform_id, **auth)
         channel = str(r["channel"]["id"])
         return channel, {"channel": channel}
 

@@ -365,3 +365,32 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class AppInstallation(Base):
+    """Looplink installed in one workspace or organisation of a platform (Slack's OAuth
+    installs): the platform's installation, tokens included, encrypted (`secret`, see
+    bot/secrets.py). `scope` is the workspace (or, for an organisation-wide install, the
+    organisation) it covers; `within` the organisation a workspace belongs to. Uninstalling or
+    revoking the tokens is recorded (`revoked_at`, `revoked_reason`) and the tokens are
+    deleted: nothing is delivered there until it is installed again."""
+
+    __tablename__ = "app_installations"
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    within: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")  # the workspace's name
+    secret: Mapped[str] = mapped_column(Text)  # the installation as encrypted JSON
+    installed_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_reason: Mapped[str] = mapped_column(String(64), default="")
+
+
+class OAuthState(Base):
+    """The `state` of an install flow in progress (one use, expires after ten minutes)."""
+
+    __tablename__ = "oauth_states"
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -18,6 +18,7 @@ envelopes) to the Looplink server under test.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -40,6 +41,23 @@ APP_ID = "A0LOOPLINK"
 
 
 @dataclass
+class Workspace:
+    """One Slack workspace the fake serves: its own bot token, people and channels."""
+
+    team_id: str
+    name: str
+    token: str
+    enterprise_id: str | None = None
+    bot_user: str = BOT_USER
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {email, name}
+    revoked: bool = False
+
+    def user(self, user_id: str, email: str, name: str = "") -> Workspace:
+        self.users[user_id] = {"email": email, "name": name or user_id}
+        return self
+
+
+@dataclass
 class Call:
     method: str
     args: dict[str, Any]
@@ -47,6 +65,8 @@ class Call:
     status: int = 0  # the HTTP status the fake answered (0 while it is still being answered)
     peer: Any = None  # the caller's (host, port): which connection the call came over
     result: dict[str, Any] = field(default_factory=dict)  # the JSON answer, if any
+
+    team: str | None = None  # the workspace whose token the call carried (None: no such token)
 
     @property
     def ok(self) -> bool:
@@ -90,13 +110,43 @@ class FakeSlack:
     rate_limited: int = 0  # posts refused by post_interval
     _last_post: dict[str, float] = field(default_factory=dict)
     _outages: dict[str, Refusal] = field(default_factory=dict)
+    workspaces: dict[str, Workspace] = field(default_factory=dict)  # by token
+    codes: dict[str, Workspace] = field(default_factory=dict)  # OAuth codes not yet exchanged
+    client_id: str = "1111.2222"
+    client_secret: str = "fake-client-secret"
+
+    def __post_init__(self) -> None:
+        self.workspaces[self.token] = Workspace(TEAM_ID, "Riverside", self.token)
+
+    # ---- workspaces ---------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str, name: str, enterprise_id: str | None = None) -> Workspace:
+        """Another workspace (its token is issued when it installs Looplink: `grant`)."""
+        ws = Workspace(team_id, name, f"xoxb-{team_id.lower()}-{next(self._seq)}", enterprise_id)
+        ws.bot_user = f"U0BOT{team_id[-3:]}"
+        return ws
+
+    def grant(self, ws: Workspace) -> str:
+        """A workspace admin approves the install on Slack's consent page: the code Slack
+        sends back to the redirect URL (exchanged by oauth.v2.access)."""
+        code = f"code-{ws.team_id}-{next(self._seq)}"
+        self.codes[code] = ws
+        return code
+
+    def revoke(self, ws: Workspace) -> None:
+        """The workspace removes Looplink: its token stops working."""
+        ws.revoked = True
+
+    def team_of(self, token: str | None) -> str | None:
+        ws = self.workspaces.get(token or "")
+        return ws.team_id if ws is not None else None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
-        app.router.add_get("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # users.info, users.lookupByEmail
         app.router.add_post("/response/{name}", self._response_url)
         app.router.add_get("/socket", self._socket_mode)
         self._runner = web.AppRunner(app, access_log=None)
@@ -174,9 +224,11 @@ class FakeSlack:
     async def _args(self, request: web.Request) -> dict[str, Any]:
         """Arguments as Slack reads them: query string, form body or JSON body."""
         args: dict[str, Any] = {}
-        if request.content_type == "application/json":
+        form: Any = request.query
+        if request.method == "GET":
+            pass
+        elif request.content_type == "application/json":
             args.update(await request.json())
-            form: Any = request.query
         else:
             form = {**request.query, **(await request.post())}
         for k, v in form.items():
@@ -194,10 +246,14 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         auth = request.headers.get("Authorization", "")
-        token = auth.removeprefix("Bearer ") or None
         args = await self._args(request)
+        if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+            client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+            args.update(client_id=client_id, client_secret=client_secret)
+            auth = ""
+        token = auth.removeprefix("Bearer ") or None
         token = token or args.pop("token", None)
-        call = Call(method, args, token)
+        call = Call(method, args, token, team=self.team_of(token))
         call.peer = request.transport.get_extra_info("peername") if request.transport else None
         self.calls.append(call)
         response = await self._answer(method, args, token)
@@ -224,9 +280,19 @@ class FakeSlack:
             return web.json_response(
                 {"ok": False, "error": r.error}, status=r.status, headers=headers
             )
-        wanted = self.app_token if method == "apps.connections.open" else self.token
-        if token != wanted:
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_v2_access(args))
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response(self._apps_connections_open(args))
+        ws = self.workspaces.get(token or "")
+        if ws is None:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if ws.revoked:
+            return web.json_response({"ok": False, "error": "token_revoked"})
+        if method in ("auth.test", "users.info", "users.lookupByEmail"):
+            return web.json_response(getattr(self, "_" + method.replace(".", "_"))(args, ws))
         handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(
             self, "_" + method.replace(".", "_"), None
         )
@@ -246,16 +312,66 @@ class FakeSlack:
         self._last_post[channel] = now
         return None
 
-    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _auth_test(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
         return {
             "ok": True,
-            "url": "https://riverside.slack.com/",
-            "team": "Riverside",
+            "url": f"https://{ws.name.lower()}.slack.com/",
+            "team": ws.name,
             "user": "looplink",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER,
-            "bot_id": BOT_ID,
+            "team_id": ws.team_id,
+            "enterprise_id": ws.enterprise_id,
+            "user_id": ws.bot_user,
+            "bot_id": BOT_ID if ws.team_id == TEAM_ID else f"B0{ws.team_id[-4:]}",
             "is_enterprise_install": False,
+        }
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        if (args.get("client_id"), args.get("client_secret")) != (
+            self.client_id,
+            self.client_secret,
+        ):
+            return {"ok": False, "error": "invalid_client_id"}
+        ws = self.codes.pop(str(args.get("code", "")), None)
+        if ws is None:
+            return {"ok": False, "error": "invalid_code"}
+        ws.revoked = False
+        self.workspaces[ws.token] = ws
+        return {
+            "ok": True,
+            "app_id": APP_ID,
+            "authed_user": {"id": "U0INSTALLER"},
+            "scope": "chat:write,chat:write.public,commands,im:history,im:write,users:read,"
+            "users:read.email",
+            "token_type": "bot",
+            "access_token": ws.token,
+            "bot_user_id": ws.bot_user,
+            "team": {"id": ws.team_id, "name": ws.name},
+            "enterprise": {"id": ws.enterprise_id, "name": "Grid"} if ws.enterprise_id else None,
+            "is_enterprise_install": False,
+        }
+
+    def _users_info(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
+        user_id = str(args.get("user", ""))
+        found = ws.users.get(user_id)
+        if found is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": self._user_object(ws, user_id, found)}
+
+    def _users_lookupByEmail(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
+        email = str(args.get("email", "")).lower()
+        for user_id, found in ws.users.items():
+            if found["email"].lower() == email:
+                return {"ok": True, "user": self._user_object(ws, user_id, found)}
+        return {"ok": False, "error": "users_not_found"}
+
+    @staticmethod
+    def _user_object(ws: Workspace, user_id: str, found: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": user_id,
+            "team_id": ws.team_id,
+            "name": found["name"],
+            "real_name": found["name"],
+            "profile": {"email": found["email"], "real_name": found["name"]},
         }
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:

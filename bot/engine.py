@@ -38,6 +38,7 @@ from bot.domain import (
 from bot.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from bot.messages import Button, Message
 from bot.outbox import Fanout, enqueue
+from bot.similar import store as similar
 from bot.texts import texts
 
 
@@ -100,6 +101,7 @@ class Loop:
         self.fanout = fanout
         self.dir = Directory(session)
         self.authority = Authority(self.dir)
+        self.found: dict[int, similar.Found] = {}  # similar items of reports made here
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -215,6 +217,7 @@ class Loop:
         )
         self.s.add(item)
         await self.s.flush()
+        self.found[item.id] = await similar.index_item(self.s, item, now)
         self.s.add(
             Hop(
                 item_id=item.id,

@@ -394,3 +394,52 @@ class OAuthState(Base):
     state: Mapped[str] = mapped_column(String(64), primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SimilarDoc(Base):
+    """An item as the similarity index sees it: its feature counts and its group of similar items.
+
+    Written when the item is reported or imported (see bot/similar/store.py); `group_id` is the
+    group of similar items it belongs to (NULL: not grouped, e.g. closed long ago).
+    """
+
+    __tablename__ = "similar_docs"
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    counts: Mapped[str] = mapped_column(Text)  # "feature:count ..." (bot.similar.model.encode)
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    indexed_at: Mapped[datetime] = mapped_column()
+
+
+class SimilarPosting(Base):
+    """The inverted index: which items have a feature. Kept up to date with SimilarDoc."""
+
+    __tablename__ = "similar_postings"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    feature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+
+
+class SimilarGroup(Base):
+    """A group of similar items (a cluster): the sum of its members' vectors, for joining."""
+
+    __tablename__ = "similar_groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer, default=1)
+    sum: Mapped[str] = mapped_column(Text, default="")  # "feature:weight ..."; "" for one item
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class ItemLink(Base):
+    """Two items about the same thing: linked by a lead ("link"), or by a reporter adding their
+    voice to an earlier item ("voice"). `item_id` is the newer item, `other_id` the one it joins.
+    Followers of `other_id` hear its response too."""
+
+    __tablename__ = "item_links"
+    __table_args__ = (UniqueConstraint("item_id", "other_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "link" or "voice"
+    created_by: Mapped[str | None] = mapped_column(String(64))  # None: anonymous
+    created_at: Mapped[datetime] = mapped_column()

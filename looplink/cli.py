@@ -9,7 +9,8 @@
     looplink export barriers --format csv|json
     looplink outbox list|retry|discard messages the platforms refused, and what to fix
 
-The scheduler adds its subcommands (`looplink agenda|digest|jobs`, scheduler/cli.py) and each
+The scheduler adds its subcommands (`looplink agenda|digest|jobs`, scheduler/cli.py), similar
+barriers theirs (`looplink similar`, `looplink import barriers`, bot/similar/cli.py), and each
 registered platform its own (`looplink slack manifest`, `looplink teams package`), both listed
 here by name: nothing is loaded by a string.
 """
@@ -44,6 +45,7 @@ from bot.orgfile import OrgFileError
 from bot.platforms import CliContext, PlatformAdapter
 from bot.secrets import SecretBox, SecretUnreadable
 from bot.settings import Settings, SettingsError
+from bot.similar import cli as similar_cli
 from bot.startup import prepare_database
 from looplink.platforms import PLATFORMS, infos, load_org_file, settings_from_env
 from looplink.server import serve
@@ -263,6 +265,7 @@ def build_parser(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> argparse.A
     context = CliContext(settings=settings_loader(platforms), platforms=infos(platforms))
     scheduler_cli.register(sub, context)
     outbox_cli.register(sub, context)
+    similar_cli.register(sub, context)
     for platform in platforms:
         platform.add_commands(sub, context)
     return p

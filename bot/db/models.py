@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -406,6 +407,7 @@ class SimilarDoc(Base):
     __tablename__ = "similar_docs"
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
     counts: Mapped[str] = mapped_column(Text)  # "feature:count ..." (bot.similar.model.encode)
+    norm: Mapped[float] = mapped_column(Float, default=1.0)  # length of its weights when indexed
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
     indexed_at: Mapped[datetime] = mapped_column()
 

@@ -24,7 +24,10 @@ CONCEPT_BOOST = 1.6  # a shared concept counts this much more than a shared word
 DETAILS_WEIGHT = 0.5  # the details' words count half as much as the summary's
 THRESHOLD = 0.24  # mean similarity to a cluster's members needed to join it
 TOP_FEATURES = 8  # a cluster is found through its heaviest features
+PROBE = 4  # ... by a report through its own heaviest ones
 REFINE_PASSES = 2
+SHORTLIST = 6  # groups scored in full for one report
+SAMPLE = 20_000  # beyond this many reports, cluster a sample and assign the rest
 
 
 def counts(summary: str, details: str = "") -> dict[str, float]:
@@ -56,18 +59,25 @@ def idf(df: int, n: int) -> float:
     return math.log((n + 1) / (df + 1)) + 1.0
 
 
+def weight(f: str, tf: float, df: int, n: int) -> float:
+    """One feature's weight before scaling: (1 + ln tf) * idf, concepts boosted."""
+    w = (1.0 + math.log(tf)) if tf >= 1 else tf
+    w *= idf(df, n)
+    return w * CONCEPT_BOOST if f.startswith("~") else w
+
+
+def weights(c: Mapping[str, float], df: Callable[[str], int], n: int) -> Vector:
+    return {f: weight(f, tf, df(f), n) for f, tf in c.items() if tf > 0}
+
+
+def length(v: Mapping[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in v.values()))
+
+
 def vector(c: Mapping[str, float], df: Callable[[str], int], n: int) -> Vector:
     """The unit vector of feature counts `c`, given document frequencies over `n` reports."""
-    v: Vector = {}
-    for f, tf in c.items():
-        if tf <= 0:
-            continue
-        w = (1.0 + math.log(tf)) if tf >= 1 else tf
-        w *= idf(df(f), n)
-        if f.startswith("~"):
-            w *= CONCEPT_BOOST
-        v[f] = w
-    norm = math.sqrt(sum(w * w for w in v.values()))
+    v = weights(c, df, n)
+    norm = length(v)
     if norm == 0:
         return {}
     return {f: w / norm for f, w in v.items()}
@@ -114,21 +124,41 @@ class Clusters:
         self._index: dict[str, set[int]] = {}
         self._next = 0
 
-    def candidates(self, v: Mapping[str, float], limit: int = TOP_FEATURES) -> set[int]:
+    def candidates(self, v: Mapping[str, float], limit: int = PROBE) -> set[int]:
+        """Groups indexed under one of the heaviest features of `v`."""
         found: set[int] = set()
         for f in top(v, limit):
             found |= self._index.get(f, set())
         return found
 
     def best(self, v: Mapping[str, float], exclude: int | None = None) -> tuple[int | None, float]:
+        """The group `v` is most like, and its mean similarity (ties: the older group)."""
+        found = self.candidates(v)
+        found.discard(exclude)  # type: ignore[arg-type]
+        if not found:
+            return None, 0.0
+        groups = self.groups
+        items = list(v.items())
+        if len(found) > SHORTLIST:  # rank by the heaviest features first, score the best few
+            heads = heapq.nlargest(3, items, key=lambda fw: fw[1])
+            rough = []
+            for gid in found:
+                g = groups[gid]
+                get = g.sum.get
+                t = 0.0
+                for f, w in heads:
+                    t += w * get(f, 0.0)
+                rough.append((t / len(g.members), gid))
+            found = {gid for _, gid in heapq.nlargest(SHORTLIST, rough)}
         best_id, best_score = None, 0.0
-        for gid in self.candidates(v):
-            if gid == exclude:
-                continue
-            score = self.groups[gid].mean_similarity(v)
-            if score > best_score or (
-                score == best_score and best_id is not None and gid < best_id
-            ):
+        for gid in sorted(found):
+            g = groups[gid]
+            get = g.sum.get
+            t = 0.0
+            for f, w in items:
+                t += w * get(f, 0.0)
+            score = t / len(g.members)
+            if score > best_score:
                 best_id, best_score = gid, score
         return best_id, best_score
 
@@ -222,11 +252,11 @@ class Clusters:
                 target = self.groups[self._new()]
             else:
                 continue
-            self._move(key, v, here, target)
+            self.move(key, v, here, target)
             moved += 1
         return moved
 
-    def _move(self, key: int, v: Mapping[str, float], src: Group, dst: Group) -> None:
+    def move(self, key: int, v: Mapping[str, float], src: Group, dst: Group) -> None:
         src.members.remove(key)
         for f, w in v.items():
             left = src.sum.get(f, 0.0) - w
@@ -247,12 +277,22 @@ class Clusters:
 
 
 def cluster(
-    vectors: Iterable[tuple[int, Mapping[str, float]]], threshold: float = THRESHOLD
+    vectors: Iterable[tuple[int, Mapping[str, float]]],
+    threshold: float = THRESHOLD,
+    sample: int = SAMPLE,
 ) -> Clusters:
-    """Cluster (key, vector) pairs given in order (oldest first)."""
+    """Cluster (key, vector) pairs given in order (oldest first).
+
+    Up to `sample` reports: add all, merge, refine. Beyond it, that is done for an evenly
+    spread sample, and every other report then joins the group it is most like (or stands
+    alone), so the cost grows linearly with the number of reports.
+    """
+    given = list(vectors)
+    step = max(1, -(-len(given) // sample))
+    first = given[::step]
     c = Clusters(threshold)
     kept: dict[int, Mapping[str, float]] = {}
-    for key, v in vectors:
+    for key, v in first:
         kept[key] = v
         c.add(key, v)
     c.merge()
@@ -260,4 +300,8 @@ def cluster(
         if not c.refine(kept):
             break
         c.merge()
+    if step > 1:
+        for i, (key, v) in enumerate(given):
+            if i % step:
+                c.add(key, v)
     return c

@@ -15,6 +15,7 @@ minutes (a frequency of 50,000 is as good as one of 50,100 for weighting).
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +32,9 @@ from bot.similar.model import Vector
 
 RECENT = timedelta(days=90)  # closed items stay findable (and grouped) this long
 CANDIDATES = 200  # items scored exactly for one new item
-PROBE_BUDGET = 30_000  # postings read at most to find candidates
+PROBE_BUDGET = 10_000  # postings read at most to find candidates
 MAX_FEATURE = 80
+SUM_FEATURES = 300
 SUGGEST = 3  # similar items offered on a card or to a reporter
 MIN_PAIR = model.THRESHOLD / 2  # a suggested item must itself be at least this close
 CACHE_MIN_DF = 1000
@@ -120,8 +122,18 @@ def item_counts(item: Item) -> dict[str, float]:
     return {f[:MAX_FEATURE]: v for f, v in counts.items()}
 
 
-async def _store(s: AsyncSession, item: Item, counts: dict[str, float], now: datetime) -> None:
-    s.add(SimilarDoc(item_id=item.id, counts=model.encode(counts), group_id=None, indexed_at=now))
+async def _store(
+    s: AsyncSession, item: Item, counts: dict[str, float], norm: float, now: datetime
+) -> None:
+    s.add(
+        SimilarDoc(
+            item_id=item.id,
+            counts=model.encode(counts),
+            norm=norm,
+            group_id=None,
+            indexed_at=now,
+        )
+    )
     if counts:
         await s.execute(
             insert(SimilarPosting), [{"feature": f, "item_id": item.id} for f in counts]
@@ -166,53 +178,82 @@ async def candidates(
     return [iid for iid, _ in (await s.execute(q)).all() if iid != exclude][:CANDIDATES]
 
 
-def live(item: Item, now: datetime) -> bool:
+def live(state: str, closed_at: datetime | None, now: datetime) -> bool:
     """Open, or closed recently enough to still be worth pointing at."""
-    if item.state in OPEN_STATES:
+    if state in OPEN_STATES:
         return True
-    return item.closed_at is not None and item.closed_at >= now - RECENT
+    return closed_at is not None and closed_at >= now - RECENT
 
 
 async def index_item(s: AsyncSession, item: Item, now: datetime) -> Found:
     """Store `item` in the index, put it in its group and return the live items most like it."""
     counts = item_counts(item)
     n = await doc_count(s) + 1
-    df = await frequencies(s, counts)
-    df = {f: df.get(f, 0) for f in counts}
-    x = model.vector(counts, lambda f: df[f] + 1, n)
-    ids = await candidates(s, x, df, n, exclude=item.id)
-    await _store(s, item, counts, now)
-    scored = await _score(s, x, ids, n)
+    known = await frequencies(s, counts)
+    df = {f: known.get(f, 0) + 1 for f in counts}  # this item counts too
+    raw = model.weights(counts, df.__getitem__, n)
+    norm = model.length(raw) or 1.0
+    x = {f: w / norm for f, w in raw.items()}
+    ids = await candidates(s, x, known, n, exclude=item.id)
+    await _store(s, item, counts, norm, now)
+    scored = await _score(s, x, df, ids, n)
     group_id = await _place(s, item, x, scored, now)
-    return Found(group_id, _suggestions(item, scored, group_id, now))
+    return Found(group_id, await _suggestions(s, item, scored, group_id, now))
 
 
 @dataclass
 class _Scored:
-    item: Item
+    id: int
+    kind: str
+    state: str
+    closed_at: datetime | None
+    counts: dict[str, float]
+    norm: float
     group_id: int | None
-    vector: Vector
     score: float
 
+    def is_live(self, now: datetime) -> bool:
+        return self.state != State.MERGED and live(self.state, self.closed_at, now)
 
-async def _score(s: AsyncSession, x: Vector, ids: Sequence[int], n: int) -> list[_Scored]:
+
+async def _score(
+    s: AsyncSession, x: Vector, df: dict[str, int], ids: Sequence[int], n: int
+) -> list[_Scored]:
+    """Exact similarity of `x` to each candidate, from the shared features and the candidate's
+    stored length (so only `x`'s own frequencies are needed)."""
     if not ids:
         return []
     rows = (
         await s.execute(
-            select(Item, SimilarDoc.counts, SimilarDoc.group_id)
+            select(
+                Item.id,
+                Item.kind,
+                Item.state,
+                Item.closed_at,
+                SimilarDoc.counts,
+                SimilarDoc.norm,
+                SimilarDoc.group_id,
+            )
             .join(SimilarDoc, SimilarDoc.item_id == Item.id)
             .where(Item.id.in_(list(ids)))
         )
     ).all()
-    docs = [(item, model.decode(counts), gid) for item, counts, gid in rows]
-    df = await frequencies(s, {f for _, c, _ in docs for f in c})
     out = []
-    for item, c, gid in docs:
-        v = model.vector(c, lambda f: df.get(f, 1), n)
-        out.append(_Scored(item, gid, v, model.dot(x, v)))
-    out.sort(key=lambda d: (-d.score, d.item.id))
+    for iid, kind, state, closed_at, encoded, norm, gid in rows:
+        c = model.decode(encoded)
+        score = 0.0
+        for f, xw in x.items():
+            tf = c.get(f)
+            if tf:
+                score += xw * model.weight(f, tf, df[f], n)
+        out.append(_Scored(iid, kind, state, closed_at, c, norm or 1.0, gid, score / (norm or 1.0)))
+    out.sort(key=lambda d: (-d.score, d.id))
     return out
+
+
+async def _vector_of(s: AsyncSession, d: _Scored, n: int) -> Vector:
+    df = await frequencies(s, d.counts)
+    return model.vector(d.counts, lambda f: df.get(f, 1), n)
 
 
 async def _place(
@@ -223,11 +264,11 @@ async def _place(
     by_group: dict[int, list[_Scored]] = {}
     alone: _Scored | None = None
     for d in scored:
-        if d.item.kind != item.kind or d.score <= 0:
+        if d.kind != item.kind or d.score <= 0:
             continue
         if d.group_id is not None:
             by_group.setdefault(d.group_id, []).append(d)
-        elif alone is None and live(d.item, now) and d.item.state != State.MERGED:
+        elif alone is None and d.is_live(now):
             alone = d
     groups: dict[int, SimilarGroup] = {}
     if by_group:
@@ -246,12 +287,12 @@ async def _place(
         g.updated_at = now
         members = [item.id]
     elif alone is not None and pair >= model.THRESHOLD:
-        g = SimilarGroup(
-            kind=item.kind, size=2, sum=encode_sum(_plus(alone.vector, x)), updated_at=now
-        )
+        n = await doc_count(s)
+        v = await _vector_of(s, alone, n)
+        g = SimilarGroup(kind=item.kind, size=2, sum=encode_sum(_plus(v, x)), updated_at=now)
         s.add(g)
         await s.flush()
-        members = [item.id, alone.item.id]
+        members = [item.id, alone.id]
         alone.group_id = g.id
     else:
         return None
@@ -267,23 +308,27 @@ def _plus(total: Vector, v: Vector) -> Vector:
 
 
 def encode_sum(v: Vector) -> str:
-    return " ".join(f"{f}:{w:.4g}" for f, w in sorted(v.items()) if w > 1e-6)
+    """A group's sum as stored: its SUM_FEATURES heaviest features (the long tail of words
+    that one or two members use barely moves the mean similarity, and would make the sums of
+    large groups slow to read)."""
+    kept = heapq.nlargest(SUM_FEATURES, ((w, f) for f, w in v.items() if w > 1e-6))
+    return " ".join(f"{f}:{w:.4g}" for w, f in sorted(kept, key=lambda wf: wf[1]))
 
 
-def _suggestions(
-    item: Item, scored: list[_Scored], group_id: int | None, now: datetime
+async def _suggestions(
+    s: AsyncSession, item: Item, scored: list[_Scored], group_id: int | None, now: datetime
 ) -> list[Match]:
     out: list[Match] = []
-    seen: set[int] = {item.id}
+    if group_id is None:
+        return out
     for d in scored:
-        if group_id is None or d.group_id != group_id or d.item.kind != item.kind:
+        if d.group_id != group_id or d.kind != item.kind or d.id == item.id:
             continue
-        if d.score < MIN_PAIR:
+        if d.score < MIN_PAIR or not d.is_live(now):
             continue
-        if d.item.id in seen or d.item.state == State.MERGED or not live(d.item, now):
-            continue
-        seen.add(d.item.id)
-        out.append(Match(d.item, d.score))
+        found = await s.get(Item, d.id)
+        if found is not None:
+            out.append(Match(found, d.score))
         if len(out) >= SUGGEST:
             break
     return out
@@ -294,12 +339,16 @@ async def similar_to(s: AsyncSession, item: Item, now: datetime, limit: int = 10
     doc = await s.get(SimilarDoc, item.id)
     counts = model.decode(doc.counts) if doc is not None else item_counts(item)
     n = max(await doc_count(s), 1)
-    df = await frequencies(s, counts)
-    df = {f: df.get(f, 0) for f in counts}
-    x = model.vector(counts, lambda f: max(df[f], 1), n)
-    ids = await candidates(s, x, df, n, exclude=item.id)
-    scored = await _score(s, x, ids, n)
-    return [Match(d.item, d.score) for d in scored if d.score > 0 and d.item.id != item.id][:limit]
+    known = await frequencies(s, counts)
+    df = {f: max(known.get(f, 0), 1) for f in counts}
+    x = model.vector(counts, df.__getitem__, n)
+    ids = await candidates(s, x, known, n, exclude=item.id)
+    scored = [d for d in await _score(s, x, df, ids, n) if d.score > 0][:limit]
+    items = {
+        i.id: i
+        for i in (await s.scalars(select(Item).where(Item.id.in_([d.id for d in scored])))).all()
+    }
+    return [Match(items[d.id], d.score) for d in scored if d.id in items]
 
 
 async def join_group(s: AsyncSession, item_id: int, other_id: int, now: datetime) -> None:
@@ -325,9 +374,11 @@ async def join_group(s: AsyncSession, item_id: int, other_id: int, now: datetime
 @dataclass
 class RebuildReport:
     indexed: int  # items that had no index entry yet
-    grouped: int  # items placed in groups
-    groups: int  # groups with two or more items
+    loaded: int  # live items considered
+    grouped: int  # items placed in groups of two or more
+    groups: int  # groups of two or more items
     seconds_index: float
+    seconds_read: float
     seconds_cluster: float
     seconds_write: float
 
@@ -355,6 +406,7 @@ async def index_missing(db: Database, now: datetime, chunk: int = 2000) -> int:
                     {
                         "item_id": item.id,
                         "counts": model.encode(counts),
+                        "norm": 0.0,  # unknown until rebuild has the frequencies of all items
                         "group_id": None,
                         "indexed_at": now,
                     }
@@ -376,7 +428,10 @@ async def all_frequencies(s: AsyncSession) -> tuple[dict[str, int], int]:
 
 
 async def rebuild(db: Database, now: datetime, open_only: bool = False) -> RebuildReport:
-    """Regroup every live item (open, or closed in the last 90 days) with fresh weights."""
+    """Regroup every live item (open, or closed in the last 90 days) with fresh weights.
+
+    `open_only`: group open items only (what the leaders' views show).
+    """
     t0 = time.perf_counter()
     indexed = await index_missing(db, now)
     t1 = time.perf_counter()
@@ -389,10 +444,15 @@ async def rebuild(db: Database, now: datetime, open_only: bool = False) -> Rebui
         )
         rows = (
             await s.execute(
-                select(SimilarDoc.item_id, SimilarDoc.counts, Item.kind)
+                select(SimilarDoc.item_id, SimilarDoc.counts, SimilarDoc.norm, Item.kind)
                 .join(Item, Item.id == SimilarDoc.item_id)
                 .where(alive)
                 .order_by(Item.created_at, Item.id)
+            )
+        ).all()
+        unweighed = (
+            await s.execute(
+                select(SimilarDoc.item_id, SimilarDoc.counts).where(SimilarDoc.norm == 0)
             )
         ).all()
         links = (await s.execute(select(ItemLink.item_id, ItemLink.other_id))).all()
@@ -401,12 +461,17 @@ async def rebuild(db: Database, now: datetime, open_only: bool = False) -> Rebui
                 select(Item.id, Item.merged_into_id).where(Item.merged_into_id.is_not(None))
             )
         ).all()
-    groups = cluster_rows(rows, df, n, [*links, *merges])
     t2 = time.perf_counter()
+    grouping = cluster_rows([(i, c, k) for i, c, _, k in rows], df, n, [*links, *merges])
+    t3 = time.perf_counter()
+    norms = {i: old for i, _, old, _ in rows}
+    for iid, encoded in unweighed:
+        norms.setdefault(iid, 0.0)
+        grouping.norms.setdefault(iid, _length(encoded, df, n))
     async with db.transaction() as s:
         await s.execute(update(SimilarDoc).values(group_id=None))
         await s.execute(delete(SimilarGroup))
-        multi = [(kind, members, total) for kind, members, total in groups if len(members) > 1]
+        multi = [g for g in grouping.groups if len(g[1]) > 1]
         written = 0
         for i in range(0, len(multi), 1000):
             chunk = multi[i : i + 1000]
@@ -419,23 +484,43 @@ async def rebuild(db: Database, now: datetime, open_only: bool = False) -> Rebui
                     ],
                 )
             ).all()
-            rows_ = [
-                {"item_id": iid, "group_id": gid}
+            member_rows = [
+                {"item_id": iid, "group_id": gid, "norm": grouping.norms[iid]}
                 for gid, (_, members, _) in zip(ids, chunk, strict=True)
                 for iid in members
             ]
-            await s.execute(update(SimilarDoc), rows_)
-            written += len(rows_)
+            await s.execute(update(SimilarDoc), member_rows)
+            written += len(member_rows)
+        grouped = {iid for _, members, _ in multi for iid in members}
+        changed = [
+            {"item_id": iid, "norm": new}
+            for iid, new in grouping.norms.items()
+            if iid not in grouped and abs(new - norms.get(iid, 0.0)) > 0.01 * max(new, 1e-9)
+        ]
+        for i in range(0, len(changed), 5000):
+            await s.execute(update(SimilarDoc), changed[i : i + 5000])
     forget_cache()
-    t3 = time.perf_counter()
+    t4 = time.perf_counter()
     return RebuildReport(
         indexed=indexed,
+        loaded=len(rows),
         grouped=written,
         groups=len(multi),
         seconds_index=t1 - t0,
-        seconds_cluster=t2 - t1,
-        seconds_write=t3 - t2,
+        seconds_read=t2 - t1,
+        seconds_cluster=t3 - t2,
+        seconds_write=t4 - t3,
     )
+
+
+def _length(encoded: str, df: dict[str, int], n: int) -> float:
+    return model.length(model.weights(model.decode(encoded), lambda f: df.get(f, 1), max(n, 1)))
+
+
+@dataclass
+class Grouping:
+    groups: list[tuple[str, list[int], Vector]]  # (kind, member ids, sum of their vectors)
+    norms: dict[int, float]  # each item's length of weights, for later exact scoring
 
 
 def cluster_rows(
@@ -443,15 +528,16 @@ def cluster_rows(
     df: dict[str, int],
     n: int,
     links: Sequence[tuple[int, int | None]] = (),
-) -> list[tuple[str, list[int], Vector]]:
-    """Group (item id, encoded counts, kind) rows given oldest first; linked items together.
-
-    Returns (kind, member ids, sum of member vectors) per group, singletons included.
-    """
+) -> Grouping:
+    """Group (item id, encoded counts, kind) rows given oldest first; linked items together."""
     vectors: dict[int, Vector] = {}
     kinds: dict[int, str] = {}
+    norms: dict[int, float] = {}
     for iid, counts, kind in rows:
-        vectors[iid] = model.vector(model.decode(counts), lambda f: df.get(f, 1), max(n, 1))
+        raw = model.weights(model.decode(counts), lambda f: df.get(f, 1), max(n, 1))
+        norm = model.length(raw) or 1.0
+        norms[iid] = norm
+        vectors[iid] = {f: w / norm for f, w in raw.items()}
         kinds[iid] = kind
     out: list[tuple[str, list[int], Vector]] = []
     for kind in sorted(set(kinds.values())):
@@ -459,8 +545,7 @@ def cluster_rows(
         for a, b in links:
             if b is None or a not in c.of or b not in c.of or c.of[a] == c.of[b]:
                 continue
-            src, dst = c.groups[c.of[a]], c.groups[c.of[b]]
-            c._move(a, vectors[a], src, dst)
+            c.move(a, vectors[a], c.groups[c.of[a]], c.groups[c.of[b]])
         for g in c.groups.values():
             out.append((kind, sorted(g.members), g.sum))
-    return out
+    return Grouping(out, norms)

@@ -20,6 +20,7 @@ def upgrade() -> None:
         "similar_docs",
         sa.Column("item_id", sa.Integer(), nullable=False),
         sa.Column("counts", sa.Text(), nullable=False),
+        sa.Column("norm", sa.Float(), nullable=False),
         sa.Column("group_id", sa.Integer(), nullable=True),
         sa.Column("indexed_at", bot.db.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["item_id"], ["items.id"]),

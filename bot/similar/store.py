@@ -380,6 +380,7 @@ class RebuildReport:
     seconds_index: float
     seconds_read: float
     seconds_cluster: float
+    cpu_cluster: float  # CPU seconds of this process (the wall time grows on a busy machine)
     seconds_write: float
 
 
@@ -461,9 +462,9 @@ async def rebuild(db: Database, now: datetime, open_only: bool = False) -> Rebui
                 select(Item.id, Item.merged_into_id).where(Item.merged_into_id.is_not(None))
             )
         ).all()
-    t2 = time.perf_counter()
+    t2, cpu = time.perf_counter(), time.process_time()
     grouping = cluster_rows([(i, c, k) for i, c, _, k in rows], df, n, [*links, *merges])
-    t3 = time.perf_counter()
+    t3, cpu = time.perf_counter(), time.process_time() - cpu
     norms = {i: old for i, _, old, _ in rows}
     for iid, encoded in unweighed:
         norms.setdefault(iid, 0.0)
@@ -509,6 +510,7 @@ async def rebuild(db: Database, now: datetime, open_only: bool = False) -> Rebui
         seconds_index=t1 - t0,
         seconds_read=t2 - t1,
         seconds_cluster=t3 - t2,
+        cpu_cluster=cpu,
         seconds_write=t4 - t3,
     )
 

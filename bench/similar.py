@@ -109,19 +109,28 @@ def pairs_in(groups: list[list[int]]) -> set[tuple[int, int]]:
 
 
 def arrivals(rows: list[Row], vecs: list[model.Vector], order: list[int]) -> set[tuple[int, int]]:
-    """Pairs found when the last 40% arrive one by one into the groups of the first 60%."""
+    """Pairs found when the last 40% arrive one by one into the groups of the first 60%, as
+    `store.index_item` places them: join the group it is most like (the group's sum is not
+    updated), or pair with the item it is most like when that one stands alone."""
     cut = int(len(order) * 0.6)
     found: set[tuple[int, int]] = set()
     for kind in ("barrier", "success"):
         first = [i for i in order[:cut] if rows[i].kind == kind]
         c = model.cluster((i, vecs[i]) for i in first)
+        members = {gid: list(g.members) for gid, g in c.groups.items()}
         for i in order[cut:]:
             if rows[i].kind != kind:
                 continue
-            gid = c.add(i, vecs[i])
-            for j in c.groups[gid].members:
-                if j != i:
-                    found.add((min(i, j), max(i, j)))
+            gid, score = c.best(vecs[i])
+            if gid is None or score < model.THRESHOLD:
+                gid = c.add(i, vecs[i])  # stands alone (a group of one, as in the database)
+                members[gid] = [i]
+                continue
+            if len(c.groups[gid].members) == 1:  # a new pair: its sum has both
+                c.add(i, vecs[i])
+            for j in members[gid]:
+                found.add((min(i, j), max(i, j)))
+            members[gid].append(i)
     return found
 
 

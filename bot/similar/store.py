@@ -123,14 +123,19 @@ def item_counts(item: Item) -> dict[str, float]:
 
 
 async def _store(
-    s: AsyncSession, item: Item, counts: dict[str, float], norm: float, now: datetime
+    s: AsyncSession,
+    item: Item,
+    counts: dict[str, float],
+    norm: float,
+    group_id: int | None,
+    now: datetime,
 ) -> None:
     s.add(
         SimilarDoc(
             item_id=item.id,
             counts=model.encode(counts),
             norm=norm,
-            group_id=None,
+            group_id=group_id,
             indexed_at=now,
         )
     )
@@ -195,9 +200,9 @@ async def index_item(s: AsyncSession, item: Item, now: datetime) -> Found:
     norm = model.length(raw) or 1.0
     x = {f: w / norm for f, w in raw.items()}
     ids = await candidates(s, x, known, n, exclude=item.id)
-    await _store(s, item, counts, norm, now)
     scored = await _score(s, x, df, ids, n)
     group_id = await _place(s, item, x, scored, now)
+    await _store(s, item, counts, norm, group_id, now)
     return Found(group_id, await _suggestions(s, item, scored, group_id, now))
 
 
@@ -259,8 +264,13 @@ async def _vector_of(s: AsyncSession, d: _Scored, n: int) -> Vector:
 async def _place(
     s: AsyncSession, item: Item, x: Vector, scored: list[_Scored], now: datetime
 ) -> int | None:
-    """Join the group `item` is most like (mean similarity >= threshold), or pair it with the
-    live item it is most like when that one stands alone; else it stands alone (None)."""
+    """The group `item` joins: the one it is most like (mean similarity >= threshold), or a new
+    pair with the live item it is most like when that one stands alone; else None (alone).
+
+    Writes at most one row that other transactions may also write (the doc of the item it
+    pairs with), so concurrent reports can wait for each other but never deadlock. A group's
+    sum is not updated when a report joins it: `rebuild` recomputes every sum.
+    """
     by_group: dict[int, list[_Scored]] = {}
     alone: _Scored | None = None
     for d in scored:
@@ -270,33 +280,26 @@ async def _place(
             by_group.setdefault(d.group_id, []).append(d)
         elif alone is None and d.is_live(now):
             alone = d
-    groups: dict[int, SimilarGroup] = {}
-    if by_group:
-        q = select(SimilarGroup).where(SimilarGroup.id.in_(list(by_group))).with_for_update()
-        groups = {g.id: g for g in (await s.scalars(q)).all()}
     best: tuple[float, int] | None = None
-    for gid, g in groups.items():
-        mean = model.dot(x, model.decode(g.sum)) / max(g.size, 1)
-        if best is None or (mean, -gid) > (best[0], -best[1]):
-            best = (mean, gid)
+    if by_group:
+        q = select(SimilarGroup.id, SimilarGroup.size, SimilarGroup.sum).where(
+            SimilarGroup.id.in_(list(by_group))
+        )
+        for gid, size, total in (await s.execute(q)).all():
+            mean = model.dot(x, model.decode(total)) / max(size, 1)
+            if best is None or (mean, -gid) > (best[0], -best[1]):
+                best = (mean, gid)
     pair = alone.score if alone is not None else 0.0
     if best is not None and best[0] >= model.THRESHOLD and best[0] >= pair:
-        g = groups[best[1]]
-        g.sum = encode_sum(_plus(model.decode(g.sum), x))
-        g.size += 1
-        g.updated_at = now
-        members = [item.id]
-    elif alone is not None and pair >= model.THRESHOLD:
-        n = await doc_count(s)
-        v = await _vector_of(s, alone, n)
-        g = SimilarGroup(kind=item.kind, size=2, sum=encode_sum(_plus(v, x)), updated_at=now)
-        s.add(g)
-        await s.flush()
-        members = [item.id, alone.id]
-        alone.group_id = g.id
-    else:
+        return best[1]
+    if alone is None or pair < model.THRESHOLD:
         return None
-    await s.execute(update(SimilarDoc).where(SimilarDoc.item_id.in_(members)).values(group_id=g.id))
+    v = await _vector_of(s, alone, await doc_count(s))
+    g = SimilarGroup(kind=item.kind, size=2, sum=encode_sum(_plus(v, x)), updated_at=now)
+    s.add(g)
+    await s.flush()
+    await s.execute(update(SimilarDoc).where(SimilarDoc.item_id == alone.id).values(group_id=g.id))
+    alone.group_id = g.id
     return g.id
 
 

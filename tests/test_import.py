@@ -12,9 +12,9 @@ from openpyxl import Workbook
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from bot.db.models import AuditEvent, Item, Outbox, SimilarDoc
 from bot.db.session import sync_url
+from looplink.cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "org.yaml"
 

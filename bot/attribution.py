@@ -5,7 +5,8 @@ reporter.
 The rule depends on the item and the kind of step, never on whether the person who took a
 step happens to be the reporter:
 
-- the reporter's own steps (`reported`, `info_provided`) on an anonymous item: "the reporter",
+- the reporter's own steps (`reported`, `info_provided`, `voice_added`) on an anonymous item:
+  "the reporter",
   never a name (nobody else can take them);
 - the follow-up answer (`feedback`) on an anonymous item: nobody, whoever gave it (the reporter
   or a lead answering for the team); the engine does not even store who;
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-REPORTER_STEPS = frozenset({"reported", "info_provided"})
+REPORTER_STEPS = frozenset({"reported", "info_provided", "voice_added"})
 UNATTRIBUTED_WHEN_ANONYMOUS = frozenset({"feedback"})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,7 @@ from bot.domain import (
     State,
 )
 from bot.messages import Button, Message
+from bot.similar import store as similar
 from bot.texts import texts
 
 STATE_LABELS = {
@@ -72,7 +75,9 @@ def item_fields(item: Item, reporter: Person | None) -> tuple[tuple[str, str], .
     return tuple(fields)
 
 
-async def item_card(s: AsyncSession, item: Item, team: Team) -> Message:
+async def item_card(
+    s: AsyncSession, item: Item, team: Team, now: datetime | None = None
+) -> Message:
     """The card for `item` as shown in `team`'s channel (buttons only where that team decides)."""
     origin = await s.get(Team, item.origin_team_id)
     holding = await s.get(Team, item.holding_team_id)
@@ -117,15 +122,89 @@ async def item_card(s: AsyncSession, item: Item, team: Team) -> Message:
         tz=team.timezone,
     )
     buttons: tuple[Button, ...] = ()
-    if decidable_in(item, team):
+    decides_here = decidable_in(item, team)
+    if decides_here:
         buttons = decision_buttons(item, has_parent=team.parent_id is not None)
+    rel = await similar.related(s, item, now or datetime.now(UTC))
+    extra, similar_buttons = await related_fields(s, item, rel, decides_here)
     return Message(
         title=t.render("item_title", item=item),
         text=text,
-        fields=item_fields(item, reporter),
-        buttons=buttons,
+        fields=item_fields(item, reporter) + extra,
+        buttons=buttons + similar_buttons,
         footer=footer,
     )
+
+
+async def related_fields(
+    s: AsyncSession, item: Item, rel: similar.Related, decides_here: bool
+) -> tuple[tuple[tuple[str, str], ...], tuple[Button, ...]]:
+    """The card's lines about similar and linked items, and (where the item is decided) the
+    buttons to merge it into or link it to a similar one. Voices are counted, never named."""
+    t = texts()
+    teams = {tm.id: tm.name for tm in (await s.scalars(select(Team))).all()}
+
+    def line(other: Item) -> dict[str, object]:
+        return {
+            "id": other.id,
+            "origin": teams.get(other.origin_team_id, other.origin_team_id),
+            "holding": teams.get(other.holding_team_id, other.holding_team_id),
+            "state": other.state,
+        }
+
+    fields: list[tuple[str, str]] = []
+    if rel.similar:
+        fields.append(
+            (
+                t.render("similar_words", which="field_similar"),
+                t.render("similar_field", items=[line(o) for o in rel.similar]),
+            )
+        )
+    if rel.linked_to:
+        fields.append(
+            (
+                t.render("similar_words", which="field_linked"),
+                t.render("similar_field", items=[line(o) for o in rel.linked_to]),
+            )
+        )
+    if rel.joined_by:
+        joined = [await s.get(Item, link.item_id) for link in rel.joined_by]
+        origins = sorted({teams.get(j.origin_team_id, "") for j in joined if j is not None})
+        fields.append(
+            (
+                t.render("similar_words", which="field_voices"),
+                t.render(
+                    "similar_voices",
+                    people=len({j.reporter_id for j in joined if j is not None}),
+                    teams=origins,
+                ),
+            )
+        )
+    buttons: list[Button] = []
+    if decides_here:
+        for other in rel.linked_to[:2]:  # linked: merging is still a choice
+            buttons.append(
+                Button(
+                    t.render("similar_words", which="merge", other=other.id),
+                    f"merge_into:{other.id}",
+                    str(item.id),
+                )
+            )
+        for other in rel.similar[:2]:
+            v = str(item.id)
+            buttons.append(
+                Button(
+                    t.render("similar_words", which="merge", other=other.id),
+                    f"merge_into:{other.id}",
+                    v,
+                )
+            )
+            buttons.append(
+                Button(
+                    t.render("similar_words", which="link", other=other.id), f"link:{other.id}", v
+                )
+            )
+    return tuple(fields), tuple(buttons)
 
 
 def decision_buttons(item: Item, has_parent: bool) -> tuple[Button, ...]:

@@ -18,7 +18,7 @@ from bot.attribution import stored_actor
 from bot.authority import Act, Authority
 from bot.cards import card_key, item_card
 from bot.clock import Clock
-from bot.db.models import AuditEvent, Hop, Item, Kudos, Person, Team
+from bot.db.models import AuditEvent, Hop, Item, ItemLink, Kudos, Person, Team
 from bot.decisions import Acknowledge, AskInfo, Assign, Decided, Decline, Escalate, Merge, Resolve
 from bot.directory import Directory
 from bot.domain import (
@@ -102,6 +102,7 @@ class Loop:
         self.dir = Directory(session)
         self.authority = Authority(self.dir)
         self.found: dict[int, similar.Found] = {}  # similar items of reports made here
+        self._answering: set[int] = set()  # items one cluster response is deciding now
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -153,8 +154,13 @@ class Loop:
         team = await self.dir.team(team_id)
         if team is None:
             return
-        card = await item_card(self.s, item, team)
+        card = await item_card(self.s, item, team, self.clock.now())
         await self._send("team", team_id, card, update_key=card_key(item.id, team_id))
+
+    async def _post_cards(self, item: Item) -> None:
+        """Update the item's card in every team it passed."""
+        for hop in await self.hops(item):
+            await self._post_card(item, hop.team_id)
 
     async def hops(self, item: Item) -> list[Hop]:
         q = select(Hop).where(Hop.item_id == item.id).order_by(Hop.seq)
@@ -260,7 +266,38 @@ class Loop:
             person_id, Act.SHOW_CARDS, team, f"Only members of {team.name} can show its cards."
         )
         await self._post_card(item, team.id)
+        await self._offer_voice(item)
         return item
+
+    async def _offer_voice(self, item: Item) -> None:
+        """Tell the reporter what their report looks like, and offer to add their voice."""
+        found = self.found.get(item.id)
+        if found is None or not found.matches:
+            return
+        lines = [await self._similar_line(m.item) for m in found.matches]
+        body = texts().render("similar_offer", item=item, matches=lines)
+        buttons = tuple(
+            Button(
+                texts().render("similar_words", which="voice", other=line.id),
+                f"voice:{line.id}",
+                str(item.id),
+                "primary" if k == 0 else "",
+            )
+            for k, line in enumerate(lines[:2])
+        )
+        await self._send("person", item.reporter_id, Message(text=body, buttons=buttons))
+
+    async def _similar_line(self, other: Item) -> SimilarLine:
+        teams = await self.dir.all_teams()
+        origin, holding = teams.get(other.origin_team_id), teams.get(other.holding_team_id)
+        return SimilarLine(
+            id=other.id,
+            kind=other.kind,
+            summary=other.summary,
+            state=other.state,
+            origin=origin.name if origin else other.origin_team_id,
+            holding=holding.name if holding else other.holding_team_id,
+        )
 
     async def thanks_message(self, item: Item) -> Message:
         team = await self.dir.team(item.origin_team_id)
@@ -384,6 +421,8 @@ class Loop:
         item.merged_into_id = target.id
         item.response = text or f"This is the same issue as #{target.id}; follow that one."
         await self._finish(item, holding, State.MERGED)
+        await similar.join_group(self.s, item.id, target.id, self.clock.now())
+        await self._post_cards(target)
 
     async def _close(self, item: Item, holding: Team, text: str, state: State) -> None:
         item.response = text
@@ -422,6 +461,104 @@ class Loop:
             Message(text=body, buttons=buttons),
             track={"reporter": item.id},
         )
+        if item.state != State.MERGED:
+            await self._relay_to_followers(item, decided_by)
+
+    async def _relay_to_followers(self, item: Item, decided_by: Team) -> None:
+        """The reporters of items merged into or linked to `item` hear its response too."""
+        told = {item.reporter_id}
+        for own in await similar.followers(self.s, item):
+            if own.reporter_id in told or own.id in self._answering:
+                continue  # told already, or hears this answer on their own item
+            told.add(own.reporter_id)
+            body = texts().render(
+                "response_relay_follower", item=item, own=own, decided_by=decided_by
+            )
+            await self._send("person", own.reporter_id, Message(text=body))
+
+    # ---- similar items -------------------------------------------------------------------
+
+    async def link(self, actor_id: str, item_id: int | str, other_id: int | str) -> Item:
+        """A lead says `item` is about the same thing as `other`; both stay open, the item joins
+        the other's cluster, and the item's reporter will hear the other's response too."""
+        actor = await self._person(actor_id)
+        item = await self.item(item_id)
+        other = await self._live_other(item, other_id)
+        await self.authority.require(actor.id, Act.DECIDE, item)
+        if item.state not in OPEN_STATES:
+            raise InvalidState(f"#{item.id} is already {item.state.replace('_', ' ')}.")
+        await self._add_link(item, other, "link", actor.id)
+        await self._audit(item, actor.id, "linked", item.state, f"#{other.id}")
+        await self._post_cards(item)
+        await self._post_cards(other)
+        return item
+
+    async def add_voice(self, person_id: str, item_id: int | str, other_id: int | str) -> Item:
+        """The reporter of `item` adds their voice to `other`: the two are linked, the reporter
+        counts among the people `other` affects and hears its response. Anonymity holds: an
+        anonymous reporter's voice is recorded without their name."""
+        await self._person(person_id)
+        item = await self.item(item_id)
+        await self.authority.require(
+            person_id, Act.ANSWER, item, "Only the person who reported this can add its voice."
+        )
+        other = await self._live_other(item, other_id)
+        who = None if item.anonymous else person_id
+        await self._add_link(item, other, "voice", who)
+        await self._audit(item, who, "voice_added", item.state, f"#{other.id}")
+        await self._post_cards(item)
+        await self._post_cards(other)  # "Also raised by": counted, never named
+        return other
+
+    async def _live_other(self, item: Item, other_id: int | str) -> Item:
+        other = await self.item(other_id)
+        while other.state == State.MERGED and other.merged_into_id:
+            other = await self.item(other.merged_into_id)
+        if other.id == item.id:
+            raise InvalidInput("An item cannot be linked to itself.")
+        if other.kind != item.kind:
+            raise InvalidInput(f"#{item.id} and #{other.id} are not the same kind of report.")
+        return other
+
+    async def _add_link(self, item: Item, other: Item, kind: str, by: str | None) -> None:
+        existing = (
+            await self.s.scalars(
+                select(ItemLink).where(ItemLink.item_id == item.id, ItemLink.other_id == other.id)
+            )
+        ).first()
+        if existing is not None:
+            raise InvalidState(f"#{item.id} is already linked to #{other.id}.")
+        now = self.clock.now()
+        self.s.add(
+            ItemLink(item_id=item.id, other_id=other.id, kind=kind, created_by=by, created_at=now)
+        )
+        item.updated_at = now
+        await self.s.flush()
+        await similar.join_group(self.s, item.id, other.id, now)
+
+    async def respond_to_cluster(
+        self, actor_id: str, item_ids: list[int], decision: Resolve | Decline
+    ) -> ClusterResponse:
+        """One response for a cluster: each open item the actor may decide on is resolved (or
+        declined) with the same note, and relayed down its own path to its own reporter."""
+        actor = await self._person(actor_id)
+        if not _note(decision.note):
+            raise InvalidInput(f"Please add a note: {NOTE_REQUIRED[decision.kind].lower()}.")
+        done: list[Item] = []
+        skipped: list[tuple[Item, str]] = []
+        self._answering = set(item_ids)
+        for iid in dict.fromkeys(item_ids):
+            item = await self.s.get(Item, iid)
+            if item is None:
+                continue
+            if item.state not in OPEN_STATES:
+                skipped.append((item, "closed"))
+            elif not await self.authority.may(actor.id, Act.DECIDE, item):
+                skipped.append((item, "not_yours"))
+            else:
+                done.append(await self.decide(actor.id, item.id, decision))
+        self._answering = set()
+        return ClusterResponse(decision.kind.value, done, skipped)
 
     # ---- the reporter's side -------------------------------------------------------------
 
@@ -533,6 +670,25 @@ class Loop:
         elif team is not None:
             await self._send("team", team.id, msg)
         return k
+
+
+@dataclass(frozen=True)
+class SimilarLine:
+    """An item as a similar-item line shows it: where it was reported and where it is now."""
+
+    id: int
+    kind: str
+    summary: str
+    state: str
+    origin: str
+    holding: str
+
+
+@dataclass
+class ClusterResponse:
+    decision: str
+    done: list[Item]
+    skipped: list[tuple[Item, str]]  # the item, and "closed" or "not_yours"
 
 
 def feedback_buttons(item_id: int) -> tuple[Button, ...]:

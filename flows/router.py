@@ -20,6 +20,7 @@ import flows.help
 import flows.home
 import flows.kudos
 import flows.report
+import flows.similar
 import flows.triage
 from bot.db.models import Person, ProcessedDelivery
 from bot.domain import MAX_TEXT

@@ -27,6 +27,8 @@ from bot.metrics import (
     team_stats,
 )
 from bot.outbox_admin import Undelivered, anonymous_safe, undelivered
+from bot.similar.views import ClusterLine, clusters
+from bot.similar.views import line as cluster_line
 
 HIDDEN = "Not shown (anonymous report)"
 REPORTER_LABEL = "Anonymous reporter"
@@ -41,6 +43,9 @@ ACTION_LABELS = {
     "decline": "declined",
     "merge": "merged",
     "feedback": "follow-up",
+    "linked": "linked to a similar item",
+    "voice_added": "reporter added their voice to a similar item",
+    "imported": "imported",
 }
 
 
@@ -134,6 +139,8 @@ class Dashboard:
     paths: list[ItemPath]
     total_items: int
     undelivered: list[Undelivered] = field(default_factory=list)  # parked or failed messages
+    clusters: list[ClusterLine] = field(default_factory=list)  # similar open barriers
+    cluster_teams: list[list[str]] = field(default_factory=list)  # each one's team names
 
 
 async def load(s: AsyncSession, now: datetime, limit: int = 50) -> Dashboard:
@@ -153,6 +160,7 @@ async def load(s: AsyncSession, now: datetime, limit: int = 50) -> Dashboard:
     ]
     paths, total = await item_paths(s, teams, limit)
     settings = {r.key: r.value for r in (await s.scalars(select(Setting))).all()}
+    found = await clusters(s, now, limit=10)
     return Dashboard(
         org=str(settings.get("organization") or "Looplink"),
         tz=str(settings.get("timezone") or "UTC"),
@@ -165,6 +173,8 @@ async def load(s: AsyncSession, now: datetime, limit: int = 50) -> Dashboard:
         paths=paths,
         total_items=total,
         undelivered=anonymous_safe(await undelivered(s, limit=100)),
+        clusters=[cluster_line(c) for c in found],
+        cluster_teams=[[short(t.name) for t in c.teams] for c in found],
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from bot.directory import Directory
 from bot.domain import Kind, State
 from bot.messages import Message
 from bot.metrics import SharedStats
+from bot.similar.views import lines_below, respond_buttons
 
 
 async def build_agenda(
@@ -94,7 +95,8 @@ async def build_agenda(
         for who in v.carry_to:
             send_down.setdefault(who, []).append(v)
 
-    return render(
+    clusters = await lines_below(s, team, now)
+    message = render(
         "agenda",
         team=team,
         tz=team.timezone,
@@ -117,7 +119,9 @@ async def build_agenda(
         send_up=Section(views(up_rows, names, now), up_n),
         chase=Section(views(chase_rows, names, now), chase_n),
         send_down={k: section(v) for k, v in sorted(send_down.items())},
+        clusters=clusters,
     )
+    return replace(message, buttons=respond_buttons(clusters))
 
 
 @dataclass

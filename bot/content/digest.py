@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from bot.db.models import Hop, Item, Team
 from bot.domain import State
 from bot.messages import Message
 from bot.metrics import SharedStats, breakdown
+from bot.similar.views import lines_below, respond_buttons
 
 
 async def build_digest(
@@ -64,7 +66,8 @@ async def build_digest(
         select(func.count()).select_from(Team).where(Team.parent_id == team.id, Team.active)
     )
 
-    return render(
+    clusters = await lines_below(s, team, now) if below else []
+    message = render(
         "digest",
         team=team,
         tz=team.timezone,
@@ -83,4 +86,6 @@ async def build_digest(
         stats=stats,
         closed_share=percent(stats.closed_share),
         has_below=bool(below),
+        clusters=clusters,
     )
+    return replace(message, buttons=respond_buttons(clusters))

@@ -421,6 +421,16 @@ class SimilarPosting(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
 
 
+class SimilarMatch(Base):
+    """What was found like an item when it arrived: shown on its card and to its reporter."""
+
+    __tablename__ = "similar_matches"
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column()
+
+
 class SimilarGroup(Base):
     """A group of similar items (a cluster): the sum of its members' vectors, for joining."""
 

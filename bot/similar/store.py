@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Item, ItemLink, SimilarDoc, SimilarGroup, SimilarPosting
+from bot.db.models import Item, ItemLink, SimilarDoc, SimilarGroup, SimilarMatch, SimilarPosting
 from bot.db.session import Database
 from bot.domain import OPEN_STATES, State
 from bot.similar import model
@@ -190,8 +190,9 @@ def live(state: str, closed_at: datetime | None, now: datetime) -> bool:
     return closed_at is not None and closed_at >= now - RECENT
 
 
-async def index_item(s: AsyncSession, item: Item, now: datetime) -> Found:
-    """Store `item` in the index, put it in its group and return the live items most like it."""
+async def index_item(s: AsyncSession, item: Item, now: datetime, remember: bool = True) -> Found:
+    """Store `item` in the index, put it in its group and return the live items most like it
+    (remembered as its matches, for its card and its reporter, unless `remember` is False)."""
     counts = item_counts(item)
     n = await doc_count(s) + 1
     known = await frequencies(s, counts)
@@ -203,7 +204,11 @@ async def index_item(s: AsyncSession, item: Item, now: datetime) -> Found:
     scored = await _score(s, x, df, ids, n)
     group_id = await _place(s, item, x, scored, now)
     await _store(s, item, counts, norm, group_id, now)
-    return Found(group_id, await _suggestions(s, item, scored, group_id, now))
+    found = Found(group_id, await _suggestions(s, item, scored, group_id, now))
+    if remember:
+        for m in found.matches:
+            s.add(SimilarMatch(item_id=item.id, other_id=m.item.id, score=m.score, created_at=now))
+    return found
 
 
 @dataclass
@@ -369,6 +374,57 @@ async def join_group(s: AsyncSession, item_id: int, other_id: int, now: datetime
         g.sum = encode_sum({f: 1.0 for f in counts} if counts else {})
         target.group_id = g.id
     doc.group_id = target.group_id
+
+
+@dataclass
+class Related:
+    """What an item's card says about other items."""
+
+    similar: list[Item]  # found alike when it arrived, still live, not linked to it
+    linked_to: list[Item]  # items it was linked to (by a lead) or gave its voice to
+    joined_by: list[ItemLink]  # links and voices other items gave it
+
+
+async def related(s: AsyncSession, item: Item, now: datetime) -> Related:
+    links = (
+        await s.scalars(
+            select(ItemLink)
+            .where(or_(ItemLink.item_id == item.id, ItemLink.other_id == item.id))
+            .order_by(ItemLink.id)
+        )
+    ).all()
+    out_ids = [link.other_id for link in links if link.item_id == item.id]
+    joined = [link for link in links if link.other_id == item.id]
+    matched = (
+        await s.scalars(
+            select(SimilarMatch.other_id)
+            .where(SimilarMatch.item_id == item.id)
+            .order_by(SimilarMatch.score.desc(), SimilarMatch.other_id)
+        )
+    ).all()
+    near = {link.item_id for link in joined} | set(out_ids) | {item.merged_into_id or 0}
+    similar: list[Item] = []
+    for oid in matched:
+        other = await s.get(Item, oid)
+        while other is not None and other.state == State.MERGED and other.merged_into_id:
+            other = await s.get(Item, other.merged_into_id)  # point at what it became
+        if other is None or other.id == item.id or other.id in near:
+            continue
+        if live(other.state, other.closed_at, now) and other not in similar:
+            similar.append(other)
+    linked = [i for i in [await s.get(Item, oid) for oid in out_ids] if i is not None]
+    return Related(similar, linked, list(joined))
+
+
+async def followers(s: AsyncSession, item: Item) -> list[Item]:
+    """Items whose reporters also hear `item`'s response: merged into it, linked to it, or
+    whose reporter added their voice to it."""
+    linked = (await s.scalars(select(ItemLink.item_id).where(ItemLink.other_id == item.id))).all()
+    merged = (await s.scalars(select(Item.id).where(Item.merged_into_id == item.id))).all()
+    ids = sorted(set(linked) | set(merged))
+    if not ids:
+        return []
+    return list((await s.scalars(select(Item).where(Item.id.in_(ids)).order_by(Item.id))).all())
 
 
 # ---- everything at once ------------------------------------------------------------------

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Item, SimilarDoc, Team
 from bot.domain import OPEN_STATES
+from bot.messages import Button
 from bot.similar import model
+from bot.texts import _driver, texts
 
 OPEN = [s.value for s in OPEN_STATES]
 
@@ -42,19 +44,19 @@ class ClusterView:
 
 
 async def descendants(s: AsyncSession, team_id: str) -> set[str]:
-    """The active teams below `team_id` (not the team itself)."""
-    rows = (await s.execute(select(Team.id, Team.parent_id).where(Team.active))).all()
-    children: dict[str | None, list[str]] = {}
-    for tid, parent in rows:
-        children.setdefault(parent, []).append(tid)
+    """The active teams below `team_id` (not the team itself), one query per level."""
     out: set[str] = set()
-    todo = list(children.get(team_id, []))
-    while todo:
-        t = todo.pop()
-        if t in out:
-            continue
-        out.add(t)
-        todo += children.get(t, [])
+    frontier = {team_id}
+    for _ in range(50):  # the org file refuses deeper chains
+        rows = (
+            await s.scalars(
+                select(Team.id).where(Team.parent_id.in_(sorted(frontier)), Team.active)
+            )
+        ).all()
+        frontier = set(rows) - out - {team_id}
+        if not frontier:
+            break
+        out |= frontier
     return out
 
 
@@ -143,3 +145,52 @@ def typical(members: list[tuple[str, str]]) -> str:
         key=lambda sc: sum(shared[f] - 1 for f in sc[1]) / (len(sc[1]) ** 0.5 or 1.0),
     )
     return best[0]
+
+
+@dataclass(frozen=True)
+class ClusterLine:
+    """A cluster as a message line shows it (plain values only)."""
+
+    label: str
+    teams: int
+    level: str  # what its teams are ("building"), or "team" when they differ
+    people: int
+    oldest_days: int
+    drivers: tuple[str, ...]  # labels, most common first
+    ids: tuple[int, ...]
+
+
+def line(c: ClusterView) -> ClusterLine:
+    levels = {t.level for t in c.teams}
+    return ClusterLine(
+        label=c.label,
+        teams=len(c.teams),
+        level=levels.pop() if len(levels) == 1 else "team",
+        people=c.people,
+        oldest_days=c.oldest_days,
+        drivers=tuple(_driver(d) for d, _ in c.drivers[:3]),
+        ids=tuple(c.item_ids),
+    )
+
+
+async def lines_below(
+    s: AsyncSession, team: Team, now: datetime, limit: int = 5
+) -> list[ClusterLine]:
+    """The widest clusters of open barriers across the teams below `team` (none for a team
+    with no team below)."""
+    below = await descendants(s, team.id)
+    if not below:
+        return []
+    return [line(c) for c in await clusters(s, now, below, limit=limit)]
+
+
+MAX_RESPOND = 200  # items one "respond to all" button carries
+
+
+def respond_buttons(lines: list[ClusterLine]) -> tuple[Button, ...]:
+    out = []
+    for c in lines:
+        ids = c.ids[:MAX_RESPOND]
+        label = texts().render("similar_words", which="respond", n=len(ids), first=ids[0])
+        out.append(Button(label, "cluster", ",".join(str(i) for i in ids)))
+    return tuple(out)

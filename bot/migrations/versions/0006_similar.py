@@ -36,6 +36,16 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_table(
+        "similar_matches",
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("other_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("created_at", bot.db.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"]),
+        sa.ForeignKeyConstraint(["other_id"], ["items.id"]),
+        sa.PrimaryKeyConstraint("item_id", "other_id"),
+    )
+    op.create_table(
         "similar_groups",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -66,6 +76,7 @@ def downgrade() -> None:
     op.drop_index("ix_item_links_item_id", table_name="item_links")
     op.drop_table("item_links")
     op.drop_table("similar_groups")
+    op.drop_table("similar_matches")
     op.drop_table("similar_postings")
     op.drop_index("ix_similar_docs_group_id", table_name="similar_docs")
     op.drop_table("similar_docs")

@@ -59,13 +59,18 @@ async def link_button(ctx: Ctx, other: str, value: str) -> FlowResult:
 async def clusters_command(ctx: Ctx, args: str) -> FlowResult:
     """Similar barriers across the teams below yours, to answer each cluster at once (leads)."""
     teams = await ctx.loop.authority.teams_where(ctx.person.id, Act.LEAD)
+    depth = {t.id: len(await ctx.loop.dir.chain_up(t.id)) for t in teams}
+    teams.sort(key=lambda t: -depth[t.id])  # the lowest first: a cluster shows once, there
     if not teams:
         raise NotAllowed("Clusters are for team leads and liaisons of a team with teams below it.")
     now = ctx.rt.clock.now()
     replies = []
+    shown: set[tuple[int, ...]] = set()
     for team in teams:
-        lines = await lines_below(ctx.s, team, now)
-        if not lines and not await _has_below(ctx, team.id):
+        found = await lines_below(ctx.s, team, now)
+        lines = [c for c in found if c.ids not in shown]  # once, under the lowest team
+        shown |= {c.ids for c in found}
+        if (found and not lines) or (not found and not await _has_below(ctx, team.id)):
             continue
         text, title = texts().module("clusters", team=team, clusters=lines)
         replies.append(Message(title=title, text=text, buttons=respond_buttons(lines)))

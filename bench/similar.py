@@ -110,8 +110,8 @@ def pairs_in(groups: list[list[int]]) -> set[tuple[int, int]]:
 
 def arrivals(rows: list[Row], vecs: list[model.Vector], order: list[int]) -> set[tuple[int, int]]:
     """Pairs found when the last 40% arrive one by one into the groups of the first 60%, as
-    `store.index_item` places them: join the group it is most like (the group's sum is not
-    updated), or pair with the item it is most like when that one stands alone."""
+    `store.index_item` places them: join the group it is most like, or pair with the item it
+    is most like when that one stands alone (no merging or refining between arrivals)."""
     cut = int(len(order) * 0.6)
     found: set[tuple[int, int]] = set()
     for kind in ("barrier", "success"):
@@ -126,8 +126,7 @@ def arrivals(rows: list[Row], vecs: list[model.Vector], order: list[int]) -> set
                 gid = c.add(i, vecs[i])  # stands alone (a group of one, as in the database)
                 members[gid] = [i]
                 continue
-            if len(c.groups[gid].members) == 1:  # a new pair: its sum has both
-                c.add(i, vecs[i])
+            c.add(i, vecs[i])  # joins `gid`, whose sum now counts it
             for j in members[gid]:
                 found.add((min(i, j), max(i, j)))
             members[gid].append(i)

@@ -88,7 +88,7 @@ async def test_reports_are_indexed_and_grouped_as_they_arrive(chat: LocalChat) -
         assert docs[first.id].group_id == docs[second.id].group_id == docs[third.id].group_id
         assert docs[pay.id].group_id != docs[first.id].group_id
         group = await s.get(SimilarGroup, docs[first.id].group_id)
-        assert group is not None and group.size == 2  # the pair it started as, until rebuild
+        assert group is not None and group.size == 3
         postings = await s.scalar(
             select(func.count()).select_from(SimilarPosting).where(SimilarPosting.item_id == pay.id)
         )
@@ -156,8 +156,8 @@ def test_migrations_match_the_models(db_url: str) -> None:
 
 async def test_concurrent_similar_reports_never_deadlock(chat: LocalChat) -> None:
     """Thirty alike reports at once all commit (PostgreSQL runs them concurrently). The burst in
-    test_faults found deadlocks when a report joining a group also updated the group's row;
-    now a report writes at most one row another report may write."""
+    test_faults found deadlocks when a report waited for a group's row; now it never waits for
+    one (SKIP LOCKED) and writes at most one other row another report may write."""
     import asyncio
 
     from bot.engine import Loop, ReportInput

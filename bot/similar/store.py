@@ -272,9 +272,10 @@ async def _place(
     """The group `item` joins: the one it is most like (mean similarity >= threshold), or a new
     pair with the live item it is most like when that one stands alone; else None (alone).
 
-    Writes at most one row that other transactions may also write (the doc of the item it
-    pairs with), so concurrent reports can wait for each other but never deadlock. A group's
-    sum is not updated when a report joins it: `rebuild` recomputes every sum.
+    Concurrent reports never deadlock: a report that joins a group adds itself to the group's
+    sum only if no other transaction holds that row (`FOR UPDATE SKIP LOCKED`; it never waits
+    for it, and `rebuild` recomputes every sum anyway), and a report that forms a pair writes
+    exactly one row another report may write (the doc of the item it pairs with).
     """
     by_group: dict[int, list[_Scored]] = {}
     alone: _Scored | None = None
@@ -296,6 +297,17 @@ async def _place(
                 best = (mean, gid)
     pair = alone.score if alone is not None else 0.0
     if best is not None and best[0] >= model.THRESHOLD and best[0] >= pair:
+        free = (
+            await s.scalars(
+                select(SimilarGroup)
+                .where(SimilarGroup.id == best[1])
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+        if free is not None:
+            free.sum = encode_sum(_plus(model.decode(free.sum), x))
+            free.size += 1
+            free.updated_at = now
         return best[1]
     if alone is None or pair < model.THRESHOLD:
         return None

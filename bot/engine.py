@@ -272,9 +272,14 @@ class Loop:
     async def _offer_voice(self, item: Item) -> None:
         """Tell the reporter what their report looks like, and offer to add their voice."""
         found = self.found.get(item.id)
-        if found is None or not found.matches:
-            return
-        lines = [await self._similar_line(m.item) for m in found.matches]
+        others = [
+            m.item
+            for m in (found.matches if found else [])
+            if m.item.reporter_id != item.reporter_id
+        ]
+        if not others:
+            return  # nothing alike, or only the reporter's own earlier reports
+        lines = [await self._similar_line(other) for other in others]
         body = texts().render("similar_offer", item=item, matches=lines)
         buttons = tuple(
             Button(

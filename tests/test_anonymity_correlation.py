@@ -86,6 +86,25 @@ def mask(text: str) -> str:
     return ITEM.sub("#N", re.sub(r"item-[12]\b", "item-N", text))
 
 
+def without_similar(text: str) -> str:
+    """Drop what similar barriers add (issue 16): the second of two alike reports points at the
+    first ("Similar: #1" with "Merge into #1" and "Link #1" on its card, and its reporter is
+    offered to add a voice to #1). That follows the order of arrival, whoever reported; all
+    the rest must read the same."""
+    if "Add my voice to #" in text:
+        return ""
+    out: list[str] = []
+    lines = iter(text.splitlines())
+    for line in lines:
+        if line.strip() == "*Similar*":
+            next(lines, None)  # and its value, "#1 (Lincoln ...)"
+            continue
+        if line.startswith(("Merge into #", "Link #")):
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
 def per_item(texts: list[str]) -> dict[int, Counter[str]]:
     """What each text says about #1 and #2, item numbers masked. A text about one item counts
     whole; a text about both (a digest) counts line by line."""
@@ -144,7 +163,9 @@ async def test_no_surface_tells_the_reporters_steps_from_anyone_elses(
 
     # ---- every surface, per item ----------------------------------------------------------
     slack_texts = [
-        block_text(c.args.get("blocks") or []) + "\n" + str(c.args.get("text") or "")
+        without_similar(
+            block_text(c.args.get("blocks") or []) + "\n" + str(c.args.get("text") or "")
+        )
         for c in slack.fake.calls
         if c.method in ("chat.postMessage", "chat.update")
     ]

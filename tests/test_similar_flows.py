@@ -100,6 +100,12 @@ async def test_reporter_is_offered_to_add_their_voice_and_stays_anonymous(chat: 
     assert len(told) == 1 and f"your barrier #{second} is part of" in told[0]
 
 
+async def test_no_voice_offered_for_ones_own_earlier_report(chat: LocalChat) -> None:
+    await report(chat, "carol", SUBS[0][1])
+    await report(chat, "carol", SUBS[1][1])
+    assert not [m for m in await chat.dms("carol") if "Add my voice" in m.message.plain()]
+
+
 async def test_card_shows_similar_items_with_merge_and_link(chat: LocalChat) -> None:
     first = await report(chat, "june", SUBS[2][1])  # Washington
     second = await report(chat, "carol", SUBS[0][1])  # Lincoln

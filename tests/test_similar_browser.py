@@ -31,7 +31,7 @@ async def report(page, text: str, anonymous: bool = False) -> None:  # type: ign
         await page.get_by_role("checkbox", name="Hide my name").check()
     await page.get_by_role("button", name="Send to my team").click()
     await expect(page.locator("#messages li.note.reply").last).to_contain_text("Thanks")
-    await expect(page.locator("#panel form")).to_have_count(0)
+    await expect(page.locator("#panel form")).to_have_count(0, timeout=15_000)
 
 
 async def test_similar_barriers_by_clicks(live: Live) -> None:

@@ -9,7 +9,8 @@
   var list = document.getElementById("messages");
   var panel = document.getElementById("panel");
   var live = document.getElementById("live");
-  var seq = 0; // newer responses win over older ones
+  var seq = 0;
+  var submits = 0; // the latest form submission; its answer sets the panel even if messages moved on // newer responses win over older ones
 
   function say(text) {
     live.textContent = "";
@@ -56,6 +57,7 @@
     var data = new FormData(form);
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
     var mine = ++seq;
+    var mySubmit = ++submits;
     var busy = submitter || form.querySelector("button[type=submit]");
     if (busy) busy.setAttribute("aria-busy", "true");
     var isComposer = form.id === "composer";
@@ -69,8 +71,10 @@
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
     }).then(function (out) {
-      if (mine !== seq) return;
-      replaceMessages(out.messages);
+      if (mySubmit !== submits) return; // a later submission answers instead
+      // A message delivered meanwhile (a live update) may have refreshed the list already:
+      // then fetch it again rather than show this older copy, but the panel is this answer's.
+      if (mine === seq) replaceMessages(out.messages); else refresh();
       panel.innerHTML = out.panel;
       var invalid = panel.querySelector("[aria-invalid=true]");
       var firstField = panel.querySelector("input:not([type=hidden]), textarea, select");

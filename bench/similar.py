@@ -43,6 +43,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, insert, text
 
@@ -264,7 +265,9 @@ def seed_index(url: str, n_items: int, rows: list[Row]) -> tuple[int, int]:
     upgrade(url)
     engine = create_engine(sync_url(url), hide_parameters=True)
     rnd = random.Random(5)
-    teams = [{"id": "state", "name": "State", "level": "state", "parent_id": None}]
+    teams: list[dict[str, Any]] = [
+        {"id": "state", "name": "State", "level": "state", "parent_id": None}
+    ]
     teams += [
         {"id": f"d{i}", "name": f"District {i}", "level": "district", "parent_id": "state"}
         for i in range(49)
@@ -273,9 +276,9 @@ def seed_index(url: str, n_items: int, rows: list[Row]) -> tuple[int, int]:
         {"id": f"b{i}", "name": f"Building {i}", "level": "building", "parent_id": f"d{i % 49}"}
         for i in range(1950)
     ]
-    for t in teams:
-        t.update(response_days=5, timezone="America/Chicago", digest_schedule="0 8 * * mon")
-        t.update(agenda_before_minutes=120, extra={}, active=True)
+    for team_row in teams:
+        team_row.update(response_days=5, timezone="America/Chicago", digest_schedule="0 8 * * mon")
+        team_row.update(agenda_before_minutes=120, extra={}, active=True)
     people = [{"id": f"p{i}", "name": f"Person {i}", "language": "en", "active": True}
               for i in range(2000)]  # fmt: skip
     templates = [model.counts(r.summary, r.details) for r in rows]

@@ -81,7 +81,7 @@ YES = {"yes", "y", "true", "1", "x", "si"}
 NO = {"no", "n", "false", "0", ""}
 
 
-class ImportError_(Exception):  # noqa: N801 - not the builtin
+class UnreadableLog(Exception):
     """The file cannot be imported at all (unknown type, no summary column, too large)."""
 
 
@@ -121,7 +121,7 @@ def map_headers(headers: list[str]) -> tuple[dict[str, int], list[str]]:
 def _cells(path: Path) -> Iterator[list[Any]]:
     suffix = path.suffix.lower()
     if path.stat().st_size > MAX_BYTES:
-        raise ImportError_(f"{path.name} is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+        raise UnreadableLog(f"{path.name} is larger than {MAX_BYTES // (1024 * 1024)} MB.")
     if suffix == ".csv":
         raw = path.read_bytes()
         try:
@@ -141,7 +141,7 @@ def _cells(path: Path) -> Iterator[list[Any]]:
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except Exception as e:
-            raise ImportError_(f"{path.name} is not a readable Excel workbook ({e}).") from e
+            raise UnreadableLog(f"{path.name} is not a readable Excel workbook ({e}).") from e
         try:
             sheet = wb.worksheets[0]
             for row in sheet.iter_rows(values_only=True):
@@ -149,14 +149,14 @@ def _cells(path: Path) -> Iterator[list[Any]]:
         finally:
             wb.close()
         return
-    raise ImportError_(f"{path.name}: only .csv and .xlsx files can be imported.")
+    raise UnreadableLog(f"{path.name}: only .csv and .xlsx files can be imported.")
 
 
 def read_log(path: str | Path) -> Plan:
-    """Read and check every row; raises ImportError_ when the file as a whole is unusable."""
+    """Read and check every row; raises UnreadableLog when the file as a whole is unusable."""
     p = Path(path)
     if not p.is_file():
-        raise ImportError_(f"There is no file {p}.")
+        raise UnreadableLog(f"There is no file {p}.")
     cells = _cells(p)
     header: list[str] | None = None
     number = 0
@@ -165,7 +165,7 @@ def read_log(path: str | Path) -> Plan:
     for row in cells:
         number += 1
         if number > MAX_ROWS + 1:
-            raise ImportError_(f"{p.name} has more than {MAX_ROWS} rows; split it.")
+            raise UnreadableLog(f"{p.name} has more than {MAX_ROWS} rows; split it.")
         values = ["" if v is None else v for v in row]
         if header is None:
             if not any(str(v).strip() for v in values):
@@ -173,7 +173,7 @@ def read_log(path: str | Path) -> Plan:
             header = [str(v).strip() for v in values]
             index, ignored = map_headers(header)
             if "summary" not in index:
-                raise ImportError_(
+                raise UnreadableLog(
                     f"{p.name}: no column for the summary (what is getting in the way). "
                     f"Name one of the columns 'Summary', 'Barrier' or 'Description'. "
                     f"Columns found: {', '.join(h for h in header if h) or 'none'}."
@@ -189,7 +189,7 @@ def read_log(path: str | Path) -> Plan:
         except ValueError as e:
             plan.problems.append((number, str(e)))
     if plan is None:
-        raise ImportError_(f"{p.name} is empty.")
+        raise UnreadableLog(f"{p.name} is empty.")
     return plan
 
 
@@ -341,4 +341,4 @@ async def _stand_in(d: Directory, team: Team) -> Person:
                 return person
     if members:
         return members[0][0]
-    raise ImportError_(f"{team.name} has no members; add its lead to the org file first.")
+    raise UnreadableLog(f"{team.name} has no members; add its lead to the org file first.")

@@ -56,7 +56,7 @@ async def link_button(ctx: Ctx, other: str, value: str) -> FlowResult:
 
 
 @command("clusters", "similar")
-async def clusters_command(ctx: Ctx, args: str) -> FlowResult:
+async def clusters_command(ctx: Ctx, _args: str) -> FlowResult:
     """Similar barriers across the teams below yours, to answer each cluster at once (leads)."""
     teams = await ctx.loop.authority.teams_where(ctx.person.id, Act.LEAD)
     depth = {t.id: len(await ctx.loop.dir.chain_up(t.id)) for t in teams}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, delete, func, select
 
 from adapters.local import LocalChat
 from bot.clock import FixedClock
@@ -59,10 +59,10 @@ def test_clusters_group_paraphrases_and_keep_near_misses_apart() -> None:
     for c in counts:
         for f in c:
             df[f] = df.get(f, 0) + 1
-    c = model.cluster(
+    clusters = model.cluster(
         (i, model.vector(x, lambda f: df[f], len(texts))) for i, x in enumerate(counts)
     )
-    groups = sorted(sorted(g) for g in c.partition())
+    groups = sorted(sorted(g) for g in clusters.partition())
     assert [0, 1, 2, 3] in groups
     assert [4, 5] in groups
 
@@ -95,7 +95,7 @@ async def test_reports_are_indexed_and_grouped_as_they_arrive(chat: LocalChat) -
         assert postings == len(docs[pay.id].counts.split())
         item = await s.get(Item, third.id)
         assert item is not None
-        found = await store.similar_to(s, item, chat.rt.clock.now())
+        found = await store.similar_to(s, item)
         assert [m.item.id for m in found[:2]] == sorted(
             [first.id, second.id], key=lambda i: -next(m.score for m in found if m.item.id == i)
         )
@@ -123,9 +123,9 @@ async def test_rebuild_indexes_missing_items_and_regroups(
     ]
     pay = await _report(chat, "noah", SUB_PAY)
     async with chat.rt.db.transaction() as s:  # as if imported in bulk without the index
-        await s.execute(SimilarPosting.__table__.delete())
-        await s.execute(SimilarDoc.__table__.delete())
-        await s.execute(SimilarGroup.__table__.delete())
+        await s.execute(delete(SimilarPosting))
+        await s.execute(delete(SimilarDoc))
+        await s.execute(delete(SimilarGroup))
     report = await store.rebuild(chat.rt.db, clock.now())
     assert report.indexed == 5 and report.grouped == 4 and report.groups == 1
     async with chat.rt.db.transaction() as s:

@@ -19,7 +19,7 @@ from tests.test_browser import (  # noqa: F401 - the fixture and marks of the br
     open_as,
     pytestmark,
 )
-from tests.test_browser import live as live  # noqa: F401 - the live-server fixture
+from tests.test_browser import live as live
 
 ANSWER = "Substitute PD day on 4 December, paid, for every building"
 

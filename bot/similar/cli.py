@@ -19,7 +19,7 @@ from bot.clock import SystemClock
 from bot.db.migrate import upgrade
 from bot.db.models import Item, SimilarDoc, Team
 from bot.db.session import Database
-from bot.importer import ImportError_, Plan, import_log, read_log
+from bot.importer import Plan, UnreadableLog, import_log, read_log
 from bot.platforms import CliContext
 from bot.settings import Settings
 from bot.similar import store, views
@@ -73,7 +73,7 @@ async def _similar(url: str, args: argparse.Namespace) -> int:
             if item is None:
                 print(f"There is no item #{iid}.", file=sys.stderr)
                 return 1
-            matches = await store.similar_to(s, item, now, limit=args.limit)
+            matches = await store.similar_to(s, item, limit=args.limit)
             doc = await s.get(SimilarDoc, item.id)
             teams = {t.id: t.name for t in (await s.scalars(_teams())).all()}
             group = doc.group_id if doc else None
@@ -167,7 +167,7 @@ def _print_clusters(found: list[views.ClusterView], report: store.RebuildReport,
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         plan = read_log(args.file)
-    except ImportError_ as e:
+    except UnreadableLog as e:
         print(str(e), file=sys.stderr)
         return 1
     _print_plan(plan)
@@ -207,7 +207,7 @@ async def _import(url: str, plan: Plan, team_id: str) -> int:
                 return 1
             try:
                 result = await import_log(s, plan, team, now)
-            except ImportError_ as e:
+            except UnreadableLog as e:
                 print(str(e), file=sys.stderr)
                 return 1
         report = await store.rebuild(db, now)

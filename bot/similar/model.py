@@ -134,7 +134,7 @@ class Clusters:
     def best(self, v: Mapping[str, float], exclude: int | None = None) -> tuple[int | None, float]:
         """The group `v` is most like, and its mean similarity (ties: the older group)."""
         found = self.candidates(v)
-        found.discard(exclude)  # type: ignore[arg-type]
+        found.discard(exclude)
         if not found:
             return None, 0.0
         groups = self.groups
@@ -196,45 +196,50 @@ class Clusters:
         del self.groups[g.id]
 
     def merge(self) -> int:
-        """Join groups whose mean pairwise similarity reaches the threshold; returns merges."""
+        """Join groups whose mean pairwise similarity reaches the threshold, best pair first;
+        returns how many merges were made."""
         heap: list[tuple[float, int, int]] = []
-
-        def push(a: Group) -> None:
-            for gid in self.candidates(a.sum, TOP_FEATURES):
-                if gid == a.id:
-                    continue
-                b = self.groups[gid]
-                score = dot(a.sum, b.sum) / (len(a.members) * len(b.members))
-                if score >= self.threshold:
-                    heapq.heappush(heap, (-score, min(a.id, b.id), max(a.id, b.id)))
-
         for g in list(self.groups.values()):
-            push(g)
+            self._push_pairs(g, heap)
         merged = 0
         while heap:
             _, a_id, b_id = heapq.heappop(heap)
             a, b = self.groups.get(a_id), self.groups.get(b_id)
-            if a is None or b is None:
+            if a is None or b is None or self._pair_score(a, b) < self.threshold:
                 continue
-            score = dot(a.sum, b.sum) / (len(a.members) * len(b.members))
-            if score < self.threshold:
-                continue
-            for key in b.members:
-                self.of[key] = a.id
-            a.members.extend(b.members)
-            for f, w in b.sum.items():
-                a.sum[f] = a.sum.get(f, 0.0) + w
-            self._drop(b)
-            keys = tuple(top(a.sum))
-            for f in a.keys:
-                if f not in keys:
-                    self._index.get(f, set()).discard(a.id)
-            for f in keys:
-                self._index.setdefault(f, set()).add(a.id)
-            a.keys = keys
+            self._absorb(a, b)
             merged += 1
-            push(a)
+            self._push_pairs(a, heap)
         return merged
+
+    @staticmethod
+    def _pair_score(a: Group, b: Group) -> float:
+        """The mean similarity over every pair of members, one from each group."""
+        return dot(a.sum, b.sum) / (len(a.members) * len(b.members))
+
+    def _push_pairs(self, a: Group, heap: list[tuple[float, int, int]]) -> None:
+        for gid in self.candidates(a.sum, TOP_FEATURES):
+            if gid == a.id:
+                continue
+            score = self._pair_score(a, self.groups[gid])
+            if score >= self.threshold:
+                heapq.heappush(heap, (-score, min(a.id, gid), max(a.id, gid)))
+
+    def _absorb(self, a: Group, b: Group) -> None:
+        """Group `a` takes `b`'s members; `b` is gone."""
+        for key in b.members:
+            self.of[key] = a.id
+        a.members.extend(b.members)
+        for f, w in b.sum.items():
+            a.sum[f] = a.sum.get(f, 0.0) + w
+        self._drop(b)
+        keys = tuple(top(a.sum))
+        for f in a.keys:
+            if f not in keys:
+                self._index.get(f, set()).discard(a.id)
+        for f in keys:
+            self._index.setdefault(f, set()).add(a.id)
+        a.keys = keys
 
     def refine(self, vectors: Mapping[int, Mapping[str, float]]) -> int:
         """Move each report to the group it is now most like (groups grew after it joined);

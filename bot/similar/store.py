@@ -354,7 +354,7 @@ async def _suggestions(
     return out
 
 
-async def similar_to(s: AsyncSession, item: Item, now: datetime, limit: int = 10) -> list[Match]:
+async def similar_to(s: AsyncSession, item: Item, limit: int = 10) -> list[Match]:
     """The indexed items most like `item` (any state), best first, with their scores."""
     doc = await s.get(SimilarDoc, item.id)
     counts = model.decode(doc.counts) if doc is not None else item_counts(item)

@@ -251,6 +251,7 @@ class Loop:
         reporter = await self.dir.person(item.reporter_id) if grouped else None
         if grouped is None or reporter is None:
             await self._post_card(item, team.id)
+            await self._offer_voice(item)  # not within a burst: one offer per report read
             return
         key = burst.notice_key(team.id, reporter.id, burst.window_start(item.created_at))
         notice = burst.notice(team, reporter, grouped)
@@ -266,7 +267,6 @@ class Loop:
             person_id, Act.SHOW_CARDS, team, f"Only members of {team.name} can show its cards."
         )
         await self._post_card(item, team.id)
-        await self._offer_voice(item)
         return item
 
     async def _offer_voice(self, item: Item) -> None:

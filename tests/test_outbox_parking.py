@@ -81,11 +81,13 @@ async def test_not_in_channel_parks_the_card_until_the_bot_is_invited(
 async def test_a_parked_channel_keeps_its_order_and_others_go_on(slack: Slack) -> None:
     fake = slack.fake
     fake.outage("chat.postMessage", status=200, error="not_in_channel")
-    await report_barrier(slack, {**BARRIER, "summary": "First in Lincoln"})
+    await report_barrier(slack, {**BARRIER, "summary": "First in Lincoln", "details": ""})
     assert await slack.settle() == 0
     fake.restore("chat.postMessage")
-    await report_barrier(slack, {**BARRIER, "summary": "Second in Lincoln"})
-    await report_barrier(slack, {**BARRIER, "summary": "Washington's"}, user="U0KOFI")
+    await report_barrier(slack, {**BARRIER, "summary": "Second in Lincoln", "details": ""})
+    await report_barrier(
+        slack, {**BARRIER, "summary": "Washington's", "details": ""}, user="U0KOFI"
+    )
     assert await slack.settle() == 1  # Washington's card; Lincoln's second waits behind the first
     assert accepted(slack, "C0LINCOLN") == []
     slack.clock.advance(minutes=1)
@@ -98,7 +100,9 @@ async def test_a_refused_token_pauses_slack_until_it_works_again(slack: Slack) -
     fake = slack.fake
     fake.outage("chat.postMessage", status=200, error="invalid_auth")
     await report_barrier(slack, BARRIER)
-    await report_barrier(slack, {**BARRIER, "summary": "Washington's"}, user="U0KOFI")
+    await report_barrier(
+        slack, {**BARRIER, "summary": "Washington's", "details": ""}, user="U0KOFI"
+    )
     assert await slack.settle() == 0
     parked = [r for r in await rows(slack) if r.status == "parked"]
     assert parked and all("SLACK_BOT_TOKEN" in r.fix for r in parked)
@@ -117,8 +121,8 @@ async def test_a_refused_message_is_kept_for_the_admin_and_the_channel_goes_on(
 ) -> None:
     fake = slack.fake
     fake.refuse("chat.postMessage", status=200, error="invalid_blocks")
-    await report_barrier(slack, {**BARRIER, "summary": "Refused card"})
-    await report_barrier(slack, {**BARRIER, "summary": "Next card"})
+    await report_barrier(slack, {**BARRIER, "summary": "Refused card", "details": ""})
+    await report_barrier(slack, {**BARRIER, "summary": "Next card", "details": ""})
     await slack.settle()
     first, second = await rows(slack)
     assert first.status == "failed" and "invalid_blocks" in first.last_error and first.fix

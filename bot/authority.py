@@ -15,6 +15,7 @@ rules, with the roles from the org file:
 | SHOW_CARDS   | team   | its members: post the card of a report a burst notice listed       |
 | LEAD         | team   | its leads and liaisons: the queue, the digest                      |
 | TAKE_FLAGS   | team   | its leads: overdue flags when there is no team above               |
+| ADMINISTER   | team   | the org file's `admins:` (active people): link a channel to a team |
 
 A refusal carries the sentence the person reads (`require`); callers may give a sentence of
 their own for the same rule where the context says more.
@@ -39,6 +40,7 @@ class Act(StrEnum):
     SHOW_CARDS = "show_cards"
     LEAD = "lead"
     TAKE_FLAGS = "take_flags"
+    ADMINISTER = "administer"
 
 
 ITEM_ACTS = frozenset({Act.DECIDE, Act.ANSWER, Act.JUDGE_FIX})
@@ -51,6 +53,7 @@ TEAM_ROLES: dict[Act, frozenset[Role]] = {
     Act.SHOW_CARDS: _MEMBER,
     Act.LEAD: DECIDING_ROLES,
     Act.TAKE_FLAGS: frozenset({Role.LEAD}),
+    Act.ADMINISTER: frozenset(),  # no role on a team makes an admin: the org file's `admins:`
 }
 
 
@@ -78,6 +81,8 @@ class Authority:
             return await self._may_on_item(person_id, act, target)
         if act in ITEM_ACTS:
             raise ValueError(f"{act} is an act on an item, not on a team")
+        if act == Act.ADMINISTER:
+            return await self.is_admin(person_id)
         if act == Act.REPORT and not target.active:
             return False
         return role_allows(act, await self.dir.role_in(person_id, target.id))
@@ -90,6 +95,11 @@ class Authority:
                 return True
             return item.anonymous and await self.decides_for(person_id, item.origin_team_id)
         return await self.decides_for(person_id, item.holding_team_id)
+
+    async def is_admin(self, person_id: str) -> bool:
+        """Whether the person is an admin (the org file's `admins:`, active): they set Looplink
+        up (link channels to teams) and may use what is only for admins."""
+        return await self.dir.is_admin(person_id)
 
     async def decides_for(self, person_id: str, team_id: str) -> bool:
         """Whether the person may decide on what `team_id` holds (the DECIDE rule): the
@@ -122,6 +132,8 @@ class Authority:
             return "You can only report to a team you belong to."
         if act == Act.USE_AGENDA:
             return f"Only members of {target.name} can use its agenda."
+        if act == Act.ADMINISTER:
+            return "Only Looplink's admins (the org file's admins list) can do that."
         return f"Only the leads of {target.name} can do that."
 
     async def teams_where(self, person_id: str, act: Act) -> list[Team]:

@@ -105,6 +105,18 @@ class Directory:
         holidays = frozenset(date.fromisoformat(d) for d in value.get("holidays", []))
         return WorkCalendar(bool(value.get("weekends_pause", True)), holidays)
 
+    async def admins(self) -> list[str]:
+        """The ids of the org file's `admins:` (active or not; see `is_admin`)."""
+        row = await self.s.get(Setting, "admins")
+        return [str(p) for p in (row.value or [])] if row is not None else []
+
+    async def is_admin(self, person_id: str) -> bool:
+        """Whether the person is one of the org file's `admins:` and still active."""
+        if person_id not in await self.admins():
+            return False
+        person = await self.person(person_id)
+        return person is not None and person.active
+
     async def find_person(self, token: str) -> Person | None:
         """Resolve '@alice', 'alice', an email, or a platform id to an active person."""
         t = token.strip().lstrip("@").strip()

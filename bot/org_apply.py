@@ -91,6 +91,7 @@ async def _apply_settings(session: AsyncSession, spec: OrgSpec, report: ApplyRep
             "holidays": [d.isoformat() for d in spec.calendar.holidays],
         },
         "org": spec.settings,
+        "admins": list(spec.admins),
     }
     existing_settings = {s.key: s for s in (await session.scalars(select(Setting))).all()}
     for name, value in settings.items():

@@ -92,6 +92,7 @@ class OrgSpec:
     teams: tuple[TeamSpec, ...]
     settings: dict[str, Any] = field(default_factory=dict)
     workspaces: tuple[WorkspaceSpec, ...] = ()
+    admins: tuple[str, ...] = ()  # person ids: implementation specialists who set Looplink up
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ class _Validator:
                 ],
             )
         known = {"organization", "timezone", "calendar", "people", "teams", "settings"}
-        known.add("workspaces")
+        known.update(("workspaces", "admins"))
         for key in data:
             if key not in known:
                 self.bad(
@@ -244,6 +245,7 @@ class _Validator:
         workspaces = self.declared(data.get("workspaces"), _line(data, "workspaces"))
         people = self.people(data.get("people"), _line(data, "people"))
         teams = self.teams(data.get("teams"), _line(data, "teams"), tz, {p.id for p in people})
+        admins = self.admins(data.get("admins"), _line(data, "admins"), {p.id for p in people})
         settings = data.get("settings") or {}
         if not isinstance(settings, dict):
             self.bad(
@@ -260,7 +262,34 @@ class _Validator:
             tuple(teams),
             dict(settings),
             tuple(workspaces),
+            admins,
         )
+
+    def admins(self, raw: Any, line: int, people: set[str]) -> tuple[str, ...]:
+        """`admins:`, the people who may set Looplink up from inside a chat (link a channel to
+        a team): a list of person ids from `people`."""
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.bad(line, "'admins' must be a list of person ids", "write admins: [alice, bob]")
+            return ()
+        out: list[str] = []
+        for entry in raw:
+            if not isinstance(entry, str | int) or isinstance(entry, bool):
+                self.bad(line, "each admin must be a person id", "write admins: [alice, bob]")
+                continue
+            pid = str(entry).strip()
+            if pid not in people:
+                self.bad(
+                    line,
+                    f"unknown person '{pid}' in admins",
+                    "add them under 'people' or fix the id",
+                )
+            elif pid in out:
+                self.bad(line, f"'{pid}' is listed twice in admins", "list each admin once")
+            else:
+                out.append(pid)
+        return tuple(out)
 
     def timezone(self, obj: _Lined, key: str, default: str) -> str:
         name = self.text(obj, key)

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.local import LocalChat
 from bot.authority import ITEM_ACTS, Act, Authority, role_allows
-from bot.db.models import Item, Team
+from bot.db.models import Item, Person, Team
 from bot.decisions import (
     NEEDS_FORM,
     Acknowledge,
@@ -88,6 +88,25 @@ async def test_teams_where_and_audience(chat: LocalChat) -> None:
         names = [p.id for p in await auth.audience(lincoln, Act.LEAD)]
         assert names[0] == "alice" and "bob" in names and "carol" not in names
         assert [p.id for p in await auth.audience(lincoln, Act.TAKE_FLAGS)] == ["alice"]
+
+
+async def test_admins_are_the_org_files(chat: LocalChat) -> None:
+    async with chat.rt.db.transaction() as s:
+        auth = Authority(Directory(s))
+        lincoln = await s.get(Team, "lincoln")
+        assert lincoln is not None
+        assert await auth.is_admin("kaya") and await auth.may("kaya", Act.ADMINISTER, lincoln)
+        assert not await auth.is_admin("alice")  # a lead is not an admin
+        assert not await auth.may("alice", Act.ADMINISTER, lincoln)
+        assert not await auth.is_admin("nobody")
+        with pytest.raises(NotAllowed, match="Only Looplink's admins"):
+            await auth.require("alice", Act.ADMINISTER, lincoln)
+        kaya = await s.get(Person, "kaya")
+        assert kaya is not None
+        kaya.active = False  # an admin who left the organisation is no longer one
+        assert not await auth.is_admin("kaya")
+        assert await Directory(s).admins() == ["kaya"]
+        assert await auth.audience(lincoln, Act.ADMINISTER) == []
 
 
 def test_role_table() -> None:

@@ -125,6 +125,19 @@ def test_not_a_mapping() -> None:
     assert "must be a mapping" in str(problems("- just\n- a list\n"))
 
 
+def test_admins_are_people_of_the_file() -> None:
+    spec = parse_org(GOOD + "admins: [ben]\n", infos())
+    assert spec.admins == ("ben",)
+    assert parse_org(GOOD, infos()).admins == ()
+    err = problems(GOOD + "admins: [ben, zed, ben]\n")
+    assert "org.yaml:18: unknown person 'zed' in admins. Fix: add them under 'people'" in str(err)
+    assert "org.yaml:18: 'ben' is listed twice in admins" in str(err)
+    err = problems(GOOD + "admins: ben\n")
+    assert "org.yaml:18: 'admins' must be a list of person ids" in str(err)
+    err = problems(GOOD + "admins: [{person: ben}]\n")
+    assert "org.yaml:18: each admin must be a person id" in str(err)
+
+
 def test_cli_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "org.yaml"
     good.write_text(GOOD)

@@ -5,6 +5,8 @@
     python3 tasks.py test    # create .venv if needed, then lint, type-check, run every test and
                              # measure coverage (the run fails below the agreed figure)
     python3 tasks.py lint    # ruff (check + format --check) and mypy only
+    python3 tasks.py i18n    # extract marked messages (pybabel, babel.cfg) and update every
+                             # catalog in bot/locale; then translate what is new (docs/translating.md)
 
 Each command creates or refreshes `.venv` (when pyproject.toml changed) before it runs. `demo`
 installs only what Looplink runs on; `test` and `lint` add the development tools.
@@ -64,8 +66,36 @@ def lint() -> None:
     run([str(BIN / "mypy")])
 
 
+LOCALES = ROOT / "bot" / "locale"
+
+
+def i18n() -> None:
+    """pybabel extract + update (+ compile --statistics, to a scratch folder, as a check).
+
+    The .po files are what Looplink loads (compiled in memory, bot/i18n.py); the template is
+    not kept in git (it would only churn). Untranslated messages show as `msgstr ""`."""
+    pybabel = str(BIN / "pybabel")
+    pot = LOCALES / "messages.pot"
+    run(
+        [pybabel, "extract", "-F", "babel.cfg", "-k", "N_", "-c", "Translators:",
+         "--no-location", "--sort-output", "--no-wrap", "--project", "Looplink",
+         "-o", str(pot), "."]
+    )  # fmt: skip
+    run(
+        [pybabel, "update", "-i", str(pot), "-d", str(LOCALES), "-D", "messages",
+         "--no-fuzzy-matching", "--ignore-obsolete", "--no-wrap", "--ignore-pot-creation-date"]
+    )  # fmt: skip
+    pot.unlink()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for po in sorted(LOCALES.glob("*/LC_MESSAGES/messages.po")):
+            mo = Path(tmp) / f"{po.parent.parent.name}.mo"
+            run([pybabel, "compile", "--statistics", "-i", str(po), "-o", str(mo)])
+
+
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"demo", "test", "lint", "serve"}:
+    if not argv or argv[0] not in {"demo", "test", "lint", "serve", "i18n"}:
         sys.exit(__doc__)
     task, rest = argv[0], argv[1:]
     ensure_venv(RUNTIME if task in {"demo", "serve"} else DEV)
@@ -75,6 +105,9 @@ def main(argv: list[str]) -> None:
         os.execv(str(BIN / "looplink"), [str(BIN / "looplink"), "serve", *rest])
     if task == "lint":
         lint()
+        return
+    if task == "i18n":
+        i18n()
         return
     lint()
     # The whole suite measures coverage and fails under [tool.coverage.report] fail_under

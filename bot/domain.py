@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.i18n import N_
+
 
 class Kind(StrEnum):
     BARRIER = "barrier"
@@ -35,11 +37,12 @@ class Decision(StrEnum):
 
 
 # Decisions that must carry a note, and what the note is called when we ask for it.
+# The labels here are English message ids: translate them where shown (`_(label)`).
 NOTE_REQUIRED = {
-    Decision.RESOLVE: "Resolution: what was done or decided",
-    Decision.ESCALATE: "Why it cannot be solved at this level",
-    Decision.ASK_INFO: "Your question for the reporter",
-    Decision.DECLINE: "Rationale for declining",
+    Decision.RESOLVE: N_("Resolution: what was done or decided"),
+    Decision.ESCALATE: N_("Why it cannot be solved at this level"),
+    Decision.ASK_INFO: N_("Your question for the reporter"),
+    Decision.DECLINE: N_("Rationale for declining"),
 }
 
 
@@ -69,15 +72,15 @@ class Driver(StrEnum):
 
 
 DRIVER_LABELS = {
-    Driver.SELECTION: "Selection",
-    Driver.TRAINING: "Training",
-    Driver.COACHING: "Coaching",
-    Driver.FIDELITY: "Fidelity assessment",
-    Driver.DATA_SYSTEMS: "Decision-support data systems",
-    Driver.FACILITATIVE_ADMINISTRATION: "Facilitative administration",
-    Driver.SYSTEMS_INTERVENTION: "Systems intervention",
-    Driver.LEADERSHIP: "Leadership",
-    Driver.OTHER: "Other",
+    Driver.SELECTION: N_("Selection"),
+    Driver.TRAINING: N_("Training"),
+    Driver.COACHING: N_("Coaching"),
+    Driver.FIDELITY: N_("Fidelity assessment"),
+    Driver.DATA_SYSTEMS: N_("Decision-support data systems"),
+    Driver.FACILITATIVE_ADMINISTRATION: N_("Facilitative administration"),
+    Driver.SYSTEMS_INTERVENTION: N_("Systems intervention"),
+    Driver.LEADERSHIP: N_("Leadership"),
+    Driver.OTHER: N_("Other"),
 }
 
 
@@ -89,10 +92,10 @@ class Stage(StrEnum):
 
 
 STAGE_LABELS = {
-    Stage.EXPLORATION: "Exploration",
-    Stage.INSTALLATION: "Installation",
-    Stage.INITIAL: "Initial implementation",
-    Stage.FULL: "Full implementation",
+    Stage.EXPLORATION: N_("Exploration"),
+    Stage.INSTALLATION: N_("Installation"),
+    Stage.INITIAL: N_("Initial implementation"),
+    Stage.FULL: N_("Full implementation"),
 }
 
 
@@ -116,10 +119,10 @@ class Outcome(StrEnum):
 
 
 OUTCOME_LABELS = {
-    Outcome.WORSE: "Worse",
-    Outcome.NO_CHANGE: "No change",
-    Outcome.BETTER: "Better, not yet at goal",
-    Outcome.GOAL_MET: "Goal met",
+    Outcome.WORSE: N_("Worse"),
+    Outcome.NO_CHANGE: N_("No change"),
+    Outcome.BETTER: N_("Better, not yet at goal"),
+    Outcome.GOAL_MET: N_("Goal met"),
 }
 
 # Anonymity in a team smaller than this protects nobody; the reporter is told so.

@@ -13,10 +13,8 @@ item, nor reach the server. What the sandbox refuses is a `TemplateRefused` nami
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import (
     BaseLoader,
@@ -31,7 +29,9 @@ from jinja2 import (
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from bot import i18n
 from bot.domain import DRIVER_LABELS, OUTCOME_LABELS, STAGE_LABELS, Driver, Outcome, Stage
+from bot.i18n import _
 from bot.views import template_context
 
 MAX_REPEAT = 100_000  # longest text or list a template may build with `*` (or `**`)
@@ -70,37 +70,30 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _when(value: datetime | None, tz: str = "UTC") -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
-
-
-def _day(value: datetime | None, tz: str = "UTC") -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y")
-
-
 def _driver(value: str | None) -> str:
     try:
-        return DRIVER_LABELS[Driver(value or "other")]
+        return _(DRIVER_LABELS[Driver(value or "other")])
     except ValueError:
         return str(value)
 
 
 def _stage(value: str | None) -> str:
     try:
-        return STAGE_LABELS[Stage(value)] if value else "-"
+        return _(STAGE_LABELS[Stage(value)]) if value else "-"
     except ValueError:
         return str(value)
 
 
 def _outcome(value: str | None) -> str:
     try:
-        return OUTCOME_LABELS[Outcome(value)] if value else "-"
+        return _(OUTCOME_LABELS[Outcome(value)]) if value else "-"
     except ValueError:
         return str(value)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    # Jinja's new-style wrapper fills %(num)s and the other variables itself
+    return i18n.translations(i18n.reader().language).ngettext(singular, plural, n)
 
 
 class Texts:
@@ -129,7 +122,22 @@ class Texts:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        env.filters.update(when=_when, day=_day, driver=_driver, stage=_stage, outcome=_outcome)
+        env.filters.update(
+            when=i18n.when,
+            day=i18n.day,
+            number=i18n.number,
+            percent=i18n.percent,
+            driver=_driver,
+            stage=_stage,
+            outcome=_outcome,
+        )
+        # Jinja2's i18n extension, new-style: {{ _("Hello %(name)s", name=x) }} escapes and
+        # fills in one step; {% trans %} blocks are trimmed like babel.cfg extracts them.
+        env.add_extension("jinja2.ext.i18n")
+        env.policies["ext.i18n.trimmed"] = True
+        env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+            gettext=i18n.gettext, ngettext=_ngettext, newstyle=True
+        )
         return env
 
     def template(self, name: str) -> Template:

@@ -20,8 +20,8 @@ from bot.content.digest import build_digest
 from bot.db.models import AgendaItem, Team
 from bot.domain import MAX_TEXT
 from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.i18n import when as _when
 from bot.messages import Message
-from bot.texts import _when
 from flows.events import FlowResult
 from flows.registry import Ctx, command
 

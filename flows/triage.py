@@ -12,8 +12,8 @@ from bot.db.models import Hop, Item, Team
 from bot.decisions import NEEDS_FORM, decision_kind, decision_of
 from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, State
 from bot.errors import InvalidInput, NotAllowed
+from bot.i18n import day as _day
 from bot.messages import Message
-from bot.texts import _day
 from flows.events import FlowResult
 from flows.forms import answer_form, decide_form
 from flows.registry import Ctx, action, command, form

@@ -14,6 +14,7 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import flows.admin
 import flows.agenda
 import flows.burst
 import flows.help

@@ -311,6 +311,8 @@ class TeamsTurns:
                 alt_ids=alt_ids(a),
             )
         result = await handle(self.rt, ev)
+        if a.in_team_channel and not result.duplicate:  # `link TEAM` may have made it a team's
+            await self._remember(a, who.email)
         await self._answer(a, who, self._activities(result))
 
     def _activities(self, result: FlowResult) -> list[Json]:

@@ -204,6 +204,23 @@ class AuditEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class AdminEvent(Base):
+    """What an admin changed in the organisation from inside a chat (not an item's step):
+    e.g. `action` "link_channel": `team_id`'s channel on `platform` is now `value`, in
+    workspace `scope` (`note`: the channel it had before, if any)."""
+
+    __tablename__ = "admin_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(16), default="")
+    scope: Mapped[str] = mapped_column(String(64), default="")
+    value: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class Kudos(Base):
     __tablename__ = "kudos"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

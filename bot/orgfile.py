@@ -128,6 +128,14 @@ def _line(obj: Any, key: str | None = None, default: int = 1) -> int:
     return default
 
 
+def _with(entry: _Lined, key: str, value: Any) -> _Lined:
+    """A copy of `entry` with `key` set to `value` (same lines)."""
+    out = _Lined({**entry, key: value})
+    out.line = entry.line
+    out.key_lines = entry.key_lines
+    return out
+
+
 def _too_big(path: str, size: int) -> OrgFileError:
     return OrgFileError(
         path,
@@ -183,6 +191,12 @@ def parse_org(text: str, platforms: Sequence[PlatformInfo], path: str = "<org fi
         raise OrgFileError(
             path, [Problem(1, f"this is not valid YAML ({e})", "fix the YAML")]
         ) from e
+    return validate_data(data, platforms, path)
+
+
+def validate_data(data: Any, platforms: Sequence[PlatformInfo], path: str) -> OrgSpec:
+    """An org document already read (mappings as `Lined`, e.g. the admin console's, see
+    bot/org_doc.py): the same checks and messages as a file."""
     return _Validator(path, platforms).validate(data)
 
 
@@ -647,6 +661,8 @@ class _Validator:
                     "write e.g. 'agenda_before_minutes: 120'",
                 )
                 before = 120
+        for key in ("recognition", "progress"):
+            self.optional_schedule(entry, key, tz)
         members = self.members(entry, people)
         if tid is None or name is None:
             return None
@@ -705,6 +721,20 @@ class _Validator:
                 'use five fields: minute hour day month weekday, e.g. "0 15 * * tue"',
             )
         return block
+
+    def optional_schedule(self, entry: _Lined, key: str, tz: str) -> None:
+        """A team's `recognition` or `progress`: `off`, a cron, or {schedule: CRON}."""
+        value = entry.get(key)
+        if value is None or value is False or isinstance(value, _Lined):
+            if isinstance(value, _Lined) and value.get("schedule") is not None:
+                self.schedule_block(entry, key, tz)
+            return
+        if isinstance(value, str) and value.lower() in ("off", "no", "false"):
+            return
+        wrapped = _Lined({"schedule": value})
+        wrapped.line = _line(entry, key)
+        wrapped.key_lines = {"schedule": wrapped.line}
+        self.schedule_block(_with(entry, key, wrapped), key, tz)
 
     def members(self, entry: _Lined, people: set[str]) -> list[MemberSpec]:
         raw = entry.get("members")

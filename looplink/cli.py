@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,13 @@ from adapters.local.settings import LocalSettings
 from adapters.local.terminal import run_terminal_chat
 from bot import outbox_cli
 from bot.db.migrate import upgrade
+from bot.db.models import OrgChange
 from bot.db.problems import DatabaseProblem, explain
 from bot.db.session import Database
 from bot.export import export_items
 from bot.installations import rotate_all
 from bot.netaddr import is_loopback
-from bot.org_apply import apply_org
+from bot.org_changes import apply_file, describe, file_digest
 from bot.orgfile import OrgFileError
 from bot.platforms import CliContext, PlatformAdapter
 from bot.secrets import SecretBox, SecretUnreadable
@@ -88,19 +90,35 @@ def cmd_org(args: argparse.Namespace) -> int:
         return 0
     settings = _settings(args)
     upgrade(settings.database_url)
+    digest = file_digest(Path(args.file).read_bytes())
 
     async def go() -> str:
         db = Database(settings.database_url)
         try:
             async with db.transaction() as s:
-                report = await apply_org(s, spec)
+                done = await apply_file(s, spec, datetime.now(UTC), digest)
+            _warn_replaced(done.replaced)
             await scheduler_cli.resync_after_apply(db)
-            return report.summary()
+            return done.report.summary()
         finally:
             await db.close()
 
     print(asyncio.run(go()))
     return 0
+
+
+def _warn_replaced(replaced: list[OrgChange]) -> None:
+    """The org file wins: say which console edits it replaced (docs/org-file.md)."""
+    if not replaced:
+        return
+    print(
+        f"Warning: the org file replaced {len(replaced)} edit(s) made in the admin console "
+        "since it was last applied (export the organisation first to keep them: "
+        "looplink org export):",
+        file=sys.stderr,
+    )
+    for change in replaced:
+        print(f"  {describe(change)}", file=sys.stderr)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

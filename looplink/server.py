@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from adapters.local.console import add_console_routes
 from adapters.local.dashboard import add_dashboard_routes
 from bot import limits
 from bot.clock import Clock, SystemClock
@@ -83,6 +84,7 @@ async def _assemble(
     app[SERVER] = server
     app.router.add_get("/healthz", _healthz)
     add_dashboard_routes(app, rt, settings)  # no platform SDK: always served
+    add_console_routes(app, rt, settings, infos(platforms))
     for platform in enabled_platforms(settings, rt, platforms):
         platform.add_routes(app)
         rt.add_platform(platform.info, platform.sender())

@@ -72,6 +72,7 @@ def env() -> ImmutableSandboxedEnvironment:
         e.filters["when"] = when
         e.filters["iso"] = iso
         e.filters["q"] = lambda v: quote(str(v), safe="")
+        e.filters["capitalize_first"] = lambda v: str(v)[:1].upper() + str(v)[1:]
         e.globals["csrf"] = CSRF.get  # {{ csrf() }} in every form that posts
         _env = e
     return _env

@@ -385,6 +385,24 @@ class WebSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
+class OrgChange(Base):
+    """A change to the organisation (teams, links, members, people, schedules, calendar): made
+    in the admin console (`source` "console", one row per save) or by applying the org file
+    ("file", one row per apply that changed something). Who (`actor`: a person id, "admin" for
+    the admin token), when, what (`entity`, e.g. "team:lincoln", and `changes`: a list of
+    [field, before, after]). The console lists the console edits made since the last apply:
+    the next apply replaces them (bot/org_changes.py)."""
+
+    __tablename__ = "org_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))  # console / file
+    action: Mapped[str] = mapped_column(String(32))  # create / edit / deactivate / apply
+    entity: Mapped[str] = mapped_column(String(140))
+    changes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
 class AppInstallation(Base):
     """Looplink installed in one workspace or organisation of a platform (Slack's OAuth
     installs): the platform's installation, tokens included, encrypted (`secret`, see

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FixedClock
-from bot.db.models import Membership, OrgChange, Setting, Team
+from bot.db.models import Membership, OrgChange, Team
 from bot.sessions import SessionStore
 from tests.client import Client
 from tests.web_support import server_of, serving, settings_for, text_of
@@ -161,9 +161,7 @@ async def test_forms_without_the_csrf_token_are_refused(client: Client) -> None:
 async def test_people_who_are_not_admins_get_403(client: Client) -> None:
     store = SessionStore(server_of(client).rt.db, server_of(client).rt.clock)
     carol, _ = await store.create("carol", "oidc")  # signed in, but no admin
-    kaya, _ = await store.create("kaya", "oidc")
-    async with server_of(client).rt.db.transaction() as s:
-        s.add(Setting(key="admins", value=["kaya"]))
+    kaya, _ = await store.create("kaya", "oidc")  # examples/org.yaml: admins: [kaya]
     client.session.cookie_jar.update_cookies({COOKIE: carol})
     for path in ("/console", "/console/teams/lincoln", "/console/people?q=carol"):
         resp = await client.get(path)

@@ -32,8 +32,9 @@ from adapters.local.signin import (
     visitor,
 )
 from adapters.local.web import CSRF, WEB, html, mount_context, mount_static
+from bot.authority import Authority
 from bot.cadence import cadence, lead
-from bot.db.models import Setting
+from bot.directory import Directory
 from bot.domain import Role
 from bot.org_changes import recent, since_last_apply
 from bot.org_doc import Doc, Invalid, Where, snapshot
@@ -75,8 +76,7 @@ async def _is_admin(request: web.Request, who: Visitor) -> bool:
         return True
     rt = request.app[WEB].rt
     async with rt.db.transaction() as s:
-        row = await s.get(Setting, "admins")
-        return row is not None and who.principal in (row.value or [])
+        return await Authority(Directory(s)).is_admin(who.principal)
 
 
 def admin_only(handler: Handler) -> Handler:

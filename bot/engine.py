@@ -617,7 +617,7 @@ class Loop:
         item.outcome_at = self.clock.now()
         actor = stored_actor(item.anonymous, "feedback", person_id)  # the reporter or a lead
         await self._audit(item, actor, "feedback", item.state, result.value)
-        body = texts().render("feedback_recorded", item=item)
+        body = texts().render("feedback_recorded", item=item, outcome=item.outcome)
         targets = {h.team_id for h in await self.hops(item)}
         for team_id in sorted(targets):
             await self._send("team", team_id, Message(text=body))

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import SystemClock
 from bot.db.session import Database
+from bot.i18n import ngettext
 from bot.outbox_admin import WAITING, Undelivered, discard, retry, undelivered
 from bot.platforms import CliContext
 
@@ -69,7 +70,7 @@ def describe(r: Undelivered) -> str:
     )
     lines = [
         f"#{r.id}  {r.platform}  {where}  {r.status}: {r.status_label}",
-        f"    since {r.since:%Y-%m-%d %H:%M} UTC, {r.attempts} attempt(s): {r.error or '-'}",
+        f"    since {r.since:%Y-%m-%d %H:%M} UTC, {ngettext('%(num)d attempt', '%(num)d attempts', r.attempts)}: {r.error or '-'}",
     ]
     if r.fix:
         lines.append(f"    to fix: {r.fix}")
@@ -90,7 +91,8 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
         print(describe(r))
     waiting = sum(1 for r in rows if r.status in WAITING)
     print(
-        f"{waiting} message(s) wait for an admin. After fixing the cause: "
+        ngettext("%(num)d message waits", "%(num)d messages wait", waiting)
+        + " for an admin. After fixing the cause: "
         "`looplink outbox retry ID...` (or --all); to give up: "
         "`looplink outbox discard ID... --reason '...'`."
     )

@@ -14,6 +14,7 @@ from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, State
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import day as _day
 from bot.messages import Message
+from bot.texts import texts
 from flows.events import FlowResult
 from flows.forms import answer_form, decide_form
 from flows.registry import Ctx, action, command, form
@@ -79,13 +80,8 @@ async def answer_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str
 @action("feedback")
 async def feedback_button(ctx: Ctx, outcome: str, value: str) -> FlowResult:
     item = await ctx.loop.feedback(ctx.person.id, value, outcome)
-    return FlowResult(
-        replies=[
-            Message(
-                text=f"Thanks — recorded that the fix for #{item.id} made things {outcome.replace('_', ' ')}."
-            )
-        ]
-    )
+    said = texts().render("feedback_thanks", item=item, outcome=item.outcome)
+    return FlowResult(replies=[Message(text=said)])
 
 
 @command("status", "queue")
@@ -144,7 +140,7 @@ async def queue_message(ctx: Ctx, team: Team, now: datetime) -> Message:
     fields = tuple((labels[k], "\n".join(line(i) for i in v) or "none") for k, v in q.items())
     return Message(
         title=f"{team.name}: queue",
-        text=f"{sum(len(v) for v in q.values())} open entries.",
+        text=texts().render("queue_count", count=sum(len(v) for v in q.values())),
         fields=fields,
     )
 

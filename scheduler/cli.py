@@ -25,6 +25,7 @@ from bot.content.digest import build_digest
 from bot.db.migrate import upgrade
 from bot.db.models import Person, Team
 from bot.db.session import Database
+from bot.i18n import ngettext
 from bot.messages import Message
 from bot.outbox import Fanout
 from bot.platform_info import PlatformInfo
@@ -115,7 +116,9 @@ async def _message(
             return 1
         rt = Runtime(db, clock, Fanout(platforms=platforms))
         n = await run_job(rt, kind, team_id)
-        print(f"{n} message(s) queued; a running Looplink server delivers them.")
+        print(
+            f"{ngettext('%(num)d message', '%(num)d messages', n)} queued; a running Looplink server delivers them."
+        )
         return 0
     finally:
         await db.close()
@@ -148,7 +151,7 @@ async def _jobs(settings: Settings, team: str | None) -> int:
         print(f"{job_id:<{width}}  {when:<28}  {schedule}")
     for job_id in stale if team is None else []:
         print(f"{job_id:<{width}}  {'(removed at the next sync)':<28}")
-    print(f"{len(rows)} job(s).")
+    print(ngettext("%(num)d job.", "%(num)d jobs.", len(rows)))
     return 0
 
 

@@ -130,7 +130,7 @@ async def test_the_whole_loop_by_clicks_across_three_people(client: Client) -> N
     [item] = await items(client)
     assert item.state == "resolved" and item.reporter_told_at is not None
     thanks = await act(client, "carol", kind="action", action="feedback:goal_met", value="1")
-    assert "made things goal met" in thanks["messages"]
+    assert "recorded that the fix met the goal" in thanks["messages"]
 
 
 async def test_step_by_step_report_in_the_chat_box(client: Client) -> None:

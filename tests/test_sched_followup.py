@@ -48,14 +48,17 @@ async def test_reporter_is_asked_after_four_weeks_and_the_answer_is_recorded(
     assert all(b.value == "1" for b in asked.buttons)
     assert await sweep(chat, clock, half_past_nine(22)) == 0  # asked once
     answered = await chat.press("carol", "feedback:better", "1")
-    assert "recorded that the fix for #1 made things better" in answered.text()
+    assert (
+        "recorded that the fix made things better, though not yet at the goal (#1)"
+        in answered.text()
+    )
     async with chat.rt.db.transaction() as s:
         item = await s.get(Item, 1)
         assert item is not None
         assert item.follow_up_sent_at == half_past_nine(21)
         assert (item.outcome, item.outcome_at) == ("better", half_past_nine(22))
     reported = (await chat.channel("lincoln"))[-1].message.text
-    assert "the reporter says the fix made things *Better, not yet at goal*" in reported
+    assert "the reporter says *the fix made things better, though not yet at the goal*" in reported
 
 
 async def test_anonymous_follow_up_asks_the_team_without_naming_anyone(

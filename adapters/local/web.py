@@ -22,6 +22,7 @@ from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from bot.i18n import ngettext
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.views import template_context
@@ -71,6 +72,7 @@ def env() -> ImmutableSandboxedEnvironment:
         e.filters["marks"] = marks
         e.filters["when"] = when
         e.filters["iso"] = iso
+        e.globals["ngettext"] = ngettext  # counts: "1 item", "3 items" (bot/i18n.py)
         e.filters["q"] = lambda v: quote(str(v), safe="")
         e.filters["capitalize_first"] = lambda v: str(v)[:1].upper() + str(v)[1:]
         e.globals["csrf"] = CSRF.get  # {{ csrf() }} in every form that posts

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import assert_never
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import burst, limits
+from bot import burst, claims, limits
 from bot.attribution import stored_actor
 from bot.authority import Act, Authority
 from bot.cards import card_key, item_card
@@ -103,6 +103,8 @@ class Loop:
         self.authority = Authority(self.dir)
         self.found: dict[int, similar.Found] = {}  # similar items of reports made here
         self._answering: set[int] = set()  # items one cluster response is deciding now
+        if not event.contains(session.sync_session, "before_flush", claims.guard):
+            event.listen(session.sync_session, "before_flush", claims.guard)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -318,18 +320,28 @@ class Loop:
 
     # ---- decisions -----------------------------------------------------------------------
 
-    async def decide(self, actor_id: str, item_id: int | str, decision: Decided) -> Item:
-        """Take `decision` on an item; the actor must be allowed to (see bot.authority)."""
+    async def require_open(self, item: Item, note: str = "") -> None:
+        """Refuse politely (who decided, where it is now) when the item is already closed."""
+        if item.state not in OPEN_STATES:
+            raise await claims.moved_on(self.s, item, note)
+
+    async def decide(
+        self,
+        actor_id: str,
+        item_id: int | str,
+        decision: Decided,
+        seen: claims.Seen | None = None,
+    ) -> Item:
+        """Take `decision` on an item; the actor must be allowed to (see bot.authority).
+        `seen`: what the decision form showed; a form for an item that moved on is refused."""
         actor = await self._person(actor_id)
         item = await self.item(item_id)
-        if item.state not in OPEN_STATES:
-            raise InvalidState(
-                f"#{item.id} is already {item.state.replace('_', ' ')}; nothing more to decide."
-            )
+        text = _note(decision.note)
+        await claims.claim(self.s, item, seen, text)  # one decision at a time, on a fresh item
+        await self.require_open(item, text)
         holding = await self.dir.team(item.holding_team_id)
         assert holding is not None
         await self.authority.require(actor.id, Act.DECIDE, item)
-        text = _note(decision.note)
         if decision.kind in NOTE_REQUIRED and not text:
             raise InvalidInput(f"Please add a note: {NOTE_REQUIRED[decision.kind].lower()}.")
         before = item.state
@@ -419,6 +431,7 @@ class Loop:
         target = await self.item(into)
         if target.id == item.id:
             raise InvalidInput("An item cannot be merged into itself.")
+        await claims.claim(self.s, target)  # not merged elsewhere meanwhile
         if target.state == State.MERGED:
             raise InvalidInput(
                 f"#{target.id} was itself merged; merge into #{target.merged_into_id} instead."
@@ -488,10 +501,10 @@ class Loop:
         the other's cluster, and the item's reporter will hear the other's response too."""
         actor = await self._person(actor_id)
         item = await self.item(item_id)
+        await claims.claim(self.s, item)
         other = await self._live_other(item, other_id)
         await self.authority.require(actor.id, Act.DECIDE, item)
-        if item.state not in OPEN_STATES:
-            raise InvalidState(f"#{item.id} is already {item.state.replace('_', ' ')}.")
+        await self.require_open(item)
         await self._add_link(item, other, "link", actor.id)
         await self._audit(item, actor.id, "linked", item.state, f"#{other.id}")
         await self._post_cards(item)
@@ -507,6 +520,7 @@ class Loop:
         await self.authority.require(
             person_id, Act.ANSWER, item, "Only the person who reported this can add its voice."
         )
+        await claims.claim(self.s, item)
         other = await self._live_other(item, other_id)
         who = None if item.anonymous else person_id
         await self._add_link(item, other, "voice", who)
@@ -561,7 +575,12 @@ class Loop:
             elif not await self.authority.may(actor.id, Act.DECIDE, item):
                 skipped.append((item, "not_yours"))
             else:
-                done.append(await self.decide(actor.id, item.id, decision))
+                try:
+                    done.append(await self.decide(actor.id, item.id, decision))
+                except claims.MovedOn:  # decided by someone else at this very moment
+                    skipped.append(
+                        (item, "closed" if item.state not in OPEN_STATES else "not_yours")
+                    )
         self._answering = set()
         return ClusterResponse(decision.kind.value, done, skipped)
 
@@ -573,6 +592,7 @@ class Loop:
         text = _note(answer)
         if not text:
             raise InvalidInput("Please write your answer.")
+        await claims.claim(self.s, item, note=text)
         if item.state != State.NEEDS_INFO:
             raise InvalidState(f"#{item.id} is not waiting for an answer from you.")
         last_ask = (
@@ -609,6 +629,7 @@ class Loop:
         except ValueError as e:
             raise InvalidInput("Please choose worse, no change, better or goal met.") from e
         await self.authority.require(person_id, Act.JUDGE_FIX, item)
+        await claims.claim(self.s, item)
         if item.state != State.RESOLVED:
             raise InvalidState(
                 f"#{item.id} has not been resolved yet, so there is no fix to judge."

@@ -53,7 +53,11 @@ def report_form(kind: str, summary: str = "", anonymity_hint: str = "") -> Form:
     )
 
 
-def decide_form(item_id: int, decision: Decision, title: str) -> Form:
+def decide_form(
+    item_id: int, decision: Decision, title: str, seen: dict[str, str] | None = None
+) -> Form:
+    """A decision's form; `seen` (the holding team and the item's version) goes with it, so a
+    submission for an item that has moved on since is refused (bot/claims.py)."""
     fields = [
         FormField(
             "note",
@@ -71,7 +75,7 @@ def decide_form(item_id: int, decision: Decision, title: str) -> Form:
         title=title[:60],
         fields=tuple(fields),
         submit_label="Confirm",
-        context={"item": str(item_id), "decision": decision.value},
+        context={"item": str(item_id), "decision": decision.value, **(seen or {})},
     )
 
 

@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from bot.authority import Act
 from bot.cards import STATE_LABELS
+from bot.claims import Seen, seen_context
 from bot.db.models import Hop, Item, Team
 from bot.decisions import NEEDS_FORM, decision_kind, decision_of
 from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, State
-from bot.errors import InvalidInput, NotAllowed
+from bot.errors import NotAllowed
 from bot.i18n import day as _day
 from bot.messages import Message
 from bot.texts import texts
@@ -34,12 +35,11 @@ DONE_TEXT = {
 async def decide_button(ctx: Ctx, which: str, value: str) -> FlowResult:
     decision = decision_kind(which, "That button is out of date; please use the latest message.")
     item = await ctx.loop.item(value)
-    if item.state not in OPEN_STATES:
-        raise InvalidInput(f"#{item.id} is already {item.state.replace('_', ' ')}.")
+    await ctx.loop.require_open(item)
     await ctx.loop.authority.require(ctx.person.id, Act.DECIDE, item)
     if decision in NEEDS_FORM:
         title = f"{decision.value.replace('_', ' ').capitalize()} #{item.id}"
-        return FlowResult(form=decide_form(item.id, decision, title))
+        return FlowResult(form=decide_form(item.id, decision, title, seen_context(item)))
     await ctx.loop.decide(ctx.person.id, item.id, decision_of(decision))
     return FlowResult(replies=[Message(text=f"#{item.id} {DONE_TEXT[decision]}.")])
 
@@ -55,7 +55,7 @@ async def decide_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str
     chosen = decision_of(
         decision, note, owner=values.get("owner"), merge_into=values.get("merge_into")
     )
-    item = await ctx.loop.decide(ctx.person.id, context.get("item", ""), chosen)
+    item = await ctx.loop.decide(ctx.person.id, context.get("item", ""), chosen, Seen.of(context))
     return FlowResult(replies=[Message(text=f"#{item.id} {DONE_TEXT[decision]}.")])
 
 

@@ -102,7 +102,7 @@ async def test_decline_relays_the_reason_down(chat: LocalChat) -> None:
     dm = [r.message.text for r in await chat.dms("carol")]
     assert any("decided not to act" in t and "Outside the program's scope" in t for t in dm)
     res = await chat.press("alice", "decide:resolve", str(iid))
-    assert "already declined" in res.text()
+    assert "already decided by Alice Reyes: declined" in res.text()
 
 
 async def test_ask_reporter_anonymously_and_answer(chat: LocalChat) -> None:
@@ -287,3 +287,27 @@ async def test_every_message_goes_through_the_outbox(chat: LocalChat) -> None:
     async with chat.rt.db.transaction() as s:
         rows = (await s.scalars(select(Outbox))).all()
     assert rows and all(r.status == "sent" for r in rows)
+
+
+async def test_a_change_on_an_item_without_a_claim_is_refused(chat: LocalChat) -> None:
+    """Every change on an item goes through bot.claims.claim: a code path that forgets it
+    cannot flush (the guard), so it cannot race another decision unnoticed."""
+    from bot.claims import Unclaimed, claim
+    from bot.engine import Loop
+
+    iid = await _report(chat)
+    with pytest.raises(Unclaimed, match=f"item #{iid} changed \\(state\\)"):
+        async with chat.rt.db.transaction() as s:
+            Loop(s, chat.rt.clock, chat.rt.fanout)
+            item = await s.get(Item, iid)
+            assert item is not None
+            item.state = "resolved"
+            await s.flush()
+    async with chat.rt.db.transaction() as s:
+        Loop(s, chat.rt.clock, chat.rt.fanout)
+        item = await s.get(Item, iid)
+        assert item is not None and item.version == 0
+        await claim(s, item)
+        item.state = "acknowledged"
+        await s.flush()
+    assert (await _item(chat, iid)).version == 1

@@ -53,6 +53,8 @@ async def run_loop(chat: LocalChat, anonymous: bool) -> int:
     assert pressed.form is not None and pressed.form.context == {
         "item": str(iid),
         "decision": "escalate",
+        "team": "lincoln",  # where the item was when the form opened, and its version
+        "version": "0",
     }
     done = await chat.submit(
         "alice", "decide", {"note": "Vendor contract is held by the district"}, pressed.form.context

@@ -113,7 +113,10 @@ async def test_full_loop_in_slack_building_to_district_and_back(slack: Slack) ->
     opened = fake.to("views.open")
     assert len(opened) == 1
     meta = json.loads(opened[0].args["view"]["private_metadata"])
-    assert meta == {"form_id": "decide", "context": {"item": str(iid), "decision": "escalate"}}
+    assert meta == {
+        "form_id": "decide",
+        "context": {"item": str(iid), "decision": "escalate", "team": "lincoln", "version": "0"},
+    }
     assert answer["response_action"] == "update"
     assert f"#{iid} escalated to the team above." in block_text(answer["view"]["blocks"])
     fake.clear()

@@ -165,6 +165,8 @@ class Item(Base):
     outcome_at: Mapped[datetime | None] = mapped_column()
     follow_up_sent_at: Mapped[datetime | None] = mapped_column()
     source: Mapped[str] = mapped_column(String(16))  # the platform it was reported on
+    # Grows with every change on the item; a change claims the item first (bot/claims.py).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Hop(Base):

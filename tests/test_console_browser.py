@@ -93,9 +93,11 @@ async def test_admin_adds_a_building_team_and_the_next_report_routes_through_it(
 
     # a building team under Riverside District; first without a lead: the file's own message
     await admin.goto(f"{live.url}/console")
-    await admin.locator('li[data-team="riverside"]').get_by_role(
-        "link", name=re.compile("Add a team under it")
-    ).click()
+    await (
+        admin.locator('li[data-team="riverside"]')
+        .get_by_role("link", name=re.compile("Add a team under it"))
+        .click()
+    )
     await expect(admin.get_by_label("Reports to (the linked team above)")).to_have_value(
         "riverside"
     )

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from adapters.local import LocalChat
+from adapters.local.web import env as web_env
+from bot.cadence import cadence, lead
 from bot.db.models import Membership, OrgChange, Person, PlatformId, Team
 from bot.org_apply import apply_org
 from bot.org_changes import apply_file, file_digest, keep_console_edits, since_last_apply
@@ -198,3 +200,24 @@ async def test_the_org_file_wins_and_lists_what_it_replaced(chat: LocalChat) -> 
         assert "team jefferson" in again.report.deactivated
         assert await since_last_apply(s) == []
         assert await keep_console_edits(s, file_digest(text)) == 0
+
+
+@pytest.mark.parametrize(
+    ("cron", "before", "said"),
+    [
+        ("0 10 1-7 * wed", 1440, "first Wednesday of each month at 10:00, agenda the day before"),
+        ("30 13 * * wed", 120, "every Wednesday at 13:30, agenda 2 hours before"),
+        ("0 8 * * mon-fri", None, "every Monday, Tuesday, Wednesday, Thursday and Friday at 08:00"),
+        ("0 9 * * 1,3", 0, "every Monday and Wednesday at 09:00, agenda when the meeting starts"),
+        ("0 9 * * *", 90, "every day at 09:00, agenda 90 minutes before"),
+        ("15 7 15 * *", 2880, "day 15 of each month at 07:15, agenda 2 days before"),
+        ("0 10 22-28 * fri", None, "fourth Friday of each month at 10:00"),
+        ("*/5 * * * *", None, "on the schedule “*/5 * * * *”"),
+        ("0 25 * * *", None, "on the schedule “0 25 * * *”"),
+        ("0 9 1-10 * mon", None, "on the schedule “0 9 1-10 * mon”"),
+    ],
+)
+def test_schedules_read_as_people_say_them(cron: str, before: int | None, said: str) -> None:
+    macros: Any = web_env().get_template("_console.html").module
+    assert str(macros.cadence(cadence(cron), lead(before))).strip() == said
+    assert cadence("") is None and lead("soon") is None

@@ -74,6 +74,8 @@ class Settings:
     platforms: Mapping[str, object] = field(default_factory=dict)
     # LOOPLINK_SECRET_KEY: keys for secrets at rest (platform tokens); the first encrypts
     secret_keys: tuple[str, ...] = ()
+    # the web pages' sign-in providers (OpenID Connect), opaque here: the root reads them
+    sign_in: tuple[object, ...] = ()
 
     def __post_init__(self) -> None:
         if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN:

@@ -3,10 +3,13 @@ a `PlatformAdapter` (bot/platforms.py) and one line here (see ARCHITECTURE.md)."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from adapters.local import LOCAL
+from adapters.local.providers import providers_from_env
 from adapters.slack import SLACK
 from adapters.teams import TEAMS
 from bot.orgfile import OrgSpec, load_org
@@ -28,8 +31,10 @@ def readers(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> dict[str, EnvRe
 def settings_from_env(
     env: Mapping[str, str] | None = None, platforms: Sequence[PlatformAdapter] = PLATFORMS
 ) -> Settings:
-    """The process's settings, each registered platform reading its own."""
-    return Settings.from_env(env, readers(platforms))
+    """The process's settings, each registered platform reading its own, and the web pages'
+    sign-in providers."""
+    e = os.environ if env is None else env
+    return replace(Settings.from_env(e, readers(platforms)), sign_in=providers_from_env(e))
 
 
 def load_org_file(path: str | Path, platforms: Sequence[PlatformAdapter] = PLATFORMS) -> OrgSpec:

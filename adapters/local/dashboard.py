@@ -16,6 +16,7 @@ from aiohttp import web
 from adapters.local import dashboard_charts as charts
 from adapters.local.dashboard_data import load, short
 from adapters.local.signin import mount_login, protected, settings_of
+from adapters.local.signin_oidc import mount_oidc
 from adapters.local.web import WEB, html, mount_context, mount_static
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -71,4 +72,5 @@ def add_dashboard_routes(app: web.Application, rt: Runtime, settings: Settings) 
     mount_context(app, rt, settings)
     mount_static(app)
     mount_login(app)
+    mount_oidc(app)
     app.router.add_get("/dashboard", protected(dashboard))

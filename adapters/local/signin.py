@@ -23,12 +23,17 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.local.oidc import Provider
 from adapters.local.web import CSRF, WEB, html, mount_security_headers
+from bot.db.models import Membership, Person
 from bot.sessions import MAX_AGE, Session, SessionStore
 from bot.settings import Settings
 from bot.throttle import Throttle
@@ -38,6 +43,8 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 ADMIN = "admin"
 ADMIN_TOKEN = "admin-token"  # the sign-in method
+DEMO = "demo"  # `looplink demo`: whoever the visitor chose to be
+PERSON = "person:"  # a principal that is an org person: "person:<id>"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -53,8 +60,17 @@ GATE = web.AppKey("looplink_gate", Gate)
 
 @dataclass(frozen=True)
 class Visitor:
-    principal: str
+    principal: str  # "admin" (the token), "demo" (the demo, anyone) or "person:<id>"
     session: Session | None  # None: a bearer token, or demo mode
+
+    @property
+    def person_id(self) -> str | None:
+        return self.principal.removeprefix(PERSON) if self.principal.startswith(PERSON) else None
+
+
+# Who is signed in, for the handler of the request being served (`protected` sets it; each
+# request runs in its own task, so its own context).
+WHO: ContextVar[Visitor] = ContextVar("looplink_visitor")
 
 
 def settings_of(request: web.Request) -> Settings:
@@ -118,45 +134,61 @@ def _token_ok(given: str, token: str) -> bool:
     return hmac.compare_digest(a, b)
 
 
-class _Locked(Exception):
+class Locked(Exception):
     def __init__(self, seconds: float) -> None:
         self.seconds = max(1, int(seconds + 0.999))
 
 
 async def visitor(request: web.Request) -> Visitor | None:
-    """Who is signed in for this request, if anyone. Raises _Locked for a locked-out client
+    """Who is signed in for this request, if anyone. Raises Locked for a locked-out client
     trying the token."""
     settings = settings_of(request)
-    if settings.demo:
+    gate = gate_of(request)
+    if settings.demo:  # the demo: anyone, or whoever the visitor chose to be
+        session = await gate.sessions.lookup(request.cookies.get(COOKIE))
+        if session is not None and session.method == DEMO:
+            return Visitor(session.principal, session)
         return Visitor("demo", None)
     token = settings.admin_token
-    if not token:
-        return None
-    gate = gate_of(request)
     auth = request.headers.get("Authorization", "")
-    if auth.lower().startswith("bearer "):
+    if token and auth.lower().startswith("bearer "):
         client = client_of(request)
         left = gate.throttle.locked(client)
         if left is not None:
-            raise _Locked(left)
+            raise Locked(left)
         if _token_ok(auth[7:].strip(), token):
             gate.throttle.succeeded(client)
             return Visitor(ADMIN, None)
         gate.throttle.failed(client)
         return None
     session = await gate.sessions.lookup(request.cookies.get(COOKIE))
-    if session is None or session.method != ADMIN_TOKEN:
+    if session is None or session.method == DEMO:
         return None
+    if session.method == ADMIN_TOKEN and not token:
+        return None  # the token was turned off: what it opened closes with it
     return Visitor(session.principal, session)
 
 
-def _too_many(request: web.Request, seconds: int, page: bool) -> web.Response:
+def sign_in_offered(settings: Settings) -> bool:
+    """Whether this server lets anyone sign in at all (else its pages are turned off)."""
+    return bool(settings.demo or settings.admin_token or settings.sign_in)
+
+
+TOKENS = "wrong tokens"
+SIGN_INS = "failed sign-ins"
+
+
+def too_many(request: web.Request, seconds: int, page: bool, what: str = TOKENS) -> web.Response:
     headers = {"Retry-After": str(seconds)}
     minutes = max(1, round(seconds / 60))
-    message = f"Too many wrong tokens from here. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    message = (
+        f"Too many {what} from here. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    )
     if page:
         nxt = safe_next(request.query.get("next"))
-        return html("login.html", status=429, headers=headers, next=nxt, error=message, demo=False)
+        resp = html("login.html", status=429, next=nxt, error=message, demo=False, providers=[])
+        resp.headers.update(headers)
+        return resp
     return web.Response(status=429, text=message, headers=headers)
 
 
@@ -177,16 +209,16 @@ def protected(handler: Handler) -> Handler:
         settings = settings_of(request)
         try:
             who = await visitor(request)
-        except _Locked as e:
-            return _too_many(request, e.seconds, page=False)
+        except Locked as e:
+            return too_many(request, e.seconds, page=False)
         if who is None:
-            if not settings.admin_token:
+            if not sign_in_offered(settings):
                 return html("disabled.html", status=403, demo=False)
             if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
                 raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
             return web.Response(
                 status=401,
-                text="Sign in with the admin token (Authorization: Bearer TOKEN).",
+                text="Sign in first (or send Authorization: Bearer TOKEN).",
                 headers={"WWW-Authenticate": 'Bearer realm="looplink"'},
             )
         if request.method == "POST":
@@ -195,6 +227,7 @@ def protected(handler: Handler) -> Handler:
             if who.session is not None and not await _csrf_ok(request, who.session):
                 return web.Response(status=403, text="This form has expired; reload the page.")
         CSRF.set(who.session.csrf if who.session is not None else "")
+        WHO.set(who)
         return await handler(request)
 
     return wrapped
@@ -217,39 +250,77 @@ def safe_next(target: str | None) -> str:
 async def login_page(request: web.Request) -> web.StreamResponse:
     settings = settings_of(request)
     nxt = safe_next(request.query.get("next"))
-    if settings.demo:
-        raise web.HTTPSeeOther(nxt)
-    if not settings.admin_token:
+    if not sign_in_offered(settings):
         return html("disabled.html", status=403, demo=False)
     session = await gate_of(request).sessions.lookup(request.cookies.get(COOKIE))
-    if session is not None:
+    if session is not None and (session.method == DEMO) == settings.demo:
         raise web.HTTPSeeOther(nxt)
-    return html("login.html", next=nxt, error="", demo=False)
+    return await login_html(request, nxt)
 
 
-async def login_submit(request: web.Request) -> web.StreamResponse:
+async def login_html(
+    request: web.Request, nxt: str, status: int = 200, error: str = ""
+) -> web.Response:
+    """The sign-in page: a button per provider, the token form when a token is set, and in
+    the demo the people to be."""
     settings = settings_of(request)
+    people: list[tuple[str, str]] = []
+    if settings.demo:
+        rt = request.app[WEB].rt
+        async with rt.db.transaction() as s:
+            people = await demo_people(s)
+    providers = [(p.name, p.label) for p in settings.sign_in if isinstance(p, Provider)]
+    return html(
+        "login.html",
+        status=status,
+        next=nxt,
+        error=error,
+        demo=settings.demo,
+        token=bool(settings.admin_token) and not settings.demo,
+        providers=providers,
+        people=people,
+    )
+
+
+async def demo_people(s: AsyncSession) -> list[tuple[str, str]]:
+    """Everyone active, with their roles, for the demo's "sign in as"."""
+    people = (await s.scalars(select(Person).where(Person.active.is_(True)))).all()
+    roles: dict[str, list[str]] = {}
+    for m in (await s.scalars(select(Membership))).all():
+        roles.setdefault(m.person_id, []).append(m.role)
+    return [
+        (p.id, f"{p.name} ({', '.join(sorted(set(roles.get(p.id, ['member']))))})")
+        for p in sorted(people, key=lambda p: p.name)
+    ]
+
+
+async def demo_sign_in(request: web.Request) -> web.StreamResponse:
+    """The demo's sign-in: be anyone (or nobody in particular: everything)."""
+    settings = settings_of(request)
+    if not settings.demo:
+        raise web.HTTPNotFound()
     if not same_origin(request):
         return web.Response(status=403, text="Cross-site request refused.")
-    token = settings.admin_token
-    if not token:
-        return html("disabled.html", status=403, demo=False)
-    gate = gate_of(request)
-    client = client_of(request)
-    left = gate.throttle.locked(client)
-    if left is not None:
-        return _too_many(request, _Locked(left).seconds, page=True)
     data = await request.post()
     nxt = safe_next(str(data.get("next") or ""))
-    given = str(data.get("token") or "").strip()
-    if not _token_ok(given, token):
-        gate.throttle.failed(client)
-        return html(
-            "login.html", status=401, next=nxt, error="That token is not right.", demo=False
-        )
-    gate.throttle.succeeded(client)
+    person = str(data.get("person") or "")
+    rt = request.app[WEB].rt
+    known: Person | None = None
+    if person:
+        async with rt.db.transaction() as s:
+            known = await s.get(Person, person)
+    if known is None:
+        return await login_html(request, nxt, status=400, error="Pick someone from the list.")
+    return await start_session(request, f"{PERSON}{person}", DEMO, nxt)
+
+
+async def start_session(
+    request: web.Request, principal: str, method: str, nxt: str
+) -> web.StreamResponse:
+    """Sign-in done: a new session (whatever the browser had ends), and on to `nxt`."""
+    gate = gate_of(request)
     session_id, _session = await gate.sessions.rotate(
-        request.cookies.get(COOKIE), ADMIN, ADMIN_TOKEN
+        request.cookies.get(COOKIE), principal, method
     )
     await gate.sessions.purge()  # sessions that ended a week ago: one DELETE per sign-in
     resp = web.HTTPSeeOther(nxt)
@@ -263,6 +334,28 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         max_age=int(MAX_AGE.total_seconds()),
     )
     raise resp
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    settings = settings_of(request)
+    if not same_origin(request):
+        return web.Response(status=403, text="Cross-site request refused.")
+    token = settings.admin_token
+    if not token:
+        return html("disabled.html", status=403, demo=False)
+    gate = gate_of(request)
+    client = client_of(request)
+    left = gate.throttle.locked(client)
+    if left is not None:
+        return too_many(request, Locked(left).seconds, page=True)
+    data = await request.post()
+    nxt = safe_next(str(data.get("next") or ""))
+    given = str(data.get("token") or "").strip()
+    if not _token_ok(given, token):
+        gate.throttle.failed(client)
+        return await login_html(request, nxt, status=401, error="That token is not right.")
+    gate.throttle.succeeded(client)
+    return await start_session(request, ADMIN, ADMIN_TOKEN, nxt)
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -294,3 +387,4 @@ def mount_login(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)
+    app.router.add_post("/login/demo", demo_sign_in)

@@ -20,8 +20,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -162,25 +163,39 @@ def _case(cond: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 async def breakdown(
-    s: AsyncSession, team_id: str | None = None, since: datetime | None = None
+    s: AsyncSession,
+    team_id: str | None = None,
+    since: datetime | None = None,
+    within: Select[Any] | None = None,
 ) -> dict[str, Counter[str]]:
-    """Counts of barriers by implementation driver and by who is affected."""
-    q = select(Item.driver, Item.affected).where(Item.kind == Kind.BARRIER.value)
+    """Counts of barriers by implementation driver, by who is affected, and by the free-text
+    subgroup (e.g. "English learners"; counted case-insensitively, shown as first written).
+    `within`: only the items whose ids it selects."""
+    q = select(Item.driver, Item.affected, Item.subgroup).where(Item.kind == Kind.BARRIER.value)
     if team_id is not None:
         q = q.where(Item.id.in_(select(Hop.item_id).where(Hop.team_id == team_id)))
     if since is not None:
         q = q.where(Item.created_at >= since)
+    if within is not None:
+        q = q.where(Item.id.in_(within))
     drivers: Counter[str] = Counter()
     affected: Counter[str] = Counter()
-    for driver, who in (await s.execute(q)).all():
+    subgroups: Counter[str] = Counter()
+    spelled: dict[str, str] = {}
+    for driver, who, subgroup in (await s.execute(q.order_by(Item.id))).all():
         drivers[driver or "other"] += 1
         for w in who or []:
             affected[str(w)] += 1
-    return {"driver": drivers, "affected": affected}
+        if group := " ".join((subgroup or "").split()):
+            subgroups[spelled.setdefault(group.lower(), group)] += 1
+    return {"driver": drivers, "affected": affected, "subgroup": subgroups}
 
 
-async def link_response_times(s: AsyncSession) -> list[tuple[str, str, float | None, int]]:
-    """Per link (team below -> team above): median days the team above took to decide."""
+async def link_response_times(
+    s: AsyncSession, within: Select[Any] | None = None
+) -> list[tuple[str, str, float | None, int]]:
+    """Per link (team below -> team above): median days the team above took to decide
+    (`within`: only over the items whose ids it selects)."""
     below = Hop.__table__.alias("below")
     q = (
         select(
@@ -195,6 +210,8 @@ async def link_response_times(s: AsyncSession) -> list[tuple[str, str, float | N
         .join(Item, Item.id == Hop.item_id)
         .where(Hop.seq > 0)
     )
+    if within is not None:
+        q = q.where(Hop.item_id.in_(within))
     times: dict[tuple[str, str], list[float]] = {}
     for low, high, arrived, left, closed_at, closed_by in (await s.execute(q)).all():
         decided = left if left is not None else (closed_at if closed_by == high else None)
@@ -208,9 +225,10 @@ async def link_response_times(s: AsyncSession) -> list[tuple[str, str, float | N
 
 
 async def opened_vs_resolved(
-    s: AsyncSession, now: datetime, weeks: int = 12
+    s: AsyncSession, now: datetime, weeks: int = 12, within: Select[Any] | None = None
 ) -> list[tuple[str, int, int]]:
-    """Per week (Monday, UTC), for the last `weeks` weeks: items opened and items closed."""
+    """Per week (Monday, UTC), for the last `weeks` weeks: items opened and items closed
+    (`within`: only the items whose ids it selects)."""
     start_day = (now - timedelta(days=now.weekday())).date() - timedelta(weeks=weeks - 1)
     start = datetime.combine(start_day, datetime.min.time(), tzinfo=now.tzinfo)
     buckets = {(start_day + timedelta(weeks=i)).isoformat(): [0, 0] for i in range(weeks)}
@@ -219,12 +237,14 @@ async def opened_vs_resolved(
         day = d.date()
         return (day - timedelta(days=day.weekday())).isoformat()
 
-    for (created,) in (
-        await s.execute(select(Item.created_at).where(Item.created_at >= start))
-    ).all():
+    opened = select(Item.created_at).where(Item.created_at >= start)
+    closed_q = select(Item.closed_at).where(Item.closed_at >= start)
+    if within is not None:
+        opened, closed_q = opened.where(Item.id.in_(within)), closed_q.where(Item.id.in_(within))
+    for (created,) in (await s.execute(opened)).all():
         if week(created) in buckets:
             buckets[week(created)][0] += 1
-    for (closed,) in (await s.execute(select(Item.closed_at).where(Item.closed_at >= start))).all():
+    for (closed,) in (await s.execute(closed_q)).all():
         if closed is not None and week(closed) in buckets:
             buckets[week(closed)][1] += 1
     return [(k, v[0], v[1]) for k, v in buckets.items()]

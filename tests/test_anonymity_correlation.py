@@ -83,7 +83,7 @@ async def answer(slack: Slack, user: str, text: str) -> None:
 
 
 def mask(text: str) -> str:
-    return ITEM.sub("#N", re.sub(r"item-[12]\b", "item-N", text))
+    return ITEM.sub("#N", re.sub(r"(item-|/items/)[12]\b", r"\1N", text))
 
 
 def without_similar(text: str) -> str:

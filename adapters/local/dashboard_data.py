@@ -8,17 +8,27 @@ every surface shares.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attribution import Shown, shown
 from bot.cards import STATE_LABELS
 from bot.db.models import AuditEvent, Hop, Item, Person, Setting, Team
-from bot.domain import DRIVER_LABELS, OPEN_STATES, OUTCOME_LABELS, Driver, Outcome, State
+from bot.domain import (
+    DRIVER_LABELS,
+    OPEN_STATES,
+    OUTCOME_LABELS,
+    Affected,
+    Driver,
+    Outcome,
+    State,
+)
 from bot.metrics import (
     TeamStats,
     breakdown,
@@ -29,6 +39,7 @@ from bot.metrics import (
 from bot.outbox_admin import Undelivered, anonymous_safe, undelivered
 from bot.similar.views import ClusterLine, clusters
 from bot.similar.views import line as cluster_line
+from bot.visibility import below
 
 HIDDEN = "Not shown (anonymous report)"
 REPORTER_LABEL = "Anonymous reporter"
@@ -47,6 +58,17 @@ ACTION_LABELS = {
     "voice_added": "reporter added their voice to a similar item",
     "imported": "imported",
 }
+
+
+def days(median: float | None, raw: list[float] | None = None) -> str:
+    """A median in days as people read it: "—" for none, "under 0.1" rather than "0.0"."""
+    if raw:
+        median = statistics.median(raw)
+    if median is None:
+        return "—"
+    if median < 0.05:
+        return "under 0.1 days"
+    return f"{median:.1f} day{'' if round(median, 1) == 1 else 's'}"
 
 
 def short(team_name: str) -> str:
@@ -138,44 +160,127 @@ class Dashboard:
     links: list[tuple[str, str, float | None, int]]
     paths: list[ItemPath]
     total_items: int
+    subgroups: list[tuple[str, int]] = field(default_factory=list)  # free-text "who" groups
+    stuck: list[TeamRow] = field(default_factory=list)  # teams with overdue items
+    filters: Filters | None = None
+    team_choices: list[tuple[str, str, int]] = field(default_factory=list)  # id, name, depth
     undelivered: list[Undelivered] = field(default_factory=list)  # parked or failed messages
     clusters: list[ClusterLine] = field(default_factory=list)  # similar open barriers
     cluster_teams: list[list[str]] = field(default_factory=list)  # each one's team names
 
 
-async def load(s: AsyncSession, now: datetime, limit: int = 50) -> Dashboard:
+PERIODS = (0, 7, 30, 90, 365)  # days back; 0: all time
+SUBGROUP = "subgroup:"  # an `affected` filter on the free-text subgroup
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a leader narrowed the dashboard to (the URL's query; every value checked)."""
+
+    team: str = ""  # a team id: it and the teams below it
+    driver: str = ""  # an implementation driver's value
+    affected: str = ""  # "students", "families", "staff", or "subgroup:<text>"
+    period: int = 0  # days back; 0: all time
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> Filters:
+        driver = query.get("driver", "")
+        affected = query.get("affected", "")[:200]
+        period = query.get("period", "0")
+        return cls(
+            team=query.get("team", "")[:64],
+            driver=driver if driver in {d.value for d in Driver} else "",
+            affected=affected
+            if affected in {a.value for a in Affected} or affected.startswith(SUBGROUP)
+            else "",
+            period=int(period) if period.isdigit() and int(period) in PERIODS else 0,
+        )
+
+    def since(self, now: datetime) -> datetime | None:
+        return now - timedelta(days=self.period) if self.period else None
+
+    def query(self) -> dict[str, str]:
+        """These filters as a URL query (for the CSV link: exactly what is on screen)."""
+        out = {"team": self.team, "driver": self.driver, "affected": self.affected}
+        out["period"] = str(self.period) if self.period else ""
+        return {k: v for k, v in out.items() if v}
+
+
+def item_ids(f: Filters, teams: set[str] | None, now: datetime) -> Select[Any]:
+    """The ids of the items on a dashboard: through one of `teams` (None: any), matching `f`."""
+    q = select(Item.id)
+    if teams is not None:
+        q = q.where(Item.id.in_(select(Hop.item_id).where(Hop.team_id.in_(teams or {""}))))
+    if (since := f.since(now)) is not None:
+        q = q.where(Item.created_at >= since)
+    if f.driver:
+        q = q.where(Item.driver == f.driver)
+    if f.affected.startswith(SUBGROUP):
+        group = " ".join(f.affected.removeprefix(SUBGROUP).split()).lower()
+        q = q.where(func.lower(func.trim(Item.subgroup)) == group)
+    elif f.affected:  # one of three known words, quoted as the JSON list stores it
+        q = q.where(cast(Item.affected, String).like(f'%"{f.affected}"%'))
+    return q
+
+
+async def load(
+    s: AsyncSession,
+    now: datetime,
+    limit: int = 50,
+    scope: frozenset[str] | None = None,
+    f: Filters = Filters(),
+) -> Dashboard:
+    """The dashboard of the teams in `scope` (None: the whole organisation), narrowed by `f`
+    (its team must be within scope: the caller checks)."""
     teams = {t.id: t for t in (await s.scalars(select(Team))).all()}
-    stats = await team_stats(s, now)
-    rows = [
-        TeamRow(t, depth, stats.get(t.id) or TeamStats(t.id))
-        for t, depth in team_tree(t for t in teams.values() if t.active)
+    shown_teams: set[str] | None = None if scope is None else set(scope)
+    if f.team:
+        shown_teams = below(teams.values(), f.team) & (shown_teams or set(teams))
+    since = f.since(now)
+    stats = await team_stats(s, now, since=since, team_ids=_list(shown_teams))
+    active = [
+        t for t in teams.values() if t.active and (shown_teams is None or t.id in shown_teams)
     ]
-    counts = await breakdown(s)
-    drivers = [(_driver_label(k), v) for k, v in counts["driver"].most_common()]
-    affected = [(k.capitalize(), v) for k, v in counts["affected"].most_common()]
-    weeks = await opened_vs_resolved(s, now)
+    rows = [TeamRow(t, depth, stats.get(t.id) or TeamStats(t.id)) for t, depth in team_tree(active)]
+    within = item_ids(f, shown_teams, now)
+    counts = await breakdown(s, within=within)
     links = [
         (_name(teams, low), _name(teams, high), median, n)
-        for low, high, median, n in await link_response_times(s)
+        for low, high, median, n in await link_response_times(s, within=within)
     ]
-    paths, total = await item_paths(s, teams, limit)
+    paths, total = await item_paths(s, teams, limit, within)
     settings = {r.key: r.value for r in (await s.scalars(select(Setting))).all()}
     found = await clusters(s, now, limit=10)
+    if shown_teams is not None:
+        found = [c for c in found if {t.id for t in c.teams} <= shown_teams]
     return Dashboard(
         org=str(settings.get("organization") or "Looplink"),
         tz=str(settings.get("timezone") or "UTC"),
         now=now,
         rows=rows,
-        drivers=drivers,
-        affected=affected,
-        weeks=weeks,
+        drivers=[(_driver_label(k), v) for k, v in counts["driver"].most_common()],
+        affected=[(k.capitalize(), v) for k, v in counts["affected"].most_common()],
+        subgroups=counts["subgroup"].most_common(),
+        weeks=await opened_vs_resolved(s, now, within=within),
         links=links,
         paths=paths,
         total_items=total,
-        undelivered=anonymous_safe(await undelivered(s, limit=100)),
+        undelivered=anonymous_safe(await undelivered(s, limit=100)) if scope is None else [],
         clusters=[cluster_line(c) for c in found],
         cluster_teams=[[short(t.name) for t in c.teams] for c in found],
+        stuck=stuck_teams(rows),
+        filters=f,
+        team_choices=[(t.id, short(t.name), depth) for t, depth in team_tree(active)],
     )
+
+
+def _list(teams: set[str] | None) -> list[str] | None:
+    return None if teams is None else sorted(teams)
+
+
+def stuck_teams(rows: list[TeamRow]) -> list[TeamRow]:
+    """Teams with overdue items, most overdue first: where the system is stuck."""
+    return sorted((r for r in rows if r.stats.overdue), key=lambda r: -r.stats.overdue)
 
 
 def _name(teams: dict[str, Team], team_id: str | None) -> str:
@@ -200,11 +305,19 @@ def _driver_label(value: str | None) -> str:
 
 
 async def item_paths(
-    s: AsyncSession, teams: dict[str, Team], limit: int
+    s: AsyncSession,
+    teams: dict[str, Team],
+    limit: int,
+    within: Select[Any] | None = None,
 ) -> tuple[list[ItemPath], int]:
-    """The most recent items with the teams they passed and their audit log."""
-    total = int(await s.scalar(select(func.count()).select_from(Item)) or 0)
-    items = (await s.scalars(select(Item).order_by(Item.id.desc()).limit(limit))).all()
+    """The most recent items (among those `within` selects) with the teams they passed and
+    their audit log."""
+    count = select(func.count()).select_from(Item)
+    latest = select(Item).order_by(Item.id.desc()).limit(limit)
+    if within is not None:
+        count, latest = count.where(Item.id.in_(within)), latest.where(Item.id.in_(within))
+    total = int(await s.scalar(count) or 0)
+    items = (await s.scalars(latest)).all()
     if not items:
         return [], total
     ids = [i.id for i in items]

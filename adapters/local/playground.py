@@ -34,7 +34,7 @@ from adapters.local.adapter import LocalSender
 from adapters.local.dashboard_data import short, team_tree
 from adapters.local.playground_state import Key, OpenForm, Scratch
 from adapters.local.settings import INFO
-from adapters.local.signin import mount_login, protected, settings_of
+from adapters.local.signin import admin_only, mount_login, protected, settings_of
 from adapters.local.web import html, mount_static, render
 from bot.db.models import LocalMessage, Membership, Outbox, Person, Team
 from bot.messages import Form, Message
@@ -552,10 +552,10 @@ def add_playground_routes(app: web.Application, rt: Runtime, sender: LocalSender
     app[PLAYGROUND_KEY] = pg
     mount_static(app)
     mount_login(app)
-    app.router.add_get("/", protected(pg.page))
-    app.router.add_get("/play/messages", protected(pg.messages_fragment))
-    app.router.add_post("/play/act", protected(pg.act))
-    app.router.add_post("/play/run", protected(pg.run_now))
-    app.router.add_get("/play/events", protected(pg.events))
+    app.router.add_get("/", protected(admin_only(pg.page)))
+    app.router.add_get("/play/messages", protected(admin_only(pg.messages_fragment)))
+    app.router.add_post("/play/act", protected(admin_only(pg.act)))
+    app.router.add_post("/play/run", protected(admin_only(pg.run_now)))
+    app.router.add_get("/play/events", protected(admin_only(pg.events)))
     app.on_shutdown.append(pg.shutdown)
     return pg

@@ -37,6 +37,7 @@ from bot.db.models import Membership, Person
 from bot.sessions import MAX_AGE, Session, SessionStore
 from bot.settings import Settings
 from bot.throttle import Throttle
+from bot.visibility import EVERYTHING, NOTHING, Viewer, viewer_for
 
 COOKIE = "looplink_session"
 CSRF_FIELD = "csrf"
@@ -388,3 +389,39 @@ def mount_login(app: web.Application) -> None:
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)
     app.router.add_post("/login/demo", demo_sign_in)
+
+
+# ---- what the signed-in visitor may see ------------------------------------------------------
+
+
+async def viewer(request: web.Request) -> Viewer:
+    """What the visitor of this request may see (bot.visibility): the admin token and the demo
+    as nobody in particular see everything; a person what their roles open."""
+    who = WHO.get(None)
+    if who is None:
+        return NOTHING
+    pid = who.person_id
+    if pid is None:
+        return EVERYTHING if who.principal in (ADMIN, DEMO) else NOTHING
+    rt = request.app[WEB].rt
+    async with rt.db.transaction() as s:
+        return await viewer_for(s, pid)
+
+
+def forbidden(request: web.Request, what: str = "page") -> web.Response:
+    """403 with a page that says what to do (never the data)."""
+    return html("forbidden.html", status=403, what=what, demo=settings_of(request).demo)
+
+
+def admin_only(handler: Handler) -> Handler:
+    """For admins only (the playground acts as anyone): 403 for everyone else. Inside
+    `protected`, which has decided who is asking."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        if not settings_of(request).demo and not (await viewer(request)).admin:
+            if request.method == "GET" and request.path == "/":
+                raise web.HTTPSeeOther("/me")  # the front door: everyone has their own page
+            return forbidden(request, "playground")
+        return await handler(request)
+
+    return wrapped

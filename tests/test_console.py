@@ -160,8 +160,8 @@ async def test_forms_without_the_csrf_token_are_refused(client: Client) -> None:
 
 async def test_people_who_are_not_admins_get_403(client: Client) -> None:
     store = SessionStore(server_of(client).rt.db, server_of(client).rt.clock)
-    carol, _ = await store.create("carol", "oidc")  # signed in, but no admin
-    kaya, _ = await store.create("kaya", "oidc")  # examples/org.yaml: admins: [kaya]
+    carol, _ = await store.create("person:carol", "oidc:slack")  # signed in, but no admin
+    kaya, _ = await store.create("person:kaya", "oidc:slack")  # examples/org.yaml: admins: [kaya]
     client.session.cookie_jar.update_cookies({COOKIE: carol})
     for path in ("/console", "/console/teams/lincoln", "/console/people?q=carol"):
         resp = await client.get(path)

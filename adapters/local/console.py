@@ -21,14 +21,15 @@ from adapters.local.signin import (
     ADMIN,
     COOKIE,
     Handler,
+    Locked,
     Visitor,
     _csrf_ok,
-    _Locked,
-    _too_many,
     gate_of,
     mount_login,
     same_origin,
     settings_of,
+    sign_in_offered,
+    too_many,
     visitor,
 )
 from adapters.local.web import CSRF, WEB, html, mount_context, mount_static
@@ -72,11 +73,13 @@ async def _someone(request: web.Request) -> Visitor | None:
 
 
 async def _is_admin(request: web.Request, who: Visitor) -> bool:
-    if who.principal in (ADMIN, "demo"):
+    if who.principal in (ADMIN, "demo") or settings_of(request).demo:
         return True
+    if who.person_id is None:  # a session of no person (e.g. "person:" prefix missing)
+        return False
     rt = request.app[WEB].rt
     async with rt.db.transaction() as s:
-        return await Authority(Directory(s)).is_admin(who.principal)
+        return await Authority(Directory(s)).is_admin(who.person_id)
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -86,10 +89,10 @@ def admin_only(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             who = await _someone(request)
-        except _Locked as e:
-            return _too_many(request, e.seconds, page=False)
+        except Locked as e:
+            return too_many(request, e.seconds, page=False)
         if who is None:
-            if not settings_of(request).admin_token:
+            if not sign_in_offered(settings_of(request)):
                 return html("disabled.html", status=403, demo=False)
             if request.method == "GET":
                 raise web.HTTPSeeOther(f"/login?next={request.path}")
@@ -102,7 +105,7 @@ def admin_only(handler: Handler) -> Handler:
         if not await _is_admin(request, who):
             return html("console_forbidden.html", status=403, demo=False)
         CSRF.set(who.session.csrf if who.session is not None else "")
-        request[ACTOR] = who.principal
+        request[ACTOR] = who.person_id or who.principal
         return await handler(request)
 
     return wrapped

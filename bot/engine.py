@@ -35,7 +35,7 @@ from bot.domain import (
     State,
     Urgency,
 )
-from bot.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from bot.errors import FieldErrors, InvalidInput, InvalidState, NotAllowed, NotFound
 from bot.messages import Button, Message
 from bot.outbox import Fanout, enqueue
 from bot.similar import store as similar
@@ -60,14 +60,20 @@ class ReportInput:
     def validate(self) -> None:
         self.summary = (self.summary or "").strip()
         if not self.summary:
-            raise InvalidInput("Please say what is getting in the way (or what worked).")
+            raise FieldErrors(
+                {"summary": "Please say what is getting in the way (or what worked)."}
+            )
+        too_long = {
+            name: texts().render(
+                "field_too_long", field=name, kind=self.kind, length=len(value), limit=MAX_TEXT
+            )
+            for name in ("summary", "details", "subgroup", "tried", "suggestion")
+            if len(value := getattr(self, name) or "") > MAX_TEXT
+        }
+        if too_long:
+            raise FieldErrors(too_long)
         for name in ("summary", "details", "subgroup", "tried", "suggestion"):
-            value = getattr(self, name) or ""
-            if len(value) > MAX_TEXT:
-                raise InvalidInput(
-                    f"That is too long ({len(value)} characters in '{name}'); please keep each answer under {MAX_TEXT}."
-                )
-            setattr(self, name, value.strip())
+            setattr(self, name, (getattr(self, name) or "").strip())
         _check_enum(Kind, self.kind, "kind")
         _check_enum(Driver, self.driver or Driver.OTHER.value, "implementation driver")
         self.driver = self.driver or Driver.OTHER.value
@@ -664,7 +670,7 @@ class Loop:
         person = await self.dir.find_person(target)
         team = None if person else await self.dir.find_team(target)
         if person is None and team is None:
-            raise InvalidInput(f"I could not find a person or team called '{target}'.")
+            raise FieldErrors({"target": f"I could not find a person or team called '{target}'."})
         if person is not None and person.id == giver.id:
             raise InvalidInput(
                 "Recognition is for someone else — try recognising your team instead."

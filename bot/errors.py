@@ -19,3 +19,12 @@ class InvalidInput(LoopError):
 
 class InvalidState(LoopError):
     pass
+
+
+class FieldErrors(InvalidInput):
+    """Input a form can show next to its fields: `fields` maps a field's name to the words.
+    A form stays open with everything typed in it; elsewhere the words are the message."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(" ".join(fields.values()))
+        self.fields = dict(fields)

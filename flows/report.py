@@ -20,6 +20,7 @@ from bot.db.models import ConversationState, Item, Team
 from bot.domain import (
     ANONYMITY_MIN_TEAM,
     DRIVER_LABELS,
+    MAX_TEXT,
     STAGE_LABELS,
     Affected,
     Driver,
@@ -40,6 +41,7 @@ LATE = timedelta(hours=1)  # how long a late "send" or "cancel" is told what bec
 YES = {"yes", "y", "true", "1", "anonymous", "hide", "hidden"}
 NO = {"no", "n", "false", "0", "", "show"}
 SKIP = {"skip", "-", "none", "n/a", "no"}
+TEXT_STEPS = ("summary", "details", "tried", "suggestion")
 
 
 async def anonymity_hint(ctx: Ctx, team: Team | None = None) -> str:
@@ -244,6 +246,11 @@ def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa:
     """Store the answer for `step`; return an error message if it cannot be used."""
     text = raw.strip()
     low = text.lower()
+    if step in TEXT_STEPS and len(text) > MAX_TEXT:
+        kind = answers.get("kind", "barrier")
+        return texts().render(
+            "field_too_long", field=step, kind=kind, length=len(text), limit=MAX_TEXT
+        )
     if step == "summary":
         if not text:
             return "Please describe it in a few words."

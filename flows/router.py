@@ -26,7 +26,7 @@ import flows.triage
 from bot.db.models import Person, ProcessedDelivery
 from bot.domain import MAX_TEXT
 from bot.engine import Loop
-from bot.errors import InvalidInput, LoopError
+from bot.errors import FieldErrors, InvalidInput, LoopError
 from bot.identity import Caller, Identities, Identity
 from bot.messages import Message
 from bot.runtime import Runtime
@@ -97,11 +97,7 @@ async def handle(
             try:
                 result = await _dispatch(ctx)
             except LoopError as e:
-                raise _Rollback(
-                    FlowResult(
-                        replies=[Message(text=str(e))], person_id=person.id, identity=identity
-                    )
-                ) from e
+                raise _Rollback(_refused(e, ev, person, identity)) from e
             if result.errors:
                 result.person_id, result.identity = person.id, identity
                 raise _Rollback(result)
@@ -124,6 +120,14 @@ async def handle(
     except Exception:
         log.exception("error handling a %s %s event", ev.platform, ev.kind)
         return FlowResult(replies=[Message(text=SORRY)])
+
+
+def _refused(e: LoopError, ev: Inbound, person: Person, identity: Identity | None) -> FlowResult:
+    """What the person is told when the loop refuses: a submitted form stays open with
+    everything typed in it and the words next to the fields; anything else is a reply."""
+    if isinstance(e, FieldErrors) and ev.kind == "submit":
+        return FlowResult(errors=e.fields, person_id=person.id, identity=identity)
+    return FlowResult(replies=[Message(text=str(e))], person_id=person.id, identity=identity)
 
 
 async def _who(

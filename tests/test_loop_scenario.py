@@ -126,7 +126,10 @@ async def test_full_loop_building_to_state_and_back(chat: LocalChat) -> None:
 
     # the reporter says whether the fix worked; every team on the path hears it
     await chat.press("carol", "feedback:better", str(iid))
-    assert any("*Better, not yet at goal*" in r.message.text for r in await chat.channel("state"))
+    assert any(
+        "*the fix made things better, though not yet at the goal*" in r.message.text
+        for r in await chat.channel("state")
+    )
 
 
 async def test_anonymous_loop_never_reveals_the_reporter(chat: LocalChat) -> None:

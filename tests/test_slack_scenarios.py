@@ -188,7 +188,9 @@ async def test_full_loop_in_slack_building_to_district_and_back(slack: Slack) ->
     assert fake.to("response_url") == []  # in a DM the answer is a DM, not an ephemeral note
     for channel in ("C0LINCOLN", "C0RIVERSIDE"):
         [note] = fake.to("chat.postMessage", channel=channel)
-        assert "*Better, not yet at goal*" in block_text(note.args["blocks"])
+        assert "*the fix made things better, though not yet at the goal*" in block_text(
+            note.args["blocks"]
+        )
 
 
 async def test_dm_conversation_step_by_step(slack: Slack) -> None:

@@ -78,7 +78,7 @@ def team_form(doc: Doc, tid: str) -> TeamForm | None:
         parent=str(entry.get("parent") or ""),
         response_days=str(entry.get("response_days", "")),
         timezone=str(entry.get("timezone") or ""),
-        channels={k: _channel_text(v) for k, v in (entry.get("channels") or {}).items()},
+        channels={k: _channel_text(v, doc) for k, v in (entry.get("channels") or {}).items()},
         meeting=str(meeting.get("schedule") or ""),
         agenda_before=str(meeting.get("agenda_before_minutes", 120)),
         digest=str((entry.get("digest") or {}).get("schedule") or ""),
@@ -88,20 +88,33 @@ def team_form(doc: Doc, tid: str) -> TeamForm | None:
     )
 
 
-def _channel_text(value: Any) -> str:
-    """A channel id as the form shows it: plain, or "WORKSPACE: ID" inside a workspace."""
-    if isinstance(value, dict):
-        return "\n".join(f"{ws}: {v}" for ws, v in value.items())
-    return str(value)
+def _channel_text(value: Any, doc: Doc) -> str:
+    """A channel id as the form shows it: the id alone when its workspace is the only one
+    declared, else "WORKSPACE: ID"."""
+    if not isinstance(value, dict):
+        return str(value)
+    declared = {str(w.get("id")) for w in doc.get("workspaces", [])}
+    if len(value) == 1 and len(declared) >= 1:
+        ((ws, v),) = value.items()
+        if _only_one(doc, str(ws)):
+            return str(v)
+    return "\n".join(f"{ws}: {v}" for ws, v in value.items())
+
+
+def _only_one(doc: Doc, ws: str) -> bool:
+    """Whether `ws` is the only declared workspace of its platform."""
+    spaces = doc.get("workspaces", [])
+    keys = [k for w in spaces if w.get("id") == ws for k in w if k != "id"]
+    return sum(1 for w in spaces for k in w if k in keys) == 1
 
 
 def _channel_value(text: str, workspaces: Sequence[str]) -> Any:
-    """The form's text as the org file writes it: "WORKSPACE: ID" names the workspace (when
-    the organisation has more than one on that platform), anything else is the id itself."""
+    """The form's text as the org file writes it: "WORKSPACE: ID" names one of the
+    organisation's workspaces on that platform; anything else is the id itself."""
     for ws in workspaces:
-        if text.startswith(f"{ws}:") and len(workspaces) > 1:
+        if text.startswith(f"{ws}:"):
             return {ws: text[len(ws) + 1 :].strip()}
-    return text
+    return {workspaces[0]: text} if len(workspaces) == 1 else text
 
 
 def _number(text: str) -> Any:
@@ -111,7 +124,8 @@ def _number(text: str) -> Any:
 
 
 def team_entry(form: TeamForm, doc: Doc, channel_platforms: Mapping[str, str]) -> Doc:
-    """The team as an org-file entry (what the validator and `org apply` read)."""
+    """The team as an org-file entry (what the validator and `org apply` read);
+    `channel_platforms`: each channel key's platform's key under `workspaces:`."""
     spaces: dict[str, list[str]] = {}
     for w in doc.get("workspaces", []):
         for k, v in w.items():
@@ -212,7 +226,7 @@ async def save_team(ed: Edit, form: TeamForm, creating: bool) -> OrgChange:
         raise Invalid([Where(("team", tid), "", "", code="no_team", args=(tid,))])
     if before is not None:  # what the form does not show (measures, nudges, ...) is kept
         form.extra = {k: v for k, v in before.items() if k not in FORM_KEYS}
-    keys = {p.channel_key: p.name for p in ed.platforms if p.channel_key}
+    keys = {p.channel_key: p.workspace_key or "" for p in ed.platforms if p.channel_key}
     after = team_entry(form, doc, keys)
     doc["teams"] = [after if t is before else t for t in teams]
     if creating:

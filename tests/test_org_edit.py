@@ -221,3 +221,40 @@ def test_schedules_read_as_people_say_them(cron: str, before: int | None, said: 
     macros: Any = web_env().get_template("_console.html").module
     assert str(macros.cadence(cadence(cron), lead(before))).strip() == said
     assert cadence("") is None and lead("soon") is None
+
+
+async def test_channels_land_in_the_declared_workspace_and_stay_one_teams(
+    chat: LocalChat,
+) -> None:
+    async with chat.rt.db.transaction() as s:
+        ed = Edit(s, infos(), chat.rt.clock.now(), "admin")
+        with pytest.raises(Invalid) as err:
+            await save_team(ed, building(channels={"slack": "C0LINCOLN"}), creating=True)
+        problem = err.value.problems[0]
+        assert problem.about("team", "jefferson") == "channels"
+        assert "of team 'lincoln' (team 'lincoln')" in problem.message  # no "line 57"
+        await save_team(ed, building(channels={"slack": "C0JEFF", "teams": ""}), creating=True)
+        row = await s.get(PlatformId, ("team", "jefferson", "slack", "T0RIVER"))
+        assert row is not None and row.value == "C0JEFF" and row.origin == "org"
+        form = team_form(await snapshot(s, infos()), "jefferson")
+        assert form is not None and form.channels == {"slack": "C0JEFF"}
+        form.recognition = "off"
+        await save_team(ed, form, creating=False)
+        team = await s.get(Team, "jefferson")
+        assert team is not None and team.extra == {"recognition": "off"}
+        form.recognition = "every friday"
+        with pytest.raises(Invalid) as err:
+            await save_team(ed, form, creating=False)
+        assert err.value.problems[0].about("team", "jefferson") == "recognition"
+
+
+async def test_saving_a_team_as_shown_changes_nothing(chat: LocalChat) -> None:
+    async with chat.rt.db.transaction() as s:
+        ed = Edit(s, infos(), chat.rt.clock.now(), "admin")
+        for tid in ("state", "lincoln", "millbrook"):
+            form = team_form(await snapshot(s, infos()), tid)
+            assert form is not None
+            row = await save_team(ed, form, creating=False)
+            assert row.changes == [], (tid, row.changes)
+        ids = (await s.scalars(select(PlatformId).where(PlatformId.owner_id == "lincoln"))).all()
+        assert sorted(i.value for i in ids) == ["19:lincoln@thread.tacv2", "C0LINCOLN"]

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.org_sync import PeopleSource
 from bot.outbox import Sender
 from bot.platform_info import PlatformInfo
 from bot.runtime import Runtime
@@ -33,6 +34,11 @@ class Platform(Protocol):
 
     def sender(self) -> Sender:
         """The outbox sender that delivers neutral messages on this platform."""
+        ...
+
+    def people(self) -> PeopleSource | None:
+        """Its directory for `looplink org sync` (find users by email where Looplink is
+        installed), or None when the platform has none."""
         ...
 
     async def start(self) -> None: ...

@@ -5,6 +5,8 @@
     looplink chat [--as PERSON]        talk to Looplink in the terminal as any org member
     looplink org validate FILE         check an org file; errors name the line and the fix
     looplink org apply FILE            apply it (idempotent; removed entries are deactivated)
+    looplink org sync                  link people to their Slack/Teams ids by email
+    looplink org export [-o FILE]      the organisation as an org file, with every id learnt
     looplink db upgrade                create or migrate the database
     looplink export barriers --format csv|json
     looplink outbox list|retry|discard messages the platforms refused, and what to fix
@@ -26,6 +28,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +46,17 @@ from bot.export import export_items
 from bot.installations import rotate_all
 from bot.netaddr import is_loopback
 from bot.org_changes import apply_file, describe, file_digest
+from bot.org_export import export_org
+from bot.org_sync import sync_people
 from bot.orgfile import OrgFileError
 from bot.platforms import CliContext, PlatformAdapter
+from bot.runtime import Runtime
 from bot.secrets import SecretBox, SecretUnreadable
 from bot.settings import Settings, SettingsError
 from bot.similar import cli as similar_cli
 from bot.startup import prepare_database
 from looplink.platforms import PLATFORMS, infos, load_org_file, settings_from_env
-from looplink.server import serve
+from looplink.server import enabled_platforms, serve
 from scheduler import cli as scheduler_cli
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
@@ -75,9 +81,16 @@ def settings_loader(
 _settings = settings_loader()
 
 
-def cmd_org(args: argparse.Namespace) -> int:
+def cmd_org(args: argparse.Namespace, platforms: Sequence[PlatformAdapter] = PLATFORMS) -> int:
+    if args.action == "sync":
+        return cmd_org_sync(args, platforms)
+    if args.action == "export":
+        return cmd_org_export(args, platforms)
+    if not args.file:
+        print(f"looplink org {args.action} needs the org file: looplink org {args.action} FILE")
+        return 2
     try:
-        spec = load_org_file(args.file)
+        spec = load_org_file(args.file, platforms)
     except OrgFileError as e:
         print(str(e), file=sys.stderr)
         print(f"{len(e.problems)} problem(s) found; nothing was applied.", file=sys.stderr)
@@ -119,6 +132,55 @@ def _warn_replaced(replaced: list[OrgChange]) -> None:
     )
     for change in replaced:
         print(f"  {describe(change)}", file=sys.stderr)
+
+
+def cmd_org_sync(args: argparse.Namespace, platforms: Sequence[PlatformAdapter]) -> int:
+    """`looplink org sync`: link people to their ids by email where Looplink is installed."""
+    settings = settings_loader(platforms)(args)
+    upgrade(settings.database_url)
+
+    async def go() -> list[str]:
+        db = Database(settings.database_url)
+        rt = Runtime(db)
+        built = enabled_platforms(settings, rt, platforms)
+        try:
+            sources = [src for p in built if (src := p.people()) is not None]
+            if not sources:
+                return []
+            return (await sync_people(db, sources)).lines()
+        finally:
+            for p in built:
+                await p.stop()
+            await db.close()
+
+    lines = asyncio.run(go())
+    if not lines:
+        print("No platform that can look people up by email is set up (Slack or Teams).")
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_org_export(args: argparse.Namespace, platforms: Sequence[PlatformAdapter]) -> int:
+    """`looplink org export`: the organisation, with every id learnt, as an org file."""
+    settings = settings_loader(platforms)(args)
+    upgrade(settings.database_url)
+
+    async def go() -> str:
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as s:
+                return await export_org(s, infos(platforms))
+        finally:
+            await db.close()
+
+    out = asyncio.run(go())
+    if args.output:
+        Path(args.output).write_text(out, encoding="utf-8")
+        print(f"Wrote {args.output}")
+    else:
+        sys.stdout.write(out)
+    return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -279,7 +341,7 @@ def build_parser(platforms: Sequence[PlatformAdapter] = PLATFORMS) -> argparse.A
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", required=True)
     _add_running(sub, chats, everything)
-    _add_data(sub)
+    _add_data(sub, platforms)
     context = CliContext(settings=settings_loader(platforms), platforms=infos(platforms))
     scheduler_cli.register(sub, context)
     outbox_cli.register(sub, context)
@@ -315,13 +377,17 @@ def _add_running(sub: Any, chats: str, everything: str) -> None:
     serve.set_defaults(func=cmd_serve)
 
 
-def _add_data(sub: Any) -> None:
+def _add_data(sub: Any, platforms: Sequence[PlatformAdapter]) -> None:
     """org, db, export."""
-    org = sub.add_parser("org", help="validate or apply an organisation file")
-    org.add_argument("action", choices=["validate", "apply"])
-    org.add_argument("file")
+    org = sub.add_parser(
+        "org",
+        help="validate or apply an organisation file; sync people's ids by email; export it",
+    )
+    org.add_argument("action", choices=["validate", "apply", "sync", "export"])
+    org.add_argument("file", nargs="?", help="the org file (validate, apply)")
+    org.add_argument("--output", "-o", help="export: write the org file here (default: stdout)")
     org.add_argument("--database")
-    org.set_defaults(func=cmd_org)
+    org.set_defaults(func=partial(cmd_org, platforms=platforms))
 
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])

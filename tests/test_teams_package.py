@@ -64,6 +64,12 @@ def test_package_builds_a_teams_app_zip(tmp_path: Path, capsys: pytest.CaptureFi
         "mine",
         "help",
     ]
+    team = next(c for c in bot["commandLists"] if c["scopes"] == ["team", "groupChat"])
+    assert [c["title"] for c in team["commands"]][-2:] == ["status", "link"]
+    # the roster (members and their emails) may be read: people are linked by email
+    assert manifest["webApplicationInfo"]["id"] == APP_ID
+    rsc = manifest["authorization"]["permissions"]["resourceSpecific"]
+    assert {"name": "TeamMember.Read.Group", "type": "Application"} in rsc
     for commands in bot["commandLists"]:
         assert len(commands["commands"]) <= 10
         for c in commands["commands"]:

@@ -30,6 +30,9 @@ class LocalPlatform:
     def sender(self) -> Sender:
         return self._sender
 
+    def people(self) -> None:
+        return None  # no directory to look people up in
+
     async def start(self) -> None:
         return None
 

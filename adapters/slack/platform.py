@@ -25,6 +25,7 @@ from adapters.slack.oauth import (
     SingleToken,
     Tokens,
 )
+from adapters.slack.people import SlackPeople
 from adapters.slack.sender import SlackSender
 from adapters.slack.settings import INFO, SCOPES, SlackSettings
 from bot import payloads
@@ -101,6 +102,7 @@ class SlackPlatform:
             client_args["base_url"] = base
         # No in-process retries for delivery: the outbox retries, durably.
         self._sender = SlackSender(AsyncWebClient(**client_args), tokens)
+        self._people_client = AsyncWebClient(**client_args)
         self._socket: Any = None
         self._verifier = SignatureVerifier(settings.signing_secret)
         self._http: aiohttp.ClientSession | None = None
@@ -221,6 +223,9 @@ class SlackPlatform:
 
     def sender(self) -> Sender:
         return self._sender
+
+    def people(self) -> SlackPeople:
+        return SlackPeople(self._people_client, self.tokens, self.installations)
 
     async def start(self) -> None:
         # One connection pool for every Web API call (modals, outbox posts, response_urls):

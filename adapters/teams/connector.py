@@ -171,6 +171,20 @@ class BotConnector:
             raise ConnectorError(502, "the connector created a conversation without an id")
         return conversation_id
 
+    async def roster(self, service_url: str, conversation_id: str) -> list[Json]:
+        """Every member of a team (the conversation of one of its channels), page by page."""
+        out: list[Json] = []
+        token = ""
+        base = f"/v3/conversations/{_conv(conversation_id)}/pagedmembers?pageSize=500"
+        for _page in range(1000):  # a team has at most 25,000 members
+            path = base + (f"&continuationToken={quote(token, safe='')}" if token else "")
+            data = await self._call("GET", service_url, path, None)
+            out += [m for m in data.get("members") or [] if isinstance(m, dict)]
+            token = str(data.get("continuationToken") or "")
+            if not token:
+                break
+        return out
+
     async def member(self, service_url: str, conversation_id: str, user_id: str) -> Json:
         path = f"/v3/conversations/{_conv(conversation_id)}/members/{quote(user_id, safe='')}"
         return await self._call("GET", service_url, path, None)

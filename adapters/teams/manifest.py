@@ -29,7 +29,15 @@ COMMANDS = [
     ("mine", "Your reports and where each one stands"),
     ("help", "What Looplink does and how to use it"),
 ]
-TEAM_COMMANDS = [*COMMANDS, ("status", "Your team's queue (leads and liaisons)")]
+TEAM_COMMANDS = [
+    *COMMANDS,
+    ("status", "Your team's queue (leads and liaisons)"),
+    ("link", "Admins: make this channel a team's channel: link TEAM"),
+]
+# Resource-specific consent, granted by the team owner who adds the app: read the team's
+# roster (members and their emails), which links people by email (`looplink org sync`, first
+# contact), and the team's channels.
+RSC = ("TeamMember.Read.Group", "ChannelSettings.Read.Group")
 
 Pixel = tuple[int, int, int, int]
 
@@ -193,6 +201,12 @@ def manifest(
         ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [],
+        "webApplicationInfo": {"id": app_id, "resource": "https://RscBasedStoreApp"},
+        "authorization": {
+            "permissions": {
+                "resourceSpecific": [{"name": n, "type": "Application"} for n in RSC],
+            }
+        },
     }
 
 

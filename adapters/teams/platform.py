@@ -21,6 +21,7 @@ from msrest.serialization import Model
 
 from adapters.teams.auth import AppTokens, bot_config, inbound_auth, unverified_claims
 from adapters.teams.connector import BotConnector
+from adapters.teams.people import TeamsPeople
 from adapters.teams.sender import TeamsSender
 from adapters.teams.service_urls import DEFAULT_SERVICE_URLS, BadPattern, ServiceUrls
 from adapters.teams.settings import INFO, TeamsSettings
@@ -66,6 +67,9 @@ class TeamsPlatform:
 
     def sender(self) -> Sender:
         return self._sender
+
+    def people(self) -> TeamsPeople:
+        return TeamsPeople(self.rt.db, self.connector)
 
     async def start(self) -> None:
         if self.authenticated:

@@ -109,6 +109,14 @@ def alt_ids(a: TeamsActivity) -> tuple[tuple[str, str], ...]:
     return ((AAD_KEY, a.aad_id),) if a.aad_id else ()
 
 
+def in_tenant(act: Json, tenant: str) -> Json:
+    """The activity with its tenant set (`channelData.tenant.id`), as every post Looplink
+    makes carries it: Teams needs it to route a proactive message into the right tenant."""
+    if not tenant:
+        return act
+    return {**act, "channelData": {**(act.get("channelData") or {}), "tenant": {"id": tenant}}}
+
+
 def summary(replies: list[Message]) -> str:
     """The words of some replies, for a notice on a card or a short invoke message."""
     parts = []
@@ -335,7 +343,7 @@ class TeamsTurns:
 
     async def _post(self, a: TeamsActivity, activities: list[Json]) -> None:
         """Post in the activity's own conversation (in a channel: in its thread)."""
-        for act in activities:
+        for act in (in_tenant(x, a.tenant_id) for x in activities):
             try:
                 if a.id and not a.personal:
                     await self.connector.reply(a.service_url, a.conversation_id, a.id, act)
@@ -382,7 +390,7 @@ class TeamsTurns:
                 await self.connector.post(
                     str(ref.get("serviceUrl") or a.service_url),
                     str(ref["conversation"]["id"]),
-                    act,
+                    in_tenant(act, a.tenant_id),
                 )
         except (ConnectorError, KeyError, TypeError) as e:
             log.info("could not answer privately in Teams: %s", e)

@@ -108,6 +108,9 @@ class FakeConnector:
         self.calls: list[Call] = []
         self.posted: dict[tuple[str, str], Posted] = {}
         self.members: dict[str, dict[str, Any]] = {}
+        # a team's roster (GET .../pagedmembers), by the conversation asked about; the tenant's
+        # members (`tenantId`) of `members` when not given
+        self.rosters: dict[str, list[str]] = {}
         self._failures: deque[Failure] = deque()
         self._ids = itertools.count(1)
         self._server: TestServer | None = None
@@ -117,6 +120,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conv}/activities/{act}", self._post)
         app.router.add_put("/v3/conversations/{conv}/activities/{act}", self._put)
         app.router.add_get("/v3/conversations/{conv}/members/{member}", self._member)
+        app.router.add_get("/v3/conversations/{conv}/pagedmembers", self._roster)
         self.app = app
 
     async def start(self) -> FakeConnector:
@@ -213,6 +217,20 @@ class FakeConnector:
             return web.json_response({"error": {"code": "NotFound"}}, status=404)
         self.posted[key].versions.append(call.body)
         return web.json_response({"id": call.activity_id}, status=200)
+
+    async def _roster(self, request: web.Request) -> web.Response:
+        """One member per page, to exercise the continuation token."""
+        call, failed = await self._record(request)
+        if failed is not None:
+            return failed
+        conv = request.match_info["conv"]
+        ids = self.rosters.get(conv, list(self.members))
+        start = int(request.query.get("continuationToken") or 0)
+        page = [self.members[m] for m in ids[start : start + 1] if m in self.members]
+        body: dict[str, Any] = {"members": page}
+        if start + 1 < len(ids):
+            body["continuationToken"] = str(start + 1)
+        return web.json_response(body)
 
     async def _member(self, request: web.Request) -> web.Response:
         call, _ = await self._record(request)

@@ -75,6 +75,9 @@ class PigeonPlatform:
     def sender(self) -> Sender:
         return self._sender
 
+    def people(self) -> None:
+        return None  # no directory to look people up in
+
     async def start(self) -> None:
         self._sender.http = aiohttp.ClientSession()
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OrgChange, Setting
 from bot.org_apply import ApplyReport, apply_org
+from bot.org_doc import take_turn
 from bot.orgfile import OrgSpec
 
 CONSOLE = "console"
@@ -83,6 +84,7 @@ async def apply_file(
     session: AsyncSession, spec: OrgSpec, at: datetime, digest: str, actor: str = "org apply"
 ) -> FileApply:
     """Apply the org file (it wins over the console) and record it, with what it replaced."""
+    await take_turn(session)
     replaced = await since_last_apply(session)
     report = await apply_org(session, spec)
     changes = [

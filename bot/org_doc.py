@@ -54,6 +54,15 @@ class Invalid(Exception):
 # ---- the database as a document -------------------------------------------------------------
 
 
+async def take_turn(session: AsyncSession) -> None:
+    """Wait for any other change to the whole organisation (a console save, an apply) to end,
+    and hold them off until this transaction ends: each works from the state the last one
+    left (a row lock on the organisation's name; SQLite's transactions take turns anyway)."""
+    await session.execute(
+        select(Setting.key).where(Setting.key == "organization").with_for_update()
+    )
+
+
 async def snapshot(session: AsyncSession, platforms: Sequence[PlatformInfo]) -> Doc:
     """The active organisation as the org file that would give it (what `org apply` reads)."""
     settings = {s.key: s.value for s in (await session.scalars(select(Setting))).all()}

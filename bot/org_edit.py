@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import OrgChange, Person, PlatformId
 from bot.org_apply import apply_org
 from bot.org_changes import record
-from bot.org_doc import Doc, Invalid, Where, person_doc, snapshot, validate
+from bot.org_doc import Doc, Invalid, Where, person_doc, snapshot, take_turn, validate
 from bot.platform_info import PlatformInfo
 
 MAX_MATCHES = 20
@@ -214,8 +214,14 @@ async def _add_member(ed: Edit, doc: Doc, form: TeamForm) -> None:
 # ---- the edits ------------------------------------------------------------------------------
 
 
+async def _turn(ed: Edit) -> Doc:
+    """The organisation as it is once no other change to it is under way (see take_turn)."""
+    await take_turn(ed.session)
+    return await snapshot(ed.session, ed.platforms)
+
+
 async def save_team(ed: Edit, form: TeamForm, creating: bool) -> OrgChange:
-    doc = await snapshot(ed.session, ed.platforms)
+    doc = await _turn(ed)
     await _add_member(ed, doc, form)
     tid = form.id.strip()
     teams: list[Doc] = doc["teams"]
@@ -236,7 +242,7 @@ async def save_team(ed: Edit, form: TeamForm, creating: bool) -> OrgChange:
 
 
 async def deactivate_team(ed: Edit, tid: str) -> OrgChange:
-    doc = await snapshot(ed.session, ed.platforms)
+    doc = await _turn(ed)
     before = next((t for t in doc["teams"] if t.get("id") == tid), None)
     if before is None:
         raise Invalid([Where(("team", tid), "", "", code="no_team", args=(tid,))])
@@ -253,7 +259,7 @@ class PersonForm:
 
 
 async def save_person(ed: Edit, form: PersonForm, creating: bool) -> OrgChange:
-    doc = await snapshot(ed.session, ed.platforms)
+    doc = await _turn(ed)
     pid = form.id.strip()
     people: list[Doc] = doc["people"]
     before = next((p for p in people if p.get("id") == pid), None)
@@ -278,7 +284,7 @@ async def save_person(ed: Edit, form: PersonForm, creating: bool) -> OrgChange:
 async def deactivate_person(ed: Edit, pid: str) -> OrgChange:
     """The person leaves: off every team and the admins (the validator says if a team would be
     left without its lead)."""
-    doc = await snapshot(ed.session, ed.platforms)
+    doc = await _turn(ed)
     before = next((p for p in doc["people"] if p.get("id") == pid), None)
     if before is None:
         raise Invalid([Where(("person", pid), "", "", code="no_person", args=(pid,))])
@@ -291,7 +297,7 @@ async def deactivate_person(ed: Edit, pid: str) -> OrgChange:
 
 
 async def save_calendar(ed: Edit, weekends: str, holidays: str) -> OrgChange:
-    doc = await snapshot(ed.session, ed.platforms)
+    doc = await _turn(ed)
     before = dict(doc["calendar"])
     days: list[Any] = []
     for raw in holidays.replace(",", "\n").splitlines():

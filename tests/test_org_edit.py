@@ -4,6 +4,7 @@ file's own validator with problems pinned to fields, the same tables `org apply`
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from bot.org_edit import (
     team_form,
 )
 from bot.orgfile import load_org
+from bot.runtime import Runtime
 from looplink.platforms import infos
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "org.yaml"
@@ -258,3 +260,58 @@ async def test_saving_a_team_as_shown_changes_nothing(chat: LocalChat) -> None:
             assert row.changes == [], (tid, row.changes)
         ids = (await s.scalars(select(PlatformId).where(PlatformId.owner_id == "lincoln"))).all()
         assert sorted(i.value for i in ids) == ["19:lincoln@thread.tacv2", "C0LINCOLN"]
+
+
+async def test_two_admins_saving_at_once_lose_nothing(org: Runtime) -> None:
+    """Each save edits the whole organisation as a document: a second save that read it before
+    the first committed would write the first's fields back. Saves take turns instead."""
+    started = asyncio.Event()
+
+    async def second() -> None:
+        await started.wait()
+        async with org.db.transaction() as s:
+            form = team_form(await snapshot(s, infos()), "washington")
+            assert form is not None
+            form.response_days = "9"
+            await save_team(Edit(s, infos(), org.clock.now(), "kaya"), form, creating=False)
+
+    task = asyncio.create_task(second())
+    async with org.db.transaction() as s:
+        form = team_form(await snapshot(s, infos()), "lincoln")
+        assert form is not None
+        form.name = "Lincoln Elementary (renamed)"
+        await save_team(Edit(s, infos(), org.clock.now(), "admin"), form, creating=False)
+        started.set()
+        await asyncio.sleep(0.5)  # the second save starts and must wait for this one
+    await asyncio.wait_for(task, 20)
+    async with org.db.transaction() as s:
+        lincoln, washington = await s.get(Team, "lincoln"), await s.get(Team, "washington")
+    assert lincoln is not None and lincoln.name == "Lincoln Elementary (renamed)"
+    assert washington is not None and washington.response_days == 9
+
+
+async def test_a_save_never_works_from_a_state_another_save_is_changing(org: Runtime) -> None:
+    """One admin deactivates Kofi while another adds him to Lincoln: the second save waits
+    for the first and sees Kofi inactive (and brings him back), never an active membership of
+    an inactive person."""
+    started = asyncio.Event()
+
+    async def second() -> None:
+        await started.wait()
+        async with org.db.transaction() as s:
+            form = team_form(await snapshot(s, infos()), "lincoln")
+            assert form is not None
+            form.add_person = "kofi.mensah@riverside.example"
+            await save_team(Edit(s, infos(), org.clock.now(), "kaya"), form, creating=False)
+
+    task = asyncio.create_task(second())
+    async with org.db.transaction() as s:
+        await deactivate_person(Edit(s, infos(), org.clock.now(), "admin"), "kofi")
+        started.set()
+        await asyncio.sleep(0.5)
+    await asyncio.wait_for(task, 20)
+    async with org.db.transaction() as s:
+        kofi = await s.get(Person, "kofi")
+        member = await s.get(Membership, ("lincoln", "kofi"))
+    assert member is not None and member.active
+    assert kofi is not None and kofi.active

@@ -104,3 +104,21 @@ async def test_an_answer_queued_during_an_outage_survives_a_restart(
             assert [r.status for r in await answers(server)] == ["sent"]
     finally:
         await connector.close()
+
+
+async def test_every_new_teams_post_carries_its_outbox_id(db_url: str, clock: FixedClock) -> None:
+    """The crash marker on Teams (issue 11): each new post's card says which outbox row it is,
+    so a post repeated after a crash is recognisable. Teams gives a bot no history to look it
+    up in before sending again (docs/delivery.md: what remains)."""
+    connector = await FakeConnector().start()
+    try:
+        async with looplink(db_url, clock, connector) as (server, teams):
+            assert (await teams.say(QUINN, "mine")).status == 200
+            await server.rt.dispatcher.run_once()
+            (row,) = await answers(server)
+            assert row.status == "sent"
+            posted = connector.to(QUINN.personal_conversation)[-1]
+            assert posted.card["metadata"] == {"looplink_outbox": str(row.id)}
+            assert MINE in posted.text()
+    finally:
+        await connector.close()

@@ -180,6 +180,24 @@ def activity(content: Json, summary: str = "") -> Json:
     return out
 
 
+OUTBOX_MARK = "looplink_outbox"  # a new post's outbox id, in its card's metadata
+
+
+def marked(act: Json, outbox_id: int) -> Json:
+    """The activity with its outbox id in each card's `metadata` (Adaptive Cards ignore what
+    they do not know). Teams gives a bot no way to read a conversation's history, so nothing
+    looks for the mark yet; it makes a post repeated after a crash recognisable, from the
+    posts themselves or from Microsoft Graph (see docs/delivery.md)."""
+    attachments = []
+    for a in act.get("attachments") or []:
+        content = a.get("content")
+        if isinstance(content, dict):
+            meta = {**(content.get("metadata") or {}), OUTBOX_MARK: str(outbox_id)}
+            a = {**a, "content": {**content, "metadata": meta}}
+        attachments.append(a)
+    return {**act, "attachments": attachments}
+
+
 def _shorten(m: Message, limit: int) -> Message:
     def cut(text: str) -> str:
         return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.teams.cards import message_activity
+from adapters.teams.cards import marked, message_activity
 from adapters.teams.connector import AddressNotAllowed, BotConnector, ConnectorError
 from adapters.teams.settings import INFO
 from bot.db.models import ConversationRef
@@ -140,7 +140,8 @@ class TeamsSender:
             ref, is_new = await self._reference(delivery.address)
             service_url = str(ref["serviceUrl"])
             conversation_id = str(ref["conversation"]["id"])
-            activity_id = await self.connector.post(service_url, conversation_id, act)
+            marked_act = marked(act, delivery.outbox_id)
+            activity_id = await self.connector.post(service_url, conversation_id, marked_act)
             return SendResult(
                 ok=True,
                 ref={

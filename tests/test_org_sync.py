@@ -16,6 +16,7 @@ from bot.org_sync import Ids, LookupFailed, Place, sync_people
 from bot.runtime import Runtime
 from looplink.cli import main
 from looplink.platforms import infos
+from tests.fakes.slack_api import FakeSlack
 
 SLACK = next(i for i in infos() if i.name == "slack")
 
@@ -80,3 +81,37 @@ async def test_cli_sync_without_a_directory(
     monkeypatch.setenv("LOOPLINK_DATABASE_URL", db_url)
     assert await asyncio.to_thread(main, ["org", "sync"]) == 1
     assert "No platform that can look people up by email" in capsys.readouterr().out
+
+
+async def test_cli_sync_in_single_token_mode(
+    org: Runtime,
+    db_url: str,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SLACK_BOT_TOKEN: the one workspace is the token's (auth.test); a person of the org file
+    with no Slack id there is looked up by email with that token."""
+    fake_slack.workspaces[fake_slack.token].user("U0MARA", "Mara.Quispe@millbrook.example")
+    for k, v in {
+        "LOOPLINK_DATABASE_URL": db_url,
+        "SLACK_BOT_TOKEN": fake_slack.token,
+        "SLACK_SIGNING_SECRET": "x" * 32,
+        "SLACK_API_URL": fake_slack.api_url,
+    }.items():
+        monkeypatch.setenv(k, v)
+    assert await asyncio.to_thread(main, ["org", "sync"]) == 0
+    said = capsys.readouterr().out
+    assert "linked     mara             Slack riverside-slack (T0RIVER): U0MARA" in said
+    assert [c.token for c in fake_slack.to("users.lookupByEmail")] == [fake_slack.token] * len(
+        fake_slack.to("users.lookupByEmail")
+    )
+    fake_slack.refuse("users.lookupByEmail", status=200, error="invalid_auth")
+    async with org.db.transaction() as s:
+        row = await s.get(PlatformId, ("person", "mara", "slack", "T0RIVER"))
+        assert row is not None
+        await s.delete(row)
+    assert await asyncio.to_thread(main, ["org", "sync"]) == 0
+    assert "failed     Slack riverside-slack (T0RIVER): users.lookupByEmail: invalid_auth" in (
+        capsys.readouterr().out
+    )

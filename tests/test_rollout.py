@@ -393,4 +393,8 @@ async def test_strangers_and_workspaces_that_never_installed(
     async with r.w.server.rt.db.transaction() as s:
         rows = (await s.scalars(select(PlatformId))).all()
     assert not {x.value for x in rows} & {"U0MALLORY", MALLORY.id}
+    # a roster Teams cannot give is reported, and the rest of the sync goes on
+    r.w.connector.fail(500, methods=("GET",))
+    said = await _org_sync(r, db_url, monkeypatch)
+    assert "failed     Microsoft Teams state-agency" in said and "the roster of team state" in said
     assert TEAM_ID == "T0RIVER"

@@ -3,8 +3,9 @@
 **The org file wins.** Edits made in the admin console go straight into the tables `looplink
 org apply` writes, so the organisation, the loop and `looplink org export` see them at once.
 They last until the org file is applied again: that apply makes the organisation match the
-file, replacing the console edits made since the last apply, and lists them (the command
-prints them; the console shows them beforehand as "edits not yet in the org file"). A server
+file, replacing the console edits made since the last apply, and lists those it undid (the
+command prints them; the console shows them beforehand as "edits not yet in the org file";
+an edit the file already has, e.g. exported, is not undone). A server
 start applies its org file only when the file changed since it was last applied, or when there
 is no console edit to keep, so a restart never undoes the console. To keep console edits for
 good, export the organisation into the org file (`looplink org export`).
@@ -85,8 +86,9 @@ async def apply_file(
 ) -> FileApply:
     """Apply the org file (it wins over the console) and record it, with what it replaced."""
     await take_turn(session)
-    replaced = await since_last_apply(session)
+    pending = await since_last_apply(session)
     report = await apply_org(session, spec)
+    replaced = [c for c in pending if _undone(c.entity, report)]
     changes = [
         [what, label]
         for label, rows in (
@@ -96,10 +98,24 @@ async def apply_file(
         )
         for what in rows
     ]
-    if changes or replaced or await applied_digest(session) != digest:
+    if changes or pending or await applied_digest(session) != digest:
         await record(session, at, actor, "apply", "org file", changes, source=FILE)
     await _remember(session, digest)
     return FileApply(report, replaced)
+
+
+def _undone(entity: str, report: ApplyReport) -> bool:
+    """Whether the apply changed what a console edit changed (else the file already has it,
+    e.g. it was exported after the edit)."""
+    kind, _, ident = entity.partition(":")
+    touched = [*report.added, *report.changed, *report.deactivated]
+    if kind == "team":
+        return any(t == f"team {ident}" or t.endswith(f"@{ident}") for t in touched)
+    if kind == "person":
+        return any(t == f"person {ident}" or t.startswith(f"member {ident}@") for t in touched)
+    if kind == "calendar":
+        return "setting calendar" in touched
+    return bool(touched)
 
 
 async def applied_digest(session: AsyncSession) -> str | None:

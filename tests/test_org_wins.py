@@ -89,3 +89,22 @@ def test_a_start_with_a_changed_file_applies_it(tmp_path: Path) -> None:
     org.write_text(EXAMPLE.read_text() + "\n# changed\n")
     start(url, org)
     assert not active(url, "jefferson")
+
+
+def test_console_edits_are_exported_and_the_export_applies_without_replacing_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'wins.db'}"
+    assert main(["org", "apply", str(EXAMPLE), "--database", url]) == 0
+    console_edit(url)
+    exported = tmp_path / "exported.yaml"
+    assert main(["org", "export", "-o", str(exported), "--database", url]) == 0
+    text = exported.read_text()
+    block = text[text.index("- id: jefferson") :]
+    block = block[: block.index("\n- id:", 1)] if "\n- id:" in block[1:] else block
+    assert "parent: riverside" in block and "person: kofi" in block and "role: lead" in block
+    capsys.readouterr()
+    assert main(["org", "apply", str(exported), "--database", url]) == 0
+    out = capsys.readouterr()
+    assert "Warning" not in out.err and "No changes" in out.out
+    assert active(url, "jefferson")

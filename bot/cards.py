@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.attribution import Shown, shown
 from bot.authority import decidable_in
 from bot.db.models import AuditEvent, Hop, Item, Person, Team
@@ -18,28 +19,39 @@ from bot.domain import (
     Kind,
     Stage,
     State,
+    affected_word,
+    urgency_word,
 )
+from bot.i18n import N_, _
 from bot.messages import Button, Message
 from bot.similar import store as similar
 from bot.texts import texts
 
+# English message ids: translate where shown (`_(STATE_LABELS[...])`).
 STATE_LABELS = {
-    State.NEW: "New — waiting for a decision",
-    State.ACKNOWLEDGED: "Acknowledged",
-    State.NEEDS_INFO: "Waiting on the reporter",
-    State.ESCALATED: "Escalated — waiting for a decision",
-    State.RESOLVED: "Resolved",
-    State.DECLINED: "Declined",
-    State.MERGED: "Merged",
+    State.NEW: N_("New — waiting for a decision"),
+    State.ACKNOWLEDGED: N_("Acknowledged"),
+    State.NEEDS_INFO: N_("Waiting on the reporter"),
+    State.ESCALATED: N_("Escalated — waiting for a decision"),
+    State.RESOLVED: N_("Resolved"),
+    State.DECLINED: N_("Declined"),
+    State.MERGED: N_("Merged"),
 }
 
 DECISION_LABELS = {
-    Decision.ACKNOWLEDGE: "Acknowledge",
-    Decision.RESOLVE: "Resolve here",
-    Decision.ESCALATE: "Escalate",
-    Decision.ASK_INFO: "Ask reporter",
-    Decision.DECLINE: "Decline",
+    Decision.ACKNOWLEDGE: N_("Acknowledge"),
+    Decision.RESOLVE: N_("Resolve here"),
+    Decision.ESCALATE: N_("Escalate"),
+    Decision.ASK_INFO: N_("Ask reporter"),
+    Decision.DECLINE: N_("Decline"),
 }
+
+
+def state_label(state: str) -> str:
+    try:
+        return _(STATE_LABELS[State(state)])
+    except (ValueError, KeyError):
+        return state
 
 
 def card_key(item_id: int, team_id: str) -> str:
@@ -49,29 +61,37 @@ def card_key(item_id: int, team_id: str) -> str:
 def item_fields(item: Item, reporter: Person | None) -> tuple[tuple[str, str], ...]:
     fields: list[tuple[str, str]] = []
     if item.details:
-        fields.append(("Where / when / how often", item.details))
+        fields.append((_("Where / when / how often"), item.details))
     if item.affected:
-        who = ", ".join(str(a) for a in item.affected)
-        fields.append(("Who is affected", who + (f" ({item.subgroup})" if item.subgroup else "")))
+        who = ", ".join(affected_word(str(a)) for a in item.affected)
+        sub = f" ({item.subgroup})" if item.subgroup else ""
+        fields.append((_("Who is affected"), who + sub))
     try:
-        fields.append(("Driver", DRIVER_LABELS[Driver(item.driver)]))
+        fields.append((_("Driver"), _(DRIVER_LABELS[Driver(item.driver)])))
     except ValueError:
-        fields.append(("Driver", item.driver))
+        fields.append((_("Driver"), item.driver))
     if item.stage:
         try:
-            fields.append(("Stage", STAGE_LABELS[Stage(item.stage)]))
+            fields.append((_("Stage"), _(STAGE_LABELS[Stage(item.stage)])))
         except ValueError:
-            fields.append(("Stage", item.stage))
+            fields.append((_("Stage"), item.stage))
     if item.tried:
-        fields.append(("What was tried", item.tried))
+        fields.append((_("What was tried"), item.tried))
     if item.suggestion:
-        fields.append(("Suggested fix", item.suggestion))
-    fields.append(("Urgency", item.urgency))
+        fields.append((_("Suggested fix"), item.suggestion))
+    fields.append((_("Urgency"), urgency_word(item.urgency)))
     fields.append(
-        ("Reported by", "Anonymous" if item.anonymous or reporter is None else reporter.name)
+        (
+            _("Reported by"),
+            _("Anonymous") if item.anonymous or reporter is None else reporter.name,
+        )
     )
     if item.response:
-        fields.append(("Response", item.response))
+        fields.append((_("Response"), item.response))
+    reader = i18n.reader().language
+    if item.language and i18n.normalize(item.language) != reader:
+        # A report stays in the words it was written in; the card says which language.
+        fields.append((_("Written in"), i18n.language_name(item.language)))
     return tuple(fields)
 
 
@@ -94,7 +114,7 @@ async def item_card(
     if last is not None:
         how = shown(item.anonymous, last.action, last.actor_id)
         if how is Shown.REPORTER:
-            last_actor = "the reporter"
+            last_actor = _("the reporter")
         elif how is Shown.LOOPLINK:
             last_actor = "Looplink"
         elif how is Shown.PERSON and last.actor_id:
@@ -118,7 +138,7 @@ async def item_card(
         item=item,
         last=last,
         last_actor=last_actor,
-        state_label=STATE_LABELS.get(State(item.state), item.state),
+        state_label=state_label(item.state),
         tz=team.timezone,
     )
     buttons: tuple[Button, ...] = ()
@@ -211,12 +231,12 @@ def decision_buttons(item: Item, has_parent: bool) -> tuple[Button, ...]:
     value = str(item.id)
     out = []
     if item.state in (State.NEW, State.ESCALATED, State.NEEDS_INFO):
-        out.append(Button(DECISION_LABELS[Decision.ACKNOWLEDGE], "decide:acknowledge", value))
-    out.append(Button(DECISION_LABELS[Decision.RESOLVE], "decide:resolve", value, "primary"))
+        out.append(Button(_(DECISION_LABELS[Decision.ACKNOWLEDGE]), "decide:acknowledge", value))
+    out.append(Button(_(DECISION_LABELS[Decision.RESOLVE]), "decide:resolve", value, "primary"))
     if has_parent:
-        label = "Send up" if item.kind == Kind.SUCCESS else DECISION_LABELS[Decision.ESCALATE]
+        label = _("Send up") if item.kind == Kind.SUCCESS else _(DECISION_LABELS[Decision.ESCALATE])
         out.append(Button(label, "decide:escalate", value))
     if item.kind == Kind.BARRIER:
-        out.append(Button(DECISION_LABELS[Decision.ASK_INFO], "decide:ask_info", value))
-        out.append(Button(DECISION_LABELS[Decision.DECLINE], "decide:decline", value, "danger"))
+        out.append(Button(_(DECISION_LABELS[Decision.ASK_INFO]), "decide:ask_info", value))
+        out.append(Button(_(DECISION_LABELS[Decision.DECLINE]), "decide:decline", value, "danger"))
     return tuple(out)

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.calendar import WorkCalendar
 from bot.db.models import Membership, Person, PlatformId, Setting, Team
 
@@ -104,6 +105,49 @@ class Directory:
         value = row.value or {}
         holidays = frozenset(date.fromisoformat(d) for d in value.get("holidays", []))
         return WorkCalendar(bool(value.get("weekends_pause", True)), holidays)
+
+    # ---- languages (docs/translating.md "Whose language") --------------------------------
+
+    async def org_language(self) -> str:
+        row = await self.s.get(Setting, "language")
+        return i18n.normalize(str(row.value) if row is not None else None) or i18n.SOURCE
+
+    async def org_timezone(self) -> str:
+        row = await self.s.get(Setting, "timezone")
+        return str(row.value) if row is not None and row.value else "UTC"
+
+    async def team_reader(self, team: Team | str) -> i18n.Reader:
+        """How a team's channel reads: the team's language (else the organisation's), in the
+        team's timezone."""
+        t = await self.team(team) if isinstance(team, str) else team
+        if t is None:
+            return i18n.Reader(await self.org_language(), await self.org_timezone())
+        lang = i18n.normalize(t.language) or await self.org_language()
+        return i18n.Reader(lang, t.timezone)
+
+    async def person_language(self, person: Person, locale: str | None = None) -> str:
+        """What they chose in chat, else the org file's, else their platform's (`locale`, or
+        the one last seen), else the organisation's."""
+        for tag in (person.chosen_language, person.language, locale, person.platform_locale):
+            lang = i18n.normalize(tag)
+            if lang is not None:
+                return lang
+        return await self.org_language()
+
+    async def person_reader(self, person: Person | str, locale: str | None = None) -> i18n.Reader:
+        """How a person reads a direct message: their language, their home team's timezone."""
+        p = await self.person(person) if isinstance(person, str) else person
+        if p is None:
+            return i18n.Reader(await self.org_language(), await self.org_timezone())
+        home = await self.home_team(p.id)
+        tz = home.timezone if home is not None else await self.org_timezone()
+        return i18n.Reader(await self.person_language(p, locale), tz)
+
+    async def reader(self, dest_kind: str, dest_id: str) -> i18n.Reader:
+        """The reader of a message addressed to ("team" | "person", id)."""
+        if dest_kind == "team":
+            return await self.team_reader(dest_id)
+        return await self.person_reader(dest_id)
 
     async def admins(self) -> list[str]:
         """The ids of the org file's `admins:` (active or not; see `is_admin`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.i18n import N_
+from bot.i18n import N_, _, ngettext
 
 
 class Kind(StrEnum):
@@ -20,6 +20,48 @@ class State(StrEnum):
     RESOLVED = "resolved"
     DECLINED = "declined"
     MERGED = "merged"
+
+
+# A state as a word in a sentence ("#12 is already resolved").
+STATE_WORDS = {
+    State.NEW: N_("new"),
+    State.ACKNOWLEDGED: N_("acknowledged"),
+    State.NEEDS_INFO: N_("waiting on the reporter"),
+    State.ESCALATED: N_("escalated"),
+    State.RESOLVED: N_("resolved"),
+    State.DECLINED: N_("declined"),
+    State.MERGED: N_("merged"),
+}
+
+
+def state_word(state: str) -> str:
+    try:
+        return _(STATE_WORDS[State(state)])
+    except ValueError:
+        return state.replace("_", " ")
+
+
+# What was done to an item, as a card's footer says it ("Resolved — resolve by Dana").
+ACTION_WORDS = {
+    "reported": N_("reported"),
+    "acknowledge": N_("acknowledge"),
+    "assign": N_("assign"),
+    "resolve": N_("resolve"),
+    "escalate": N_("escalate"),
+    "ask_info": N_("ask info"),
+    "info_provided": N_("info provided"),
+    "decline": N_("decline"),
+    "merge": N_("merge"),
+    "feedback": N_("feedback"),
+    "linked": N_("linked"),
+    "voice_added": N_("voice added"),
+    "imported": N_("imported"),
+}
+
+
+def action_word(action: str) -> str:
+    word = ACTION_WORDS.get(action)
+    return _(word) if word else action.replace("_", " ")
 
 
 OPEN_STATES = frozenset({State.NEW, State.ACKNOWLEDGED, State.NEEDS_INFO, State.ESCALATED})
@@ -111,6 +153,28 @@ class Urgency(StrEnum):
     HIGH = "high"
 
 
+AFFECTED_WORDS = {
+    Affected.STUDENTS: N_("students"),
+    Affected.FAMILIES: N_("families"),
+    Affected.STAFF: N_("staff"),
+}
+URGENCY_WORDS = {Urgency.LOW: N_("low"), Urgency.NORMAL: N_("normal"), Urgency.HIGH: N_("high")}
+
+
+def affected_word(value: str) -> str:
+    try:
+        return _(AFFECTED_WORDS[Affected(value)])
+    except ValueError:
+        return value
+
+
+def urgency_word(value: str) -> str:
+    try:
+        return _(URGENCY_WORDS[Urgency(value)])
+    except ValueError:
+        return value
+
+
 class Outcome(StrEnum):
     WORSE = "worse"
     NO_CHANGE = "no_change"
@@ -133,3 +197,17 @@ MAX_CHAIN_LEVELS = 50
 
 # Longest free text we accept in any one field; longer input is refused politely.
 MAX_TEXT = 3000
+
+
+def level_count(level: str, n: int) -> str:
+    """'3 buildings', '1 district': a number of teams of one level (the common levels are
+    translated; another level reads as it is written in the org file)."""
+    if level == "building":
+        return ngettext("%(num)d building", "%(num)d buildings", n)
+    if level == "district":
+        return ngettext("%(num)d district", "%(num)d districts", n)
+    if level == "region":
+        return ngettext("%(num)d region", "%(num)d regions", n)
+    if level == "state":
+        return ngettext("%(num)d state team", "%(num)d state teams", n)
+    return f"{n} {level}{'s' if n != 1 else ''}"

@@ -6,6 +6,7 @@ writes the audit log and enqueues every resulting message in the outbox, all ato
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import assert_never
@@ -13,7 +14,7 @@ from typing import assert_never
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import burst, claims, limits
+from bot import burst, claims, i18n, limits
 from bot.attribution import stored_actor
 from bot.authority import Act, Authority
 from bot.cards import card_key, item_card
@@ -36,6 +37,7 @@ from bot.domain import (
     Urgency,
 )
 from bot.errors import FieldErrors, InvalidInput, InvalidState, NotAllowed, NotFound
+from bot.i18n import _
 from bot.messages import Button, Message
 from bot.outbox import Fanout, enqueue
 from bot.similar import store as similar
@@ -61,7 +63,7 @@ class ReportInput:
         self.summary = (self.summary or "").strip()
         if not self.summary:
             raise FieldErrors(
-                {"summary": "Please say what is getting in the way (or what worked)."}
+                {"summary": _("Please say what is getting in the way (or what worked).")}
             )
         too_long = {
             name: texts().render(
@@ -74,28 +76,39 @@ class ReportInput:
             raise FieldErrors(too_long)
         for name in ("summary", "details", "subgroup", "tried", "suggestion"):
             setattr(self, name, (getattr(self, name) or "").strip())
-        _check_enum(Kind, self.kind, "kind")
-        _check_enum(Driver, self.driver or Driver.OTHER.value, "implementation driver")
+        _check_enum(Kind, self.kind, _("kind"))
+        _check_enum(Driver, self.driver or Driver.OTHER.value, _("implementation driver"))
         self.driver = self.driver or Driver.OTHER.value
         if self.stage:
-            _check_enum(Stage, self.stage, "stage of implementation")
-        _check_enum(Urgency, self.urgency or Urgency.NORMAL.value, "urgency")
+            _check_enum(Stage, self.stage, _("stage of implementation"))
+        _check_enum(Urgency, self.urgency or Urgency.NORMAL.value, _("urgency"))
         self.urgency = self.urgency or Urgency.NORMAL.value
         for a in self.affected:
-            _check_enum(Affected, a, "who is affected")
+            _check_enum(Affected, a, _("who is affected"))
 
 
 def _check_enum(enum: type, value: str, what: str) -> None:
     allowed = [e.value for e in enum]  # type: ignore[attr-defined]
     if value not in allowed:
-        raise InvalidInput(f"'{value}' is not a known {what}. Choose one of: {', '.join(allowed)}.")
+        raise InvalidInput(
+            _(
+                "'%(value)s' is not a known %(what)s. Choose one of: %(allowed)s.",
+                value=value,
+                what=what,
+                allowed=", ".join(allowed),
+            )
+        )
 
 
 def _note(text: str | None) -> str:
     note = (text or "").strip()
     if len(note) > MAX_TEXT:
         raise InvalidInput(
-            f"That note is too long ({len(note)} characters); please keep it under {MAX_TEXT}."
+            _(
+                "That note is too long (%(n)s characters); please keep it under %(max)s.",
+                n=len(note),
+                max=MAX_TEXT,
+            )
         )
     return note
 
@@ -118,7 +131,9 @@ class Loop:
         person = await self.dir.person(person_id)
         if person is None or not person.active:
             raise NotAllowed(
-                "You are not in this organisation's Looplink directory. Ask your implementation specialist to add you."
+                _(
+                    "You are not in this organisation's Looplink directory. Ask your implementation specialist to add you."
+                )
             )
         return person
 
@@ -126,10 +141,10 @@ class Loop:
         try:
             iid = int(str(item_id).lstrip("#"))
         except ValueError as e:
-            raise NotFound(f"'{item_id}' is not an item number.") from e
+            raise NotFound(_("'%(text)s' is not an item number.", text=item_id)) from e
         item = await self.s.get(Item, iid)
         if item is None:
-            raise NotFound(f"There is no item #{iid}.")
+            raise NotFound(_("There is no item #%(id)s.", id=iid))
         return item
 
     async def _audit(
@@ -155,14 +170,22 @@ class Loop:
         )
         await self.s.flush()
 
-    async def _send(self, dest_kind: str, dest_id: str, message: Message, **kw: object) -> None:
+    async def _send(
+        self, dest_kind: str, dest_id: str, message: Message | Callable[[], Message], **kw: object
+    ) -> None:
+        """Queue a message for a team's channel or a person; a builder (a function returning
+        the Message) is called in the reader's language and timezone (docs/translating.md)."""
+        if callable(message):
+            with i18n.speaking(await self.dir.reader(dest_kind, dest_id)):
+                message = message()
         await enqueue(self.s, self.fanout, self.clock.now(), dest_kind, dest_id, message, **kw)  # type: ignore[arg-type]
 
     async def _post_card(self, item: Item, team_id: str) -> None:
         team = await self.dir.team(team_id)
         if team is None:
             return
-        card = await item_card(self.s, item, team, self.clock.now())
+        with i18n.speaking(await self.dir.team_reader(team)):
+            card = await item_card(self.s, item, team, self.clock.now())
         await self._send("team", team_id, card, update_key=card_key(item.id, team_id))
 
     async def _post_cards(self, item: Item) -> None:
@@ -202,7 +225,7 @@ class Loop:
     async def report(self, reporter_id: str, inp: ReportInput, source: str = "") -> Item:
         """File a report from `reporter_id`; `source` is the platform it came from."""
         inp.validate()
-        await self._person(reporter_id)
+        reporter = await self._person(reporter_id)
         team = await self.reporting_team(reporter_id, inp.team_id)
         now = self.clock.now()
         await limits.check(self.s, reporter_id, limits.REPORTS, now)
@@ -228,6 +251,7 @@ class Loop:
             updated_at=now,
             source=source,
             response="",
+            language=await self.dir.person_language(reporter),  # what it is written in
         )
         self.s.add(item)
         await self.s.flush()
@@ -262,17 +286,25 @@ class Loop:
             await self._offer_voice(item)  # not within a burst: one offer per report read
             return
         key = burst.notice_key(team.id, reporter.id, burst.window_start(item.created_at))
-        notice = burst.notice(team, reporter, grouped)
-        await self._send("team", team.id, notice, update_key=key, replace_pending=True)
+        await self._send(
+            "team",
+            team.id,
+            lambda: burst.notice(team, reporter, grouped),
+            update_key=key,
+            replace_pending=True,
+        )
 
     async def show_card(self, person_id: str, item_id: int | str) -> Item:
         """Post the card of a report that a burst notice listed, in its team's channel."""
         item = await self.item(item_id)
         team = await self.dir.team(item.origin_team_id)
         if team is None:
-            raise NotFound(f"There is no team for #{item.id}.")
+            raise NotFound(_("There is no team for #%(id)s.", id=item.id))
         await self.authority.require(
-            person_id, Act.SHOW_CARDS, team, f"Only members of {team.name} can show its cards."
+            person_id,
+            Act.SHOW_CARDS,
+            team,
+            _("Only members of %(team)s can show its cards.", team=team.name),
         )
         await self._post_card(item, team.id)
         return item
@@ -288,17 +320,21 @@ class Loop:
         if not others:
             return  # nothing alike, or only the reporter's own earlier reports
         lines = [await self._similar_line(other) for other in others]
-        body = texts().render("similar_offer", item=item, matches=lines)
-        buttons = tuple(
-            Button(
-                texts().render("similar_words", which="voice", other=line.id),
-                f"voice:{line.id}",
-                str(item.id),
-                "primary" if k == 0 else "",
+
+        def offer() -> Message:
+            buttons = tuple(
+                Button(
+                    texts().render("similar_words", which="voice", other=line.id),
+                    f"voice:{line.id}",
+                    str(item.id),
+                    "primary" if k == 0 else "",
+                )
+                for k, line in enumerate(lines[:2])
             )
-            for k, line in enumerate(lines[:2])
-        )
-        await self._send("person", item.reporter_id, Message(text=body, buttons=buttons))
+            body = texts().render("similar_offer", item=item, matches=lines)
+            return Message(text=body, buttons=buttons)
+
+        await self._send("person", item.reporter_id, offer)
 
     async def _similar_line(self, other: Item) -> SimilarLine:
         teams = await self.dir.all_teams()
@@ -322,7 +358,7 @@ class Loop:
             weak_anonymity=weak is not None,
             min_team=ANONYMITY_MIN_TEAM,
         )
-        return Message(text=text, buttons=(Button("My reports", "mine", ""),))
+        return Message(text=text, buttons=(Button(_("My reports"), "mine", ""),))
 
     # ---- decisions -----------------------------------------------------------------------
 
@@ -349,7 +385,9 @@ class Loop:
         assert holding is not None
         await self.authority.require(actor.id, Act.DECIDE, item)
         if decision.kind in NOTE_REQUIRED and not text:
-            raise InvalidInput(f"Please add a note: {NOTE_REQUIRED[decision.kind].lower()}.")
+            raise InvalidInput(
+                _("Please add a note: %(what)s.", what=_(NOTE_REQUIRED[decision.kind]).lower())
+            )
         before = item.state
         item.updated_at = self.clock.now()
         match decision:
@@ -377,27 +415,40 @@ class Loop:
     async def _assign(self, item: Item, actor: Person, holding: Team, owner: str) -> None:
         person = await self.dir.find_person(owner)
         if person is None:
-            raise InvalidInput(f"I could not find '{owner}' to assign as owner.")
+            raise InvalidInput(_("I could not find '%(who)s' to assign as owner.", who=owner))
         item.owner_id = person.id
         if item.state in (State.NEW, State.ESCALATED):
             item.state = State.ACKNOWLEDGED.value
         await self._send(
             "person",
             person.id,
-            Message(
-                text=f'{actor.name} made you the owner of #{item.id} ("{item.summary[:80]}") for {holding.name}.'
+            lambda: Message(
+                text=_(
+                    '%(actor)s made you the owner of #%(id)s ("%(summary)s") for %(team)s.',
+                    actor=actor.name,
+                    id=item.id,
+                    summary=item.summary[:80],
+                    team=holding.name,
+                )
             ),
         )
 
     async def _escalate(self, item: Item, actor: Person, holding: Team, text: str) -> None:
         if holding.parent_id is None:
             raise InvalidInput(
-                f"{holding.name} is the top team: there is no linked team above. Resolve or decline #{item.id} here."
+                _(
+                    "%(team)s is the top team: there is no linked team above. Resolve or decline #%(id)s here.",
+                    team=holding.name,
+                    id=item.id,
+                )
             )
         parent = await self.dir.team(holding.parent_id)
         if parent is None or not parent.active:
             raise InvalidState(
-                f"The team above {holding.name} is not active; ask your implementation specialist to fix the links."
+                _(
+                    "The team above %(team)s is not active; ask your implementation specialist to fix the links.",
+                    team=holding.name,
+                )
             )
         now = self.clock.now()
         hops = await self.hops(item)
@@ -419,28 +470,39 @@ class Loop:
         item.state = State.ESCALATED.value
         item.due_at = due
         await self.s.flush()
-        notice = texts().render(
-            "escalated_notice", item=item, to_team=parent, actor=actor.name, note=text
+        await self._send(
+            "team",
+            holding.id,
+            lambda: Message(
+                text=texts().render(
+                    "escalated_notice", item=item, to_team=parent, actor=actor.name, note=text
+                )
+            ),
         )
-        await self._send("team", holding.id, Message(text=notice))
 
     async def _ask_info(self, item: Item, holding: Team, text: str) -> None:
         item.state = State.NEEDS_INFO.value
-        body = texts().render("ask_info", item=item, team=holding, question=text)
         await self._send(
             "person",
             item.reporter_id,
-            Message(text=body, buttons=(Button("Answer", "answer", str(item.id), "primary"),)),
+            lambda: Message(
+                text=texts().render("ask_info", item=item, team=holding, question=text),
+                buttons=(Button(_("Answer"), "answer", str(item.id), "primary"),),
+            ),
         )
 
     async def _merge(self, item: Item, holding: Team, text: str, into: str) -> None:
         target = await self.item(into)
         if target.id == item.id:
-            raise InvalidInput("An item cannot be merged into itself.")
+            raise InvalidInput(_("An item cannot be merged into itself."))
         await claims.claim(self.s, target)  # not merged elsewhere meanwhile
         if target.state == State.MERGED:
             raise InvalidInput(
-                f"#{target.id} was itself merged; merge into #{target.merged_into_id} instead."
+                _(
+                    "#%(id)s was itself merged; merge into #%(into)s instead.",
+                    id=target.id,
+                    into=target.merged_into_id,
+                )
             )
         item.merged_into_id = target.id
         item.response = text or f"This is the same issue as #{target.id}; follow that one."
@@ -469,22 +531,29 @@ class Loop:
             if hop.team_id == decided_by.id:
                 hop.told_at = now  # the deciding team made the response itself
                 continue
+
+            def relay() -> Message:
+                body = texts().render(
+                    "response_relay",
+                    item=item,
+                    decided_by=decided_by,
+                    for_reporter=False,
+                    path=path,
+                )
+                return Message(text=body)
+
+            await self._send("team", hop.team_id, relay, track={"hop": hop.id})
+
+        def to_reporter() -> Message:
             body = texts().render(
-                "response_relay", item=item, decided_by=decided_by, for_reporter=False, path=path
+                "response_relay", item=item, decided_by=decided_by, for_reporter=True, path=path
             )
-            await self._send("team", hop.team_id, Message(text=body), track={"hop": hop.id})
-        body = texts().render(
-            "response_relay", item=item, decided_by=decided_by, for_reporter=True, path=path
-        )
-        buttons: tuple[Button, ...] = ()
-        if item.state == State.RESOLVED and item.kind == Kind.BARRIER:
-            buttons = feedback_buttons(item.id)
-        await self._send(
-            "person",
-            item.reporter_id,
-            Message(text=body, buttons=buttons),
-            track={"reporter": item.id},
-        )
+            buttons: tuple[Button, ...] = ()
+            if item.state == State.RESOLVED and item.kind == Kind.BARRIER:
+                buttons = feedback_buttons(item.id)
+            return Message(text=body, buttons=buttons)
+
+        await self._send("person", item.reporter_id, to_reporter, track={"reporter": item.id})
         if item.state != State.MERGED:
             await self._relay_to_followers(item, decided_by)
 
@@ -495,10 +564,15 @@ class Loop:
             if own.reporter_id in told or own.id in self._answering:
                 continue  # told already, or hears this answer on their own item
             told.add(own.reporter_id)
-            body = texts().render(
-                "response_relay_follower", item=item, own=own, decided_by=decided_by
+            await self._send(
+                "person",
+                own.reporter_id,
+                lambda own=own: Message(  # type: ignore[misc]
+                    text=texts().render(
+                        "response_relay_follower", item=item, own=own, decided_by=decided_by
+                    )
+                ),
             )
-            await self._send("person", own.reporter_id, Message(text=body))
 
     # ---- similar items -------------------------------------------------------------------
 
@@ -524,7 +598,10 @@ class Loop:
         await self._person(person_id)
         item = await self.item(item_id)
         await self.authority.require(
-            person_id, Act.ANSWER, item, "Only the person who reported this can add its voice."
+            person_id,
+            Act.ANSWER,
+            item,
+            _("Only the person who reported this can add its voice."),
         )
         await claims.claim(self.s, item)
         other = await self._live_other(item, other_id)
@@ -540,9 +617,15 @@ class Loop:
         while other.state == State.MERGED and other.merged_into_id:
             other = await self.item(other.merged_into_id)
         if other.id == item.id:
-            raise InvalidInput("An item cannot be linked to itself.")
+            raise InvalidInput(_("An item cannot be linked to itself."))
         if other.kind != item.kind:
-            raise InvalidInput(f"#{item.id} and #{other.id} are not the same kind of report.")
+            raise InvalidInput(
+                _(
+                    "#%(id)s and #%(other)s are not the same kind of report.",
+                    id=item.id,
+                    other=other.id,
+                )
+            )
         return other
 
     async def _add_link(self, item: Item, other: Item, kind: str, by: str | None) -> None:
@@ -552,7 +635,9 @@ class Loop:
             )
         ).first()
         if existing is not None:
-            raise InvalidState(f"#{item.id} is already linked to #{other.id}.")
+            raise InvalidState(
+                _("#%(id)s is already linked to #%(other)s.", id=item.id, other=other.id)
+            )
         now = self.clock.now()
         self.s.add(
             ItemLink(item_id=item.id, other_id=other.id, kind=kind, created_by=by, created_at=now)
@@ -568,7 +653,9 @@ class Loop:
         declined) with the same note, and relayed down its own path to its own reporter."""
         actor = await self._person(actor_id)
         if not _note(decision.note):
-            raise InvalidInput(f"Please add a note: {NOTE_REQUIRED[decision.kind].lower()}.")
+            raise InvalidInput(
+                _("Please add a note: %(what)s.", what=_(NOTE_REQUIRED[decision.kind]).lower())
+            )
         done: list[Item] = []
         skipped: list[tuple[Item, str]] = []
         self._answering = set(item_ids)
@@ -597,10 +684,10 @@ class Loop:
         await self.authority.require(person_id, Act.ANSWER, item)
         text = _note(answer)
         if not text:
-            raise InvalidInput("Please write your answer.")
+            raise InvalidInput(_("Please write your answer."))
         await claims.claim(self.s, item, note=text)
         if item.state != State.NEEDS_INFO:
-            raise InvalidState(f"#{item.id} is not waiting for an answer from you.")
+            raise InvalidState(_("#%(id)s is not waiting for an answer from you.", id=item.id))
         last_ask = (
             await self.s.scalars(
                 select(AuditEvent)
@@ -616,8 +703,13 @@ class Loop:
         item.state = State.ACKNOWLEDGED.value if previous == State.NEEDS_INFO else previous
         item.updated_at = self.clock.now()
         reporter = await self.dir.person(person_id)
-        body = texts().render("info_provided", item=item, reporter=reporter, answer=text)
-        await self._send("team", item.holding_team_id, Message(text=body))
+        await self._send(
+            "team",
+            item.holding_team_id,
+            lambda: Message(
+                text=texts().render("info_provided", item=item, reporter=reporter, answer=text)
+            ),
+        )
         await self._audit(
             item,
             stored_actor(item.anonymous, "info_provided", person_id),
@@ -633,21 +725,26 @@ class Loop:
         try:
             result = Outcome(outcome)
         except ValueError as e:
-            raise InvalidInput("Please choose worse, no change, better or goal met.") from e
+            raise InvalidInput(_("Please choose worse, no change, better or goal met.")) from e
         await self.authority.require(person_id, Act.JUDGE_FIX, item)
         await claims.claim(self.s, item)
         if item.state != State.RESOLVED:
             raise InvalidState(
-                f"#{item.id} has not been resolved yet, so there is no fix to judge."
+                _("#%(id)s has not been resolved yet, so there is no fix to judge.", id=item.id)
             )
         item.outcome = result.value
         item.outcome_at = self.clock.now()
         actor = stored_actor(item.anonymous, "feedback", person_id)  # the reporter or a lead
         await self._audit(item, actor, "feedback", item.state, result.value)
-        body = texts().render("feedback_recorded", item=item, outcome=item.outcome)
         targets = {h.team_id for h in await self.hops(item)}
         for team_id in sorted(targets):
-            await self._send("team", team_id, Message(text=body))
+            await self._send(
+                "team",
+                team_id,
+                lambda: Message(
+                    text=texts().render("feedback_recorded", item=item, outcome=item.outcome)
+                ),
+            )
         return item
 
     # ---- recognition ---------------------------------------------------------------------
@@ -665,15 +762,17 @@ class Loop:
         body = _note(text)
         if not body:
             raise InvalidInput(
-                "Say what you are recognising, e.g. 'kudos @alice for running the data review'."
+                _("Say what you are recognising, e.g. 'kudos @alice for running the data review'.")
             )
         person = await self.dir.find_person(target)
         team = None if person else await self.dir.find_team(target)
         if person is None and team is None:
-            raise FieldErrors({"target": f"I could not find a person or team called '{target}'."})
+            raise FieldErrors(
+                {"target": _("I could not find a person or team called '%(name)s'.", name=target)}
+            )
         if person is not None and person.id == giver.id:
             raise InvalidInput(
-                "Recognition is for someone else — try recognising your team instead."
+                _("Recognition is for someone else — try recognising your team instead.")
             )
         if driver:
             _check_enum(Driver, driver, "implementation driver")
@@ -691,9 +790,12 @@ class Loop:
         self.s.add(k)
         await self.s.flush()
         name = person.name if person else team.name  # type: ignore[union-attr]
-        msg = Message(
-            text=texts().render("kudos", giver=giver, target_name=name, kudos=k, item=item)
-        )
+
+        def msg() -> Message:
+            return Message(
+                text=texts().render("kudos", giver=giver, target_name=name, kudos=k, item=item)
+            )
+
         if person is not None:
             await self._send("person", person.id, msg)
             home = await self.dir.home_team(person.id)
@@ -726,8 +828,8 @@ class ClusterResponse:
 def feedback_buttons(item_id: int) -> tuple[Button, ...]:
     v = str(item_id)
     return (
-        Button("Worse", "feedback:worse", v, "danger"),
-        Button("No change", "feedback:no_change", v),
-        Button("Better", "feedback:better", v),
-        Button("Goal met", "feedback:goal_met", v, "primary"),
+        Button(_("Worse"), "feedback:worse", v, "danger"),
+        Button(_("No change"), "feedback:no_change", v),
+        Button(_("Better"), "feedback:better", v),
+        Button(_("Goal met"), "feedback:goal_met", v, "primary"),
     )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AgendaItem, Item, Kudos, Person
 from bot.errors import LoopError
+from bot.i18n import N_, _, ngettext
 from bot.texts import texts
 
 
@@ -83,19 +84,20 @@ async def check(s: AsyncSession, person_id: str, limits: tuple[Limit, ...], now:
             texts().render(
                 "rate_limited",
                 count=limit.count,
-                what=limit.what,
+                what=_(WHAT[limit.what]),
                 window=_window(limit.window),
                 minutes=minutes,
             )
         )
 
 
+WHAT = {"reports": N_("reports"), "kudos": N_("kudos"), "agenda items": N_("agenda items")}
+
+
 def _window(window: timedelta) -> str:
     minutes = int(window.total_seconds() // 60)
     if minutes % 1440 == 0:
-        days = minutes // 1440
-        return "day" if days == 1 else f"{days} days"
+        return ngettext("in the last day", "in the last %(num)d days", minutes // 1440)
     if minutes % 60 == 0:
-        hours = minutes // 60
-        return "hour" if hours == 1 else f"{hours} hours"
-    return f"{minutes} minutes"
+        return ngettext("in the last hour", "in the last %(num)d hours", minutes // 60)
+    return ngettext("in the last minute", "in the last %(num)d minutes", minutes)

@@ -45,6 +45,10 @@ class Form:
     fields: tuple[FormField, ...]
     submit_label: str = "Submit"
     context: dict[str, str] = field(default_factory=dict)  # carried back on submit
+    # the words a platform adds around a form, in the reader's language (flows/forms.py)
+    cancel_label: str = "Cancel"
+    required_label: str = "Required"
+    check_label: str = "Please check the fields marked below."
 
 
 @dataclass(frozen=True)
@@ -94,4 +98,7 @@ def form_from_json(data: dict[str, Any]) -> Form:
         fields=tuple(fields),
         submit_label=data.get("submit_label", "Submit"),
         context=dict(data.get("context", {})),
+        cancel_label=data.get("cancel_label", "Cancel"),
+        required_label=data.get("required_label", "Required"),
+        check_label=data.get("check_label", "Please check the fields marked below."),
     )

@@ -92,6 +92,7 @@ async def _apply_settings(session: AsyncSession, spec: OrgSpec, report: ApplyRep
         },
         "org": spec.settings,
         "admins": list(spec.admins),
+        "language": spec.language,
     }
     existing_settings = {s.key: s for s in (await session.scalars(select(Setting))).all()}
     for name, value in settings.items():
@@ -177,7 +178,7 @@ async def _apply_people(
         values: dict[str, Any] = {
             "name": ps.name,
             "email": ps.email,
-            "language": ps.language,
+            "language": ps.language or "",
             "active": True,
         }
         person = people.get(ps.id)
@@ -218,6 +219,7 @@ async def _apply_teams(
             "parent_id": ts.parent,
             "response_days": ts.response_days,
             "timezone": ts.timezone,
+            "language": ts.language,
             "meeting_schedule": ts.meeting_schedule,
             "agenda_before_minutes": ts.agenda_before_minutes,
             "digest_schedule": ts.digest_schedule,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot import i18n
 from bot.domain import MAX_CHAIN_LEVELS, Role
 from bot.platform_info import PlatformInfo
 from bot.schedule import CronError, parse_cron
@@ -51,7 +52,7 @@ class PersonSpec:
     id: str
     name: str
     email: str | None = None
-    language: str = "en"
+    language: str | None = None  # None: the platform's locale, else the organisation's
     ids: tuple[IdSpec, ...] = ()  # user ids on the platforms, by the platforms' own keys
 
 
@@ -75,6 +76,7 @@ class TeamSpec:
     digest_schedule: str
     members: tuple[MemberSpec, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # its channel's language; None: the organisation's
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class OrgSpec:
     settings: dict[str, Any] = field(default_factory=dict)
     workspaces: tuple[WorkspaceSpec, ...] = ()
     admins: tuple[str, ...] = ()  # person ids: implementation specialists who set Looplink up
+    language: str = "en"  # the organisation's language (docs/translating.md)
 
 
 @dataclass(frozen=True)
@@ -245,7 +248,7 @@ class _Validator:
                 ],
             )
         known = {"organization", "timezone", "calendar", "people", "teams", "settings"}
-        known.update(("workspaces", "admins"))
+        known.update(("workspaces", "admins", "language"))
         for key in data:
             if key not in known:
                 self.bad(
@@ -255,6 +258,7 @@ class _Validator:
                 )
         org_name = self.text(data, "organization", required=True) or ""
         tz = self.timezone(data, "timezone", default="UTC")
+        language = self.language(data) or i18n.SOURCE
         calendar = self.calendar(data.get("calendar"), _line(data, "calendar"))
         workspaces = self.declared(data.get("workspaces"), _line(data, "workspaces"))
         people = self.people(data.get("people"), _line(data, "people"))
@@ -277,7 +281,22 @@ class _Validator:
             dict(settings),
             tuple(workspaces),
             admins,
+            language,
         )
+
+    def language(self, obj: _Lined) -> str | None:
+        """`language: es`: one Looplink has a catalog for (bot/locale), or None when absent."""
+        value = self.text(obj, "language", max_len=35)
+        if value is None:
+            return None
+        lang = i18n.normalize(value)
+        if lang is None:
+            self.bad(
+                _line(obj, "language"),
+                f"unknown language '{value}'",
+                f"use one of {', '.join(i18n.languages())} (docs/translating.md adds a language)",
+            )
+        return lang
 
     def admins(self, raw: Any, line: int, people: set[str]) -> tuple[str, ...]:
         """`admins:`, the people who may set Looplink up from inside a chat (link a channel to
@@ -380,7 +399,7 @@ class _Validator:
                 )
                 continue
             seen[pid] = _line(entry, "id")
-            lang = self.text(entry, "language") or "en"
+            lang = self.language(entry)
             out.append(
                 PersonSpec(
                     id=pid,
@@ -684,6 +703,7 @@ class _Validator:
             digest_schedule=(digest.get("schedule") if digest else None) or DEFAULT_DIGEST,
             members=tuple(members),
             extra=extra,
+            language=self.language(entry),
         )
 
     def schedule_block(self, entry: _Lined, key: str, tz: str) -> _Lined | None:

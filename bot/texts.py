@@ -30,7 +30,19 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot import i18n
-from bot.domain import DRIVER_LABELS, OUTCOME_LABELS, STAGE_LABELS, Driver, Outcome, Stage
+from bot.domain import (
+    DRIVER_LABELS,
+    OUTCOME_LABELS,
+    STAGE_LABELS,
+    Driver,
+    Outcome,
+    Stage,
+    action_word,
+    affected_word,
+    level_count,
+    state_word,
+    urgency_word,
+)
 from bot.i18n import _
 from bot.views import template_context
 
@@ -91,6 +103,10 @@ def _outcome(value: str | None) -> str:
         return str(value)
 
 
+def _levels(level: str, n: int) -> str:
+    return level_count(str(level), int(n))
+
+
 def _ngettext(singular: str, plural: str, n: int) -> str:
     # Jinja's new-style wrapper fills %(num)s and the other variables itself
     return i18n.translations(i18n.reader().language).ngettext(singular, plural, n)
@@ -130,6 +146,11 @@ class Texts:
             driver=_driver,
             stage=_stage,
             outcome=_outcome,
+            action=action_word,
+            state=state_word,
+            affected=affected_word,
+            urgency=urgency_word,
+            levels=_levels,
         )
         # Jinja2's i18n extension, new-style: {{ _("Hello %(name)s", name=x) }} escapes and
         # fills in one step; {% trans %} blocks are trimmed like babel.cfg extracts them.

@@ -127,7 +127,7 @@ async def _done(ctx: Ctx, ref: str) -> FlowResult:
     return FlowResult(replies=[Message(text=f'Done: A{entry.id} "{entry.text[:200]}".')])
 
 
-@command("digest")
+@command("digest", "resumen")
 async def digest_command(ctx: Ctx, args: str) -> FlowResult:
     """This week's digest for the teams you lead or liaise for."""
     authority = ctx.loop.authority

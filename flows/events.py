@@ -29,6 +29,7 @@ class Inbound:
     scope: str = ""  # the workspace or tenant the event came from ("" when not known)
     within: tuple[str, ...] = ()  # larger places `scope` belongs to (an Enterprise Grid org)
     alt_ids: tuple[tuple[str, str], ...] = ()  # the user's other ids: (org-file key, id)
+    locale: str | None = None  # the user's language as the platform reports it ('es-MX')
 
 
 @dataclass

@@ -1,14 +1,52 @@
-"""The neutral forms Looplink opens (modals in Slack, Adaptive Cards in Teams, HTML locally)."""
+"""The neutral forms Looplink opens (modals in Slack, Adaptive Cards in Teams, HTML locally).
+
+Built when opened, in the language of the person who opens them (bot/i18n.py)."""
 
 from __future__ import annotations
 
-from bot.domain import DRIVER_LABELS, NOTE_REQUIRED, STAGE_LABELS, Affected, Decision, Urgency
+from bot.domain import (
+    DRIVER_LABELS,
+    NOTE_REQUIRED,
+    STAGE_LABELS,
+    Affected,
+    Decision,
+    Urgency,
+    affected_word,
+    urgency_word,
+)
+from bot.i18n import _
 from bot.messages import Form, FormField, Option
 
-DRIVER_OPTIONS = tuple(Option(d.value, label) for d, label in DRIVER_LABELS.items())
-STAGE_OPTIONS = tuple(Option(s.value, label) for s, label in STAGE_LABELS.items())
-AFFECTED_OPTIONS = tuple(Option(a.value, a.value.capitalize()) for a in Affected)
-URGENCY_OPTIONS = tuple(Option(u.value, u.value.capitalize()) for u in Urgency)
+
+def driver_options() -> tuple[Option, ...]:
+    return tuple(Option(d.value, _(label)) for d, label in DRIVER_LABELS.items())
+
+
+def stage_options() -> tuple[Option, ...]:
+    return tuple(Option(s.value, _(label)) for s, label in STAGE_LABELS.items())
+
+
+def affected_options() -> tuple[Option, ...]:
+    return tuple(Option(a.value, affected_word(a.value).capitalize()) for a in Affected)
+
+
+def urgency_options() -> tuple[Option, ...]:
+    return tuple(Option(u.value, urgency_word(u.value).capitalize()) for u in Urgency)
+
+
+def _form(
+    form_id: str, title: str, fields: tuple[FormField, ...], submit: str, **kw: dict[str, str]
+) -> Form:
+    return Form(
+        form_id=form_id,
+        title=title,
+        fields=fields,
+        submit_label=submit,
+        cancel_label=_("Cancel"),
+        required_label=_("Required"),
+        check_label=_("Please check the fields marked below."),
+        **kw,
+    )
 
 
 def report_form(kind: str, summary: str = "", anonymity_hint: str = "") -> Form:
@@ -16,40 +54,46 @@ def report_form(kind: str, summary: str = "", anonymity_hint: str = "") -> Form:
     fields = [
         FormField(
             "summary",
-            "What is getting in the way?" if barrier else "What worked?",
+            _("What is getting in the way?") if barrier else _("What worked?"),
             "textarea",
             required=True,
             initial=summary,
         ),
         FormField(
             "details",
-            "Where, when and how often?" if barrier else "Where, and for whom?",
+            _("Where, when and how often?") if barrier else _("Where, and for whom?"),
             "textarea",
         ),
-        FormField("affected", "Who is affected?", "multiselect", options=AFFECTED_OPTIONS),
+        FormField("affected", _("Who is affected?"), "multiselect", options=affected_options()),
         FormField(
             "subgroup",
-            "A particular group (optional, for equity)",
+            _("A particular group (optional, for equity)"),
             "text",
-            hint="e.g. English learners",
+            hint=_("e.g. English learners"),
         ),
         FormField(
-            "driver", "Implementation driver", "select", options=DRIVER_OPTIONS, initial="other"
+            "driver",
+            _("Implementation driver"),
+            "select",
+            options=driver_options(),
+            initial="other",
         ),
-        FormField("stage", "Stage of implementation", "select", options=STAGE_OPTIONS),
+        FormField("stage", _("Stage of implementation"), "select", options=stage_options()),
     ]
     if barrier:
         fields += [
-            FormField("tried", "What have you tried?", "textarea"),
-            FormField("suggestion", "What might help?", "textarea"),
-            FormField("urgency", "Urgency", "select", options=URGENCY_OPTIONS, initial="normal"),
+            FormField("tried", _("What have you tried?"), "textarea"),
+            FormField("suggestion", _("What might help?"), "textarea"),
+            FormField(
+                "urgency", _("Urgency"), "select", options=urgency_options(), initial="normal"
+            ),
         ]
-    fields.append(FormField("anonymous", "Hide my name", "checkbox", hint=anonymity_hint))
-    return Form(
-        form_id=kind,
-        title="Report a barrier" if barrier else "Share a success",
-        fields=tuple(fields),
-        submit_label="Send to my team",
+    fields.append(FormField("anonymous", _("Hide my name"), "checkbox", hint=anonymity_hint))
+    return _form(
+        kind,
+        _("Report a barrier") if barrier else _("Share a success"),
+        tuple(fields),
+        _("Send to my team"),
     )
 
 
@@ -58,50 +102,58 @@ def decide_form(
 ) -> Form:
     """A decision's form; `seen` (the holding team and the item's version) goes with it, so a
     submission for an item that has moved on since is refused (bot/claims.py)."""
+    label = NOTE_REQUIRED.get(decision)
     fields = [
         FormField(
             "note",
-            NOTE_REQUIRED.get(decision, "Note"),
+            _(label) if label else _("Note"),
             "textarea",
             required=decision in NOTE_REQUIRED,
         )
     ]
     if decision == Decision.MERGE:
-        fields.insert(0, FormField("merge_into", "Merge into item number", "text", required=True))
+        fields.insert(
+            0, FormField("merge_into", _("Merge into item number"), "text", required=True)
+        )
     if decision == Decision.ASSIGN:
-        fields.insert(0, FormField("owner", "Owner", "person", required=True))
-    return Form(
-        form_id="decide",
-        title=title[:60],
-        fields=tuple(fields),
-        submit_label="Confirm",
+        fields.insert(0, FormField("owner", _("Owner"), "person", required=True))
+    return _form(
+        "decide",
+        title[:60],
+        tuple(fields),
+        _("Confirm"),
         context={"item": str(item_id), "decision": decision.value, **(seen or {})},
     )
 
 
 def answer_form(item_id: int) -> Form:
-    return Form(
-        form_id="answer",
-        title=f"Answer about #{item_id}",
-        fields=(FormField("answer", "Your answer", "textarea", required=True),),
-        submit_label="Send answer",
+    return _form(
+        "answer",
+        _("Answer about #%(id)s", id=item_id),
+        (FormField("answer", _("Your answer"), "textarea", required=True),),
+        _("Send answer"),
         context={"item": str(item_id)},
     )
 
 
 def kudos_form(target: str = "", text: str = "") -> Form:
-    return Form(
-        form_id="kudos",
-        title="Recognise someone",
-        fields=(
+    return _form(
+        "kudos",
+        _("Recognise someone"),
+        (
             FormField(
-                "target", "Who (a person or a team)?", "person", required=True, initial=target
+                "target", _("Who (a person or a team)?"), "person", required=True, initial=target
             ),
-            FormField("text", "For what, specifically?", "textarea", required=True, initial=text),
-            FormField("item", "About item number (optional)", "text"),
             FormField(
-                "driver", "Implementation driver (optional)", "select", options=DRIVER_OPTIONS
+                "text", _("For what, specifically?"), "textarea", required=True, initial=text
+            ),
+            FormField("item", _("About item number (optional)"), "text"),
+            FormField(
+                "driver",
+                _("Implementation driver (optional)"),
+                "select",
+                options=driver_options(),
             ),
         ),
-        submit_label="Send recognition",
+        _("Send recognition"),
     )

@@ -30,7 +30,7 @@ async def home_messages(ctx: Ctx) -> list[Message]:
     return out
 
 
-@command("home")
+@command("home", "inicio")
 async def home_command(ctx: Ctx, _args: str) -> FlowResult:
     """Your reports and, for leads, your team's queue."""
     return FlowResult(replies=await home_messages(ctx))

@@ -12,7 +12,7 @@ from flows.registry import Ctx, command, form
 ITEM_RE = re.compile(r"#(\d+)")
 
 
-@command("kudos", "thanks")
+@command("kudos", "thanks", "reconocer", "gracias")
 async def kudos_command(ctx: Ctx, args: str) -> FlowResult:
     """Recognise a person or a team for something specific: kudos @alice for ..."""
     text = args.strip()

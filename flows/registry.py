@@ -6,6 +6,7 @@ docstring first line is its help text.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -48,10 +49,20 @@ ACTIONS: dict[str, ActionHandler] = {}
 FORMS: dict[str, FormHandler] = {}
 
 
+def fold(word: str) -> str:
+    """A typed word as commands are looked up: lower case, accents dropped ('Éxito' ->
+    'exito'), so a command is understood however it is typed."""
+    decomposed = unicodedata.normalize("NFKD", word.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def command(*names: str) -> Callable[[CommandHandler], CommandHandler]:
+    """Register a command under every name it is typed as, in every language (English first,
+    then the translations: `@command("barrier", "barrera")`)."""
+
     def deco(fn: CommandHandler) -> CommandHandler:
         for n in names:
-            COMMANDS[n] = fn
+            COMMANDS[fold(n)] = fn
         return fn
 
     return deco

@@ -29,18 +29,23 @@ from bot.domain import (
 )
 from bot.engine import ReportInput
 from bot.errors import InvalidInput
+from bot.i18n import _
 from bot.messages import Button, Message
 from bot.texts import texts
 from flows.events import FlowResult
 from flows.forms import kudos_form, report_form
-from flows.registry import Ctx, action, command, form
+from flows.registry import Ctx, action, command, fold, form
 
 ACTIVE, SENT, CANCELLED = "report", "sent", "cancelled"  # ConversationState.flow
-SEND = {"send", "yes", "y", "ok"}
+# Words typed in answer, in every language Looplink speaks (compared folded: no accents).
+SEND = {"send", "yes", "y", "ok", "enviar", "envialo", "si", "s"}
 LATE = timedelta(hours=1)  # how long a late "send" or "cancel" is told what became of a draft
-YES = {"yes", "y", "true", "1", "anonymous", "hide", "hidden"}
-NO = {"no", "n", "false", "0", "", "show"}
-SKIP = {"skip", "-", "none", "n/a", "no"}
+YES = {"yes", "y", "true", "1", "anonymous", "hide", "hidden", "si", "s", "anonimo", "ocultar"}
+NO = {"no", "n", "false", "0", "", "show", "mostrar"}
+SKIP = {"skip", "-", "none", "n/a", "no", "omitir", "saltar", "ninguno", "nada"}
+AFFECTED_WORDS = {"estudiantes": "students", "alumnos": "students", "familias": "families"}
+AFFECTED_WORDS |= {"personal": "staff"}
+URGENCY_WORDS = {"baja": "low", "alta": "high"}
 TEXT_STEPS = ("summary", "details", "tried", "suggestion")
 
 
@@ -56,13 +61,13 @@ async def anonymity_hint(ctx: Ctx, team: Team | None = None) -> str:
     return texts().render("anonymity_warning", team=team, size=size, min_team=ANONYMITY_MIN_TEAM)
 
 
-@command("barrier")
+@command("barrier", "barrera", "obstaculo")
 async def barrier_command(ctx: Ctx, args: str) -> FlowResult:
     """Report a barrier: what is getting in the way of the practice."""
     return await _start(ctx, "barrier", args)
 
 
-@command("success")
+@command("success", "éxito", "logro")
 async def success_command(ctx: Ctx, args: str) -> FlowResult:
     """Share a success, so it can be celebrated and spread."""
     return await _start(ctx, "success", args)
@@ -75,7 +80,7 @@ async def open_form(ctx: Ctx, which: str, value: str) -> FlowResult:
         return FlowResult(form=report_form(which, value, await anonymity_hint(ctx, team)))
     if which == "kudos":
         return FlowResult(form=kudos_form())
-    raise InvalidInput("I don't know that form.")
+    raise InvalidInput(_("I don't know that form."))
 
 
 async def _start(ctx: Ctx, kind: str, args: str) -> FlowResult:
@@ -109,9 +114,9 @@ async def _submit_form(ctx: Ctx, kind: str, values: dict[str, str]) -> FlowResul
     if not str(values.get("summary") or "").strip():
         return FlowResult(
             errors={
-                "summary": "Please say what is getting in the way."
+                "summary": _("Please say what is getting in the way.")
                 if kind == "barrier"
-                else "Please say what worked."
+                else _("Please say what worked.")
             }
         )
     inp = ReportInput(
@@ -165,53 +170,59 @@ async def _question(ctx: Ctx, kind: str, step: str, answers: dict[str, Any]) -> 
     barrier = kind == "barrier"
     if step == "summary":
         return Message(
-            text="What is getting in the way?"
+            text=_("What is getting in the way?")
             if barrier
-            else "What worked? Tell us in a sentence or two."
+            else _("What worked? Tell us in a sentence or two.")
         )
     if step == "details":
         return Message(
-            text="Where, when and how often does it happen?" if barrier else "Where, and for whom?"
+            text=_("Where, when and how often does it happen?")
+            if barrier
+            else _("Where, and for whom?")
         )
     if step == "affected":
         return Message(
-            text="Who is affected: students, families, staff? (any of them, separated by commas; add a group after a colon for equity, e.g. 'students: English learners'; or 'skip')"
+            text=_(
+                "Who is affected: students, families, staff? (any of them, separated by commas; add a group after a colon for equity, e.g. 'students: English learners'; or 'skip')"
+            )
         )
     if step == "driver":
-        lines = [f"{i}. {DRIVER_LABELS[d]}" for i, d in enumerate(DRIVERS, 1)]
+        lines = [f"{i}. {_(DRIVER_LABELS[d])}" for i, d in enumerate(DRIVERS, 1)]
         return Message(
-            text="Which implementation driver does it concern? Reply with a number or 'skip'.\n"
+            text=_("Which implementation driver does it concern? Reply with a number or 'skip'.")
+            + "\n"
             + "\n".join(lines)
         )
     if step == "stage":
-        lines = [f"{i}. {STAGE_LABELS[s]}" for i, s in enumerate(STAGES, 1)]
+        lines = [f"{i}. {_(STAGE_LABELS[s])}" for i, s in enumerate(STAGES, 1)]
         return Message(
-            text="Which stage of implementation are you in? Reply with a number or 'skip'.\n"
+            text=_("Which stage of implementation are you in? Reply with a number or 'skip'.")
+            + "\n"
             + "\n".join(lines)
         )
     if step == "tried":
-        return Message(text="What have you tried so far? (or 'skip')")
+        return Message(text=_("What have you tried so far? (or 'skip')"))
     if step == "suggestion":
-        return Message(text="What might help? (or 'skip')")
+        return Message(text=_("What might help? (or 'skip')"))
     if step == "urgency":
-        return Message(text="How urgent is it: low, normal or high?")
+        return Message(text=_("How urgent is it: low, normal or high?"))
     if step == "anonymous":
         hint = await anonymity_hint(ctx)
         return Message(
-            text="Should your name be hidden from everyone? (yes / no)"
+            text=_("Should your name be hidden from everyone? (yes / no)")
             + (f"\n{hint}" if hint else "")
         )
     inp = _input(kind, answers)
-    fields = [("Summary", inp.summary)]
+    fields = [(_("Summary"), inp.summary)]
     if inp.details:
-        fields.append(("Where / when", inp.details))
-    fields.append(("Anonymous", "yes" if inp.anonymous else "no"))
+        fields.append((_("Where / when"), inp.details))
+    fields.append((_("Anonymous"), _("yes") if inp.anonymous else _("no")))
     return Message(
-        text="Ready to send this to your team? Reply 'send', or 'cancel'.",
+        text=_("Ready to send this to your team? Reply 'send', or 'cancel'."),
         fields=tuple(fields),
         buttons=(
-            Button("Send", "steps:send", "", "primary"),
-            Button("Cancel", "steps:cancel", "", "danger"),
+            Button(_("Send"), "steps:send", "", "primary"),
+            Button(_("Cancel"), "steps:cancel", "", "danger"),
         ),
     )
 
@@ -233,7 +244,7 @@ def _input(kind: str, answers: dict[str, Any]) -> ReportInput:
 
 
 def _pick(options: list[Any], raw: str) -> str | None:
-    text = raw.strip().lower()
+    text = fold(raw)
     if text.isdigit() and 1 <= int(text) <= len(options):
         return str(options[int(text) - 1].value)
     for o in options:
@@ -245,7 +256,7 @@ def _pick(options: list[Any], raw: str) -> str | None:
 def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa: C901 - one case per step
     """Store the answer for `step`; return an error message if it cannot be used."""
     text = raw.strip()
-    low = text.lower()
+    low = fold(text)
     if step in TEXT_STEPS and len(text) > MAX_TEXT:
         kind = answers.get("kind", "barrier")
         return texts().render(
@@ -253,7 +264,7 @@ def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa:
         )
     if step == "summary":
         if not text:
-            return "Please describe it in a few words."
+            return _("Please describe it in a few words.")
         answers["summary"] = text
     elif step in ("details", "tried", "suggestion"):
         answers[step] = "" if low in SKIP else text
@@ -261,28 +272,30 @@ def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa:
         if low in SKIP:
             answers["affected"] = []
             return None
-        who, _, group = text.partition(":")
-        picked = [w.strip().lower() for w in who.split(",") if w.strip()]
+        who, _sep, group = text.partition(":")
+        picked = [fold(w) for w in who.split(",") if w.strip()]
+        picked = [AFFECTED_WORDS.get(p, p) for p in picked]
         valid = [a.value for a in Affected]
         bad = [p for p in picked if p not in valid]
         if bad:
-            return (
-                f"I don't know '{', '.join(bad)}'. Use students, families and/or staff, or 'skip'."
+            return _(
+                "I don't know '%(words)s'. Use students, families and/or staff, or 'skip'.",
+                words=", ".join(bad),
             )
         answers["affected"] = picked
         answers["subgroup"] = group.strip()
     elif step == "driver":
         answers["driver"] = Driver.OTHER.value if low in SKIP else (_pick(DRIVERS, text) or "")
         if not answers["driver"]:
-            return f"Please reply with a number from 1 to {len(DRIVERS)}, or 'skip'."
+            return _("Please reply with a number from 1 to %(n)s, or 'skip'.", n=len(DRIVERS))
     elif step == "stage":
         answers["stage"] = "" if low in SKIP else (_pick(STAGES, text) or "?")
         if answers["stage"] == "?":
-            return f"Please reply with a number from 1 to {len(STAGES)}, or 'skip'."
+            return _("Please reply with a number from 1 to %(n)s, or 'skip'.", n=len(STAGES))
     elif step == "urgency":
-        value = low or "normal"
+        value = URGENCY_WORDS.get(low, low) or "normal"
         if value not in [u.value for u in Urgency]:
-            return "Please answer low, normal or high."
+            return _("Please answer low, normal or high.")
         answers["urgency"] = value
     elif step == "anonymous":
         if low in YES:
@@ -290,7 +303,7 @@ def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa:
         elif low in NO:
             answers["anonymous"] = False
         else:
-            return "Please answer yes or no."
+            return _("Please answer yes or no.")
     return None
 
 
@@ -298,9 +311,10 @@ async def start_steps(ctx: Ctx, kind: str, first: str) -> FlowResult:
     answers: dict[str, Any] = {}
     step_index = 0
     intro = Message(
-        text=("Let's report a barrier" if kind == "barrier" else "Let's share a success")
-        + " — a few quick questions. Type 'cancel' at any time to stop.",
-        buttons=(Button("Use the form instead", f"open:{kind}", first),),
+        text=_("Let's report a barrier — a few quick questions. Type 'cancel' at any time to stop.")
+        if kind == "barrier"
+        else _("Let's share a success — a few quick questions. Type 'cancel' at any time to stop."),
+        buttons=(Button(_("Use the form instead"), f"open:{kind}", first),),
     )
     if first:
         err = _parse("summary", first, answers)
@@ -394,9 +408,9 @@ async def late(ctx: Ctx, asked: str) -> FlowResult | None:
 async def cancel_steps(ctx: Ctx) -> FlowResult:
     row = await active_steps(ctx)
     if row is not None and await _claim(ctx, row, CANCELLED):
-        return FlowResult(replies=[Message(text="Cancelled. Nothing was sent.")])
+        return FlowResult(replies=[Message(text=_("Cancelled. Nothing was sent."))])
     told = await late(ctx, "cancel")
-    return told or FlowResult(replies=[Message(text="There is nothing to cancel.")])
+    return told or FlowResult(replies=[Message(text=_("There is nothing to cancel."))])
 
 
 async def continue_steps(ctx: Ctx, row: ConversationState, text: str) -> FlowResult:
@@ -405,10 +419,11 @@ async def continue_steps(ctx: Ctx, row: ConversationState, text: str) -> FlowRes
     answers = dict(row.data.get("answers", {}))
     steps = _steps(kind)
     if step == "confirm":
-        low = text.strip().lower()
-        if low in SEND:
+        if fold(text) in SEND:
             return await _send_steps(ctx, row, kind, answers)
-        return FlowResult(replies=[Message(text="Reply 'send' to send it, or 'cancel' to stop.")])
+        return FlowResult(
+            replies=[Message(text=_("Reply 'send' to send it, or 'cancel' to stop."))]
+        )
     err = _parse(step, text, answers)
     if err:
         return FlowResult(replies=[Message(text=err), await _question(ctx, kind, step, answers)])
@@ -422,7 +437,7 @@ async def _send_steps(
 ) -> FlowResult:
     if not await _claim(ctx, row, SENT):  # another request sent or cancelled it just now
         told = await late(ctx, "send")
-        return told or FlowResult(replies=[Message(text="That report is no longer waiting.")])
+        return told or FlowResult(replies=[Message(text=_("That report is no longer waiting."))])
     item = await ctx.loop.report(ctx.person.id, _input(kind, answers), source=ctx.ev.platform)
     await _ended(ctx, row, item.id)
     return FlowResult(replies=[await ctx.loop.thanks_message(item)])
@@ -436,10 +451,12 @@ async def steps_button(ctx: Ctx, which: str, _value: str) -> FlowResult:
     if row is None:
         told = await late(ctx, "send")
         return told or FlowResult(
-            replies=[Message(text="There is no report in progress. Type 'barrier' to start one.")]
+            replies=[
+                Message(text=_("There is no report in progress. Type 'barrier' to start one."))
+            ]
         )
     if row.data.get("step") != "confirm":
-        return FlowResult(replies=[Message(text="Please answer the question above first.")])
+        return FlowResult(replies=[Message(text=_("Please answer the question above first."))])
     return await _send_steps(
         ctx, row, row.data.get("kind", "barrier"), dict(row.data.get("answers", {}))
     )

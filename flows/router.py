@@ -20,24 +20,28 @@ import flows.burst
 import flows.help
 import flows.home
 import flows.kudos
+import flows.language
 import flows.report
 import flows.similar
 import flows.triage
+from bot import i18n
 from bot.db.models import Person, ProcessedDelivery
 from bot.domain import MAX_TEXT
 from bot.engine import Loop
 from bot.errors import FieldErrors, InvalidInput, LoopError
+from bot.i18n import N_, _
 from bot.identity import Caller, Identities, Identity
 from bot.messages import Message
 from bot.runtime import Runtime
 from bot.texts import texts
 from flows.events import FlowResult, Inbound
-from flows.registry import ACTIONS, COMMANDS, FORMS, Ctx
+from flows.registry import ACTIONS, COMMANDS, FORMS, Ctx, fold
 
 log = logging.getLogger("looplink.flows")
 
-CANCEL = {"cancel", "stop", "quit", "exit"}
-SORRY = (
+CANCEL = {"cancel", "stop", "quit", "exit", "cancelar", "parar", "salir"}
+ANSWERED_MID_STEPS = {"help", "mine", "ayuda", "mios"}  # typed during a step-by-step report
+SORRY = N_(
     "Sorry, something went wrong on our side and nothing was saved. Please try again in a moment."
 )
 
@@ -84,18 +88,21 @@ async def handle(
             loop = Loop(s, rt.clock, rt.fanout)
             known = await _who(rt, loop, s, ev)
             if known is None:
+                lang = i18n.normalize(ev.locale) or await loop.dir.org_language()
+                with i18n.speaking(lang):
+                    hello = _(
+                        "Hello! I don't know you yet: you are not in this organisation's Looplink directory. Ask your implementation specialist to add you to the org file."
+                    )
                 return FlowResult(
                     unknown=not ev.email and await _from_own_workspace(rt, s, ev),
-                    replies=[
-                        Message(
-                            text="Hello! I don't know you yet: you are not in this organisation's Looplink directory. Ask your implementation specialist to add you to the org file."
-                        )
-                    ],
+                    replies=[Message(text=hello)],
                 )
             person, identity, places = known
+            _remember_locale(person, ev.locale)
             ctx = Ctx(rt, s, loop, person, ev, places)
             try:
-                result = await _dispatch(ctx)
+                with i18n.speaking(await loop.dir.person_reader(person, ev.locale)):
+                    result = await _dispatch(ctx)
             except LoopError as e:
                 raise _Rollback(_refused(e, ev, person, identity)) from e
             if result.errors:
@@ -116,10 +123,24 @@ async def handle(
         if ev.delivery_id:  # a concurrent duplicate won the race: this one did nothing
             return FlowResult(duplicate=True)
         log.exception("integrity error handling a %s %s event", ev.platform, ev.kind)
-        return FlowResult(replies=[Message(text=SORRY)])
+        return FlowResult(replies=[Message(text=_sorry(ev))])
     except Exception:
         log.exception("error handling a %s %s event", ev.platform, ev.kind)
-        return FlowResult(replies=[Message(text=SORRY)])
+        return FlowResult(replies=[Message(text=_sorry(ev))])
+
+
+def _sorry(ev: Inbound) -> str:
+    """The apology, in the language the platform reports (the database may be what failed)."""
+    with i18n.speaking(i18n.normalize(ev.locale) or i18n.SOURCE):
+        return _(SORRY)
+
+
+def _remember_locale(person: Person, locale: str | None) -> None:
+    """Keep the language the platform reports for the person (used when neither they nor the
+    org file chose one)."""
+    lang = i18n.normalize(locale)
+    if lang is not None and person.platform_locale != lang:
+        person.platform_locale = lang
 
 
 def _refused(e: LoopError, ev: Inbound, person: Person, identity: Identity | None) -> FlowResult:
@@ -161,34 +182,38 @@ async def _from_own_workspace(rt: Runtime, s: AsyncSession, ev: Inbound) -> bool
 
 
 def _split(text: str) -> tuple[str, str]:
-    word, _, rest = text.strip().partition(" ")
-    return word.lower().lstrip("/"), rest.strip()
+    word, _sep, rest = text.strip().partition(" ")
+    return fold(word.lstrip("/")), rest.strip()
 
 
 async def _dispatch(ctx: Ctx) -> FlowResult:
     ev = ctx.ev
     if len(ev.text) > MAX_TEXT * 2:
         raise InvalidInput(
-            f"That message is too long ({len(ev.text)} characters). Please keep it under {MAX_TEXT * 2}."
+            _(
+                "That message is too long (%(n)s characters). Please keep it under %(max)s.",
+                n=len(ev.text),
+                max=MAX_TEXT * 2,
+            )
         )
     if ev.kind == "command":
-        name, args = (ev.command.lower().lstrip("/"), ev.text.strip())
+        name, args = (fold(ev.command.lstrip("/")), ev.text.strip())
         if name == "looplink":  # /looplink status|agenda|digest|mine|help ...
             name, args = _split(args) if args else ("help", "")
         return await _command(ctx, name, args)
     if ev.kind == "action":
-        prefix, _, suffix = ev.action.partition(":")
+        prefix, _sep, suffix = ev.action.partition(":")
         handler = ACTIONS.get(prefix)
         if handler is None:
             raise InvalidInput(
-                "That button is not something I know any more. Type 'help' to start again."
+                _("That button is not something I know any more. Type 'help' to start again.")
             )
         return await handler(ctx, suffix, ev.value)
     if ev.kind == "submit":
         form_handler = FORMS.get(ev.form_id)
         if form_handler is None:
             raise InvalidInput(
-                "That form is not something I know any more. Type 'help' to start again."
+                _("That form is not something I know any more. Type 'help' to start again.")
             )
         return await form_handler(ctx, ev.values, ev.context)
     return await _text(ctx)
@@ -209,9 +234,9 @@ async def _text(ctx: Ctx) -> FlowResult:
     steps = await flows.report.active_steps(ctx)
     if name in CANCEL:
         return await flows.report.cancel_steps(ctx)
-    if steps is not None and name not in ("help", "mine"):
+    if steps is not None and name not in ANSWERED_MID_STEPS:
         return await flows.report.continue_steps(ctx, steps, text)
-    if steps is None and ctx.ev.channel is None and text.lower() in flows.report.SEND:
+    if steps is None and ctx.ev.channel is None and fold(text) in flows.report.SEND:
         late = await flows.report.late(ctx, "send")  # a draft another request just sent
         if late is not None:
             return late

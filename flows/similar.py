@@ -55,7 +55,7 @@ async def link_button(ctx: Ctx, other: str, value: str) -> FlowResult:
     )
 
 
-@command("clusters", "similar")
+@command("clusters", "similar", "grupos", "similares")
 async def clusters_command(ctx: Ctx, _args: str) -> FlowResult:
     """Similar barriers across the teams below yours, to answer each cluster at once (leads)."""
     teams = await ctx.loop.authority.teams_where(ctx.person.id, Act.LEAD)

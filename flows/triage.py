@@ -7,12 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.authority import Act
-from bot.cards import STATE_LABELS
+from bot.cards import state_label
 from bot.claims import Seen, seen_context
 from bot.db.models import Hop, Item, Team
 from bot.decisions import NEEDS_FORM, decision_kind, decision_of
 from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, State
 from bot.errors import NotAllowed
+from bot.i18n import N_, _, ngettext
 from bot.i18n import day as _day
 from bot.messages import Message
 from bot.texts import texts
@@ -21,42 +22,56 @@ from flows.forms import answer_form, decide_form
 from flows.registry import Ctx, action, command, form
 
 DONE_TEXT = {
-    Decision.ACKNOWLEDGE: "acknowledged",
-    Decision.ASSIGN: "assigned",
-    Decision.RESOLVE: "resolved; the teams below and the reporter are being told",
-    Decision.ESCALATE: "escalated to the team above",
-    Decision.ASK_INFO: "waiting on the reporter; your question was sent",
-    Decision.DECLINE: "declined; the teams below and the reporter are being told why",
-    Decision.MERGE: "merged",
+    Decision.ACKNOWLEDGE: N_("#%(id)s acknowledged."),
+    Decision.ASSIGN: N_("#%(id)s assigned."),
+    Decision.RESOLVE: N_("#%(id)s resolved; the teams below and the reporter are being told."),
+    Decision.ESCALATE: N_("#%(id)s escalated to the team above."),
+    Decision.ASK_INFO: N_("#%(id)s waiting on the reporter; your question was sent."),
+    Decision.DECLINE: N_("#%(id)s declined; the teams below and the reporter are being told why."),
+    Decision.MERGE: N_("#%(id)s merged."),
 }
+FORM_TITLES = {
+    Decision.ACKNOWLEDGE: N_("Acknowledge #%(id)s"),
+    Decision.ASSIGN: N_("Assign #%(id)s"),
+    Decision.RESOLVE: N_("Resolve #%(id)s"),
+    Decision.ESCALATE: N_("Escalate #%(id)s"),
+    Decision.ASK_INFO: N_("Ask info #%(id)s"),
+    Decision.DECLINE: N_("Decline #%(id)s"),
+    Decision.MERGE: N_("Merge #%(id)s"),
+}
+
+
+def _done(decision: Decision, item_id: int) -> str:
+    return _(DONE_TEXT[decision], id=item_id)
 
 
 @action("decide")
 async def decide_button(ctx: Ctx, which: str, value: str) -> FlowResult:
-    decision = decision_kind(which, "That button is out of date; please use the latest message.")
+    decision = decision_kind(which, _("That button is out of date; please use the latest message."))
     item = await ctx.loop.item(value)
     await ctx.loop.require_open(item)
     await ctx.loop.authority.require(ctx.person.id, Act.DECIDE, item)
     if decision in NEEDS_FORM:
-        title = f"{decision.value.replace('_', ' ').capitalize()} #{item.id}"
+        title = _(FORM_TITLES[decision], id=item.id)
         return FlowResult(form=decide_form(item.id, decision, title, seen_context(item)))
     await ctx.loop.decide(ctx.person.id, item.id, decision_of(decision))
-    return FlowResult(replies=[Message(text=f"#{item.id} {DONE_TEXT[decision]}.")])
+    return FlowResult(replies=[Message(text=_done(decision, item.id))])
 
 
 @form("decide")
 async def decide_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
     decision = decision_kind(
-        context.get("decision", ""), "That form is out of date; please use the latest message."
+        context.get("decision", ""), _("That form is out of date; please use the latest message.")
     )
     note = str(values.get("note") or "").strip()
     if decision in NOTE_REQUIRED and not note:
-        return FlowResult(errors={"note": f"Please add a note: {NOTE_REQUIRED[decision].lower()}."})
+        what = _(NOTE_REQUIRED[decision]).lower()
+        return FlowResult(errors={"note": _("Please add a note: %(what)s.", what=what)})
     chosen = decision_of(
         decision, note, owner=values.get("owner"), merge_into=values.get("merge_into")
     )
     item = await ctx.loop.decide(ctx.person.id, context.get("item", ""), chosen, Seen.of(context))
-    return FlowResult(replies=[Message(text=f"#{item.id} {DONE_TEXT[decision]}.")])
+    return FlowResult(replies=[Message(text=_done(decision, item.id))])
 
 
 @action("answer")
@@ -70,10 +85,12 @@ async def answer_button(ctx: Ctx, _which: str, value: str) -> FlowResult:
 async def answer_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str]) -> FlowResult:
     answer = str(values.get("answer") or "").strip()
     if not answer:
-        return FlowResult(errors={"answer": "Please write your answer."})
+        return FlowResult(errors={"answer": _("Please write your answer.")})
     item = await ctx.loop.provide_info(ctx.person.id, context.get("item", ""), answer)
     return FlowResult(
-        replies=[Message(text=f"Thanks — your answer on #{item.id} was passed to the team.")]
+        replies=[
+            Message(text=_("Thanks — your answer on #%(id)s was passed to the team.", id=item.id))
+        ]
     )
 
 
@@ -84,13 +101,13 @@ async def feedback_button(ctx: Ctx, outcome: str, value: str) -> FlowResult:
     return FlowResult(replies=[Message(text=said)])
 
 
-@command("status", "queue")
+@command("status", "queue", "estado", "pendientes")
 async def status_command(ctx: Ctx, _args: str) -> FlowResult:
     """Your team's queue: new, waiting on us, waiting on the team above, overdue (leads)."""
     teams = await ctx.loop.authority.teams_where(ctx.person.id, Act.LEAD)
     if not teams:
         raise NotAllowed(
-            "The queue is for team leads and liaisons. Type 'mine' to see your own reports."
+            _("The queue is for team leads and liaisons. Type 'mine' to see your own reports.")
         )
     now = ctx.rt.clock.now()
     return FlowResult(replies=[await queue_message(ctx, team, now) for team in teams])
@@ -128,24 +145,25 @@ async def queue_message(ctx: Ctx, team: Team, now: datetime) -> Message:
     q = await team_queue(ctx, team, now)
 
     def line(i: Item) -> str:
-        due = f" · due {_day(i.due_at, team.timezone)}" if i.due_at else ""
+        due = " · " + _("due %(day)s", day=_day(i.due_at, team.timezone)) if i.due_at else ""
         return f"#{i.id} {i.summary[:70]}{due}"
 
     labels = {
-        "new": "New, waiting for our decision",
-        "ours": "Waiting on us",
-        "above": "Waiting on the team above",
-        "overdue": "Overdue",
+        "new": _("New, waiting for our decision"),
+        "ours": _("Waiting on us"),
+        "above": _("Waiting on the team above"),
+        "overdue": _("Overdue"),
     }
-    fields = tuple((labels[k], "\n".join(line(i) for i in v) or "none") for k, v in q.items())
+    fields = tuple((labels[k], "\n".join(line(i) for i in v) or _("none")) for k, v in q.items())
+    n = sum(len(v) for v in q.values())
     return Message(
-        title=f"{team.name}: queue",
-        text=texts().render("queue_count", count=sum(len(v) for v in q.values())),
+        title=_("%(team)s: queue", team=team.name),
+        text=texts().render("queue_count", count=n),
         fields=fields,
     )
 
 
-@command("mine", "my")
+@command("mine", "my", "míos", "mis")
 async def mine_command(ctx: Ctx, _args: str) -> FlowResult:
     """Your reports and where each stands."""
     return FlowResult(replies=[await mine_message(ctx)])
@@ -164,13 +182,17 @@ async def mine_message(ctx: Ctx) -> Message:
     ).all()
     if not items:
         return Message(
-            text="You have not reported anything yet. Type 'barrier' or 'success' to start."
+            text=_("You have not reported anything yet. Type 'barrier' or 'success' to start.")
         )
     teams = await ctx.loop.dir.all_teams()
     rows = []
     for i in items:
         where = teams[i.holding_team_id].name if i.holding_team_id in teams else i.holding_team_id
-        label = STATE_LABELS.get(State(i.state), i.state)
         extra = f" — {i.response[:100]}" if i.response else ""
-        rows.append((f"#{i.id} {i.summary[:60]}", f"{label} · with {where}{extra}"))
-    return Message(title="Your reports", text=f"{len(items)} most recent.", fields=tuple(rows))
+        status = _("%(state)s · with %(team)s", state=state_label(i.state), team=where)
+        rows.append((f"#{i.id} {i.summary[:60]}", status + extra))
+    return Message(
+        title=_("Your reports"),
+        text=ngettext("%(num)d most recent.", "%(num)d most recent.", len(items)),
+        fields=tuple(rows),
+    )

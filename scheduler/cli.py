@@ -18,13 +18,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.content.agenda import build_agenda
 from bot.content.digest import build_digest
 from bot.db.migrate import upgrade
 from bot.db.models import Person, Team
 from bot.db.session import Database
+from bot.directory import Directory
 from bot.i18n import ngettext
 from bot.messages import Message
 from bot.outbox import Fanout
@@ -79,6 +82,32 @@ def cmd_message(args: argparse.Namespace, ctx: CliContext) -> int:
     )
 
 
+async def _dry_run(s: AsyncSession, kind: str, team: Team, now: datetime) -> None:
+    """Print what would be sent, as each reader would read it (language, timezone)."""
+    d = Directory(s)
+    if kind == "agenda":
+        reader = await d.team_reader(team)
+        with i18n.speaking(reader):
+            msg = await build_agenda(s, team, now)
+        print(f"To: the {team.name} channel ({reader.language})\n")
+        print_message(msg)
+        return
+    by_reader: dict[i18n.Reader, list[str]] = {}
+    for pid in await digest_recipients(s, team):
+        person = await s.get(Person, pid)
+        if person is not None:
+            by_reader.setdefault(await d.person_reader(person), []).append(person.name)
+    if not by_reader:
+        print("To: nobody (no lead or liaison)\n")
+        by_reader[await d.team_reader(team)] = []
+    for n, (reader, people) in enumerate(by_reader.items()):
+        with i18n.speaking(reader):
+            msg = await build_digest(s, team, now)
+        if people:
+            print(("\n" if n else "") + f"To: {', '.join(people)} ({reader.language})\n")
+        print_message(msg)
+
+
 async def _message(
     settings: Settings,
     platforms: tuple[PlatformInfo, ...],
@@ -97,15 +126,7 @@ async def _message(
                 print(f"There is no active team '{team_id}'.", file=sys.stderr)
                 return 1
             if dry:
-                if kind == "agenda":
-                    msg = await build_agenda(s, team, now)
-                    print(f"To: the {team.name} channel\n")
-                else:
-                    msg = await build_digest(s, team, now)
-                    ids = await digest_recipients(s, team)
-                    people = [p.name for p in [await s.get(Person, i) for i in ids] if p]
-                    print(f"To: {', '.join(people) or 'nobody (no lead or liaison)'}\n")
-                print_message(msg)
+                await _dry_run(s, kind, team, now)
                 return 0
         if not platforms:
             print(

@@ -9,11 +9,12 @@ item passed through. `Item.follow_up_sent_at` makes each follow-up happen once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content.views import items_where, load_names
-from bot.db.models import Item
+from bot.db.models import Item, Team
 from bot.directory import Directory
 from bot.domain import Kind, State
 from bot.engine import feedback_buttons
@@ -21,6 +22,19 @@ from bot.messages import Message
 from bot.texts import texts
 from scheduler.config import follow_up_weeks
 from scheduler.run import Run, Send
+
+
+def _asked(item: Item, decided_by: Team, team: bool) -> Callable[[], Message]:
+    """The question 'did the fix work?', built in its reader's language."""
+
+    def build() -> Message:
+        if team:
+            body = texts().render("follow_up_team", item=item, decided_by=decided_by)
+        else:
+            body = texts().render("follow_up", item=item, team=decided_by)
+        return Message(text=body, buttons=feedback_buttons(item.id))
+
+    return build
 
 
 async def produce_follow_up(run: Run) -> list[Send]:
@@ -43,19 +57,16 @@ async def produce_follow_up(run: Run) -> list[Send]:
     for item in items:
         item.follow_up_sent_at = now
         decided_by = names.teams.get(item.closed_by_team_id or "") or team
-        buttons = feedback_buttons(item.id)
         if item.anonymous:
-            body = texts().render("follow_up_team", item=item, decided_by=decided_by)
             sends.append(
-                Send("team", team.id, Message(text=body, buttons=buttons), tag=f"item{item.id}")
+                Send("team", team.id, _asked(item, decided_by, True), tag=f"item{item.id}")
             )
         else:
-            body = texts().render("follow_up", item=item, team=decided_by)
             sends.append(
                 Send(
                     "person",
                     item.reporter_id,
-                    Message(text=body, buttons=buttons),
+                    _asked(item, decided_by, False),
                     tag=f"item{item.id}",
                 )
             )

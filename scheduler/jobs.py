@@ -14,19 +14,33 @@ Everything commits together, so a crash leaves either the whole run or none of i
 
 from __future__ import annotations
 
+import inspect
 import logging
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.db.models import ScheduledSend, Team
+from bot.directory import Directory
+from bot.messages import Message
 from bot.outbox import enqueue
 from bot.runtime import Runtime
 from scheduler.config import KINDS, org_settings, run_key, team_jobs
 from scheduler.producers import PRODUCERS
-from scheduler.run import Run
+from scheduler.run import Run, Send
 
 log = logging.getLogger("looplink.scheduler")
+
+
+async def built(s: AsyncSession, send: Send) -> Message:
+    """The send's message, built (if it is a builder) in its reader's language."""
+    if not callable(send.message):
+        return send.message
+    with i18n.speaking(await Directory(s).reader(send.dest_kind, send.dest_id)):
+        made = send.message()
+        return await made if inspect.isawaitable(made) else made
 
 
 def manual_key(kind: str, team_id: str, now: datetime) -> str:
@@ -80,7 +94,7 @@ async def _run_once(rt: Runtime, kind: str, team_id: str, scheduled: datetime | 
                 now,
                 send.dest_kind,
                 send.dest_id,
-                send.message,
+                await built(s, send),
                 track=send.track,
                 dedupe_key=f"{key}:{send.suffix}",
             )

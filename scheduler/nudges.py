@@ -26,6 +26,7 @@ from bot.content.views import ItemView, items_where, names_for, team_hops, view
 from bot.db.models import AuditEvent, Item, ScheduledSend, Team
 from bot.directory import Directory
 from bot.domain import State
+from bot.messages import Message
 from scheduler.config import nudge_settings
 from scheduler.run import Run, Send
 
@@ -102,7 +103,7 @@ async def produce_nudges(run: Run) -> list[Send]:
         Send(
             "team",
             team.id,
-            render("nudge", due_soon=due_soon, overdue=overdue, flagged=flagged, **context),
+            lambda: render("nudge", due_soon=due_soon, overdue=overdue, flagged=flagged, **context),
         )
     ]
     if flagged:
@@ -116,7 +117,11 @@ async def _flag(
     """Flag to the team directly above (its channel), or the top team's own lead(s)."""
     s, team = run.s, run.team
     leads = await Authority(Directory(s)).audience(team, Act.TAKE_FLAGS)
-    msg = render("nudge_flag", flagged=flagged, lead=", ".join(p.name for p in leads), **context)
+    lead = ", ".join(p.name for p in leads)
+
+    def msg() -> Message:
+        return render("nudge_flag", flagged=flagged, lead=lead, **context)
+
     note = f"overdue; flagged to {parent.name}" if parent else "overdue; flagged to the team lead"
     for line in flagged:
         s.add(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from bot.content.digest import build_digest
 from bot.content.recognition import build_progress, build_roundup
 from bot.db.models import Team
 from bot.directory import Directory
+from bot.messages import Message
 from scheduler.followup import produce_follow_up
 from scheduler.nudges import produce_nudges
 from scheduler.run import Producer, Run, Send
@@ -21,8 +23,13 @@ async def produce_agenda(run: Run) -> list[Send]:
     meeting = None
     if run.scheduled is not None and run.job is not None:
         meeting = run.job.trigger().meeting_for(run.scheduled)
-    msg = await build_agenda(run.s, run.team, run.now, meeting_at=meeting, shared=run.shared)
-    return [Send("team", run.team.id, msg)]
+    return [
+        Send(
+            "team",
+            run.team.id,
+            lambda: build_agenda(run.s, run.team, run.now, meeting_at=meeting, shared=run.shared),
+        )
+    ]
 
 
 async def digest_recipients(s: AsyncSession, team: Team) -> list[str]:
@@ -31,20 +38,22 @@ async def digest_recipients(s: AsyncSession, team: Team) -> list[str]:
 
 
 async def produce_digest(run: Run) -> list[Send]:
-    msg = await build_digest(run.s, run.team, run.now, shared=run.shared)
-    return [Send("person", pid, msg) for pid in await digest_recipients(run.s, run.team)]
+    def digest() -> Awaitable[Message]:  # in each lead's own language
+        return build_digest(run.s, run.team, run.now, shared=run.shared)
+
+    return [Send("person", pid, digest) for pid in await digest_recipients(run.s, run.team)]
 
 
 async def produce_roundup(run: Run) -> list[Send]:
     since = run.previous_fire(timedelta(days=7))
-    msg = await build_roundup(run.s, run.team, run.now, since=since)
-    return [Send("team", run.team.id, msg)]
+    return [Send("team", run.team.id, lambda: build_roundup(run.s, run.team, run.now, since=since))]
 
 
 async def produce_progress(run: Run) -> list[Send]:
     since = run.previous_fire(timedelta(days=30))
-    msg = await build_progress(run.s, run.team, run.now, since=since)
-    return [Send("team", run.team.id, msg)]
+    return [
+        Send("team", run.team.id, lambda: build_progress(run.s, run.team, run.now, since=since))
+    ]
 
 
 PRODUCERS: dict[str, Producer] = {

@@ -21,7 +21,9 @@ from scheduler.config import JobSpec
 class Send:
     dest_kind: str  # "team" or "person"
     dest_id: str
-    message: Message
+    # the message, or what builds it: called in the reader's language and timezone (the
+    # team's for a channel, the person's for a DM), so each reader reads their own language
+    message: Message | Callable[[], Message] | Callable[[], Awaitable[Message]]
     track: dict[str, Any] = field(default_factory=dict)
     tag: str = ""  # tells apart several messages to one destination in one run
 

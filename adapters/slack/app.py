@@ -122,7 +122,9 @@ class SlackBot:
         if api_url:
             self.client.base_url = api_url
         self._tasks: set[asyncio.Task[None]] = set()
-        self._emails: dict[str, str | None] = {}  # "team|user" -> their email (first contact)
+        # "team|user" -> (email, locale) from users.info, asked on first contact only: no other
+        # call names a person (the locale is their language when nobody chose one, issue 17)
+        self._profiles: dict[str, tuple[str | None, str | None]] = {}
         self.http: aiohttp.ClientSession | None = None  # shared connections (set at start)
         anything = re.compile(r".*")
         self.app.command(anything)(self.on_command)
@@ -356,27 +358,31 @@ class SlackBot:
         which links them if it is the email of a person without a Slack identity there."""
         result = await handle(self.rt, ev, queue)
         if result.unknown and ev.email is None:
-            email = await self._email(client, ev.scope, ev.user_id)
+            email, locale = await self._profile(client, ev.scope, ev.user_id)
             if email:
-                result = await handle(self.rt, replace(ev, email=email), queue)
+                result = await handle(self.rt, replace(ev, email=email, locale=locale), queue)
         return result
 
-    async def _email(self, client: AsyncWebClient, team: str, user: str) -> str | None:
-        """The user's email from their Slack profile (needs `users:read.email`), cached."""
+    async def _profile(
+        self, client: AsyncWebClient, team: str, user: str
+    ) -> tuple[str | None, str | None]:
+        """The user's email (needs `users:read.email`) and locale from Slack, cached."""
         key = f"{team}|{user}"
-        if key in self._emails:
-            return self._emails[key]
+        if key in self._profiles:
+            return self._profiles[key]
         try:
-            r = await client.users_info(user=user)
-            profile = inbound.obj(inbound.obj(r.get("user"), "user").get("profile"), "profile")
+            r = await client.users_info(user=user, include_locale=True)
+            found = inbound.obj(r.get("user"), "user")
+            profile = inbound.obj(found.get("profile"), "profile")
             email = inbound.text(profile.get("email"), "profile.email") or None
+            locale = inbound.text(found.get("locale"), "locale")[:35] or None
         except (SlackApiError, inbound.BadPayload) as e:
-            log.info("Slack: no email for a new user of %s: %s", team or "-", type(e).__name__)
-            return None
-        if len(self._emails) >= EMAIL_CACHE:
-            self._emails.clear()
-        self._emails[key] = email
-        return email
+            log.info("Slack: no profile for a user of %s: %s", team or "-", type(e).__name__)
+            return None, None
+        if len(self._profiles) >= EMAIL_CACHE:
+            self._profiles.clear()
+        self._profiles[key] = (email, locale)
+        return email, locale
 
     # ---- listeners ----------------------------------------------------------------------
 

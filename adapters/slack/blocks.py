@@ -269,7 +269,7 @@ def form_view(form: Form, initial_users: dict[str, str] | None = None) -> Block:
         "callback_id": FORM_CALLBACK,
         "title": plain(form.title, MAX_VIEW_TITLE),
         "submit": plain(form.submit_label, MAX_VIEW_TITLE),
-        "close": plain("Cancel", MAX_VIEW_TITLE),
+        "close": plain(form.cancel_label, MAX_VIEW_TITLE),
         "private_metadata": metadata,
         "blocks": blocks[:MAX_VIEW_BLOCKS],
     }

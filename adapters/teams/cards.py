@@ -228,11 +228,11 @@ def message_activity(m: Message, key: str | None = None, notice: str = "") -> Js
 # ---- forms -------------------------------------------------------------------------------
 
 
-def _input(f: FormField, value: str) -> Json:
+def _input(f: FormField, value: str, required: str = "Required") -> Json:
     base: Json = {"id": INPUT_PREFIX + f.name, "label": f.label}
     if f.required:
         base["isRequired"] = True
-        base["errorMessage"] = "Required"
+        base["errorMessage"] = required
     if f.kind in ("select", "multiselect"):
         choice: Json = {
             "type": "Input.ChoiceSet",
@@ -272,9 +272,9 @@ def form_body(
     values = values or {}
     body = text_blocks(form.title, weight="Bolder", size="Medium")
     if errors:
-        body += text_blocks("Please check the fields marked below.", color="Attention")
+        body += text_blocks(form.check_label, color="Attention")
     for f in form.fields:
-        body.append(_input(f, values.get(f.name, f.initial)))
+        body.append(_input(f, values.get(f.name, f.initial), form.required_label))
         if f.hint:
             body += _first_spacing(text_blocks(f.hint, isSubtle=True, size="Small"), "None")
         if f.name in errors:
@@ -303,7 +303,7 @@ def form_actions(form: Form, key: str | None = None) -> list[Json]:
         },
         {
             "type": "Action.Execute",
-            "title": "Cancel",
+            "title": form.cancel_label[:MAX_LABEL],
             "verb": "cancel",
             "data": cancel,
             "associatedInputs": "none",

@@ -50,6 +50,7 @@ class TeamsActivity:
     channel_id: str  # the team channel ("19:...@thread.tacv2"), without any ";messageid="
     team_id: str
     reply_to_id: str
+    locale: str | None = None  # the user's Teams language ("es-MX"), as the client reports it
 
     @property
     def personal(self) -> bool:
@@ -118,6 +119,7 @@ def parse(raw: Json) -> TeamsActivity:
         channel_id=channel,
         team_id=team,
         reply_to_id=_s(raw.get("replyToId")),
+        locale=_s(raw.get("locale"))[:35] or None,
     )
 
 

@@ -235,6 +235,7 @@ class TeamsTurns:
             email=who.email,
             scope=a.tenant_id,
             alt_ids=alt_ids(a),
+            locale=a.locale,
         )
         await self._personal(a, ev)
 
@@ -301,6 +302,7 @@ class TeamsTurns:
                 email=who.email,
                 scope=a.tenant_id,
                 alt_ids=alt_ids(a),
+                locale=a.locale,
             )
             await self._personal(a, ev)
             return
@@ -317,6 +319,7 @@ class TeamsTurns:
                 email=who.email,
                 scope=a.tenant_id,
                 alt_ids=alt_ids(a),
+                locale=a.locale,
             )
         result = await handle(self.rt, ev)
         if a.in_team_channel and not result.duplicate:  # `link TEAM` may have made it a team's
@@ -429,6 +432,7 @@ class TeamsTurns:
                 email=who.email,
                 scope=a.tenant_id,
                 alt_ids=alt_ids(a),
+                locale=a.locale,
             )
         else:
             ev = Inbound(
@@ -443,6 +447,7 @@ class TeamsTurns:
                 email=who.email,
                 scope=a.tenant_id,
                 alt_ids=alt_ids(a),
+                locale=a.locale,
             )
         result = await handle(self.rt, ev)
         if result.duplicate:

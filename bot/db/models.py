@@ -56,7 +56,9 @@ class Person(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
-    language: Mapped[str] = mapped_column(String(16), default="en")
+    language: Mapped[str] = mapped_column(String(16), default="")  # the org file's ("" none)
+    chosen_language: Mapped[str | None] = mapped_column(String(16))  # `/looplink language es`
+    platform_locale: Mapped[str | None] = mapped_column(String(16))  # what a platform reports
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -68,6 +70,7 @@ class Team(Base):
     parent_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("teams.id"))
     response_days: Mapped[int] = mapped_column(Integer, default=5)
     timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))  # None: the organisation's
     meeting_schedule: Mapped[str | None] = mapped_column(String(64))
     agenda_before_minutes: Mapped[int] = mapped_column(Integer, default=120)
     digest_schedule: Mapped[str] = mapped_column(String(64), default="0 8 * * mon")
@@ -167,6 +170,7 @@ class Item(Base):
     source: Mapped[str] = mapped_column(String(16))  # the platform it was reported on
     # Grows with every change on the item; a change claims the item first (bot/claims.py).
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    language: Mapped[str | None] = mapped_column(String(16))  # the reporter's, when reported
 
 
 class Hop(Base):

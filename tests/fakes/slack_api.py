@@ -52,8 +52,8 @@ class Workspace:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {email, name}
     revoked: bool = False
 
-    def user(self, user_id: str, email: str, name: str = "") -> Workspace:
-        self.users[user_id] = {"email": email, "name": name or user_id}
+    def user(self, user_id: str, email: str, name: str = "", locale: str = "en-US") -> Workspace:
+        self.users[user_id] = {"email": email, "name": name or user_id, "locale": locale}
         return self
 
 
@@ -355,7 +355,10 @@ class FakeSlack:
         found = ws.users.get(user_id)
         if found is None:
             return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": self._user_object(ws, user_id, found)}
+        user = self._user_object(ws, user_id, found)
+        if str(args.get("include_locale", "")).lower() in ("1", "true"):
+            user["locale"] = found.get("locale", "en-US")
+        return {"ok": True, "user": user}
 
     def _users_lookupByEmail(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
         email = str(args.get("email", "")).lower()

@@ -90,6 +90,8 @@ async def snapshot(session: AsyncSession, platforms: Sequence[PlatformInfo]) -> 
     people = (await session.scalars(select(Person).order_by(Person.id))).all()
     doc["people"] = [_person(p, ids, ws_name) for p in people if p.active]
     doc["teams"] = [_team(t, members, ids, ws_name) for t in teams]
+    if settings.get("language") and settings["language"] != "en":
+        doc["language"] = settings["language"]
     if settings.get("org"):
         doc["settings"] = settings["org"]
     if settings.get("admins"):
@@ -129,7 +131,7 @@ async def person_doc(session: AsyncSession, person: Person) -> Doc:
 
 
 def _person(p: Person, ids: list[PlatformId], ws_name: dict[tuple[str, str], str]) -> Doc:
-    doc: Doc = {"id": p.id, "name": p.name, "email": p.email, "language": p.language}
+    doc: Doc = {"id": p.id, "name": p.name, "email": p.email, "language": p.language or None}
     return {**doc, **_ids("person", p.id, ids, ws_name)}
 
 
@@ -146,6 +148,7 @@ def _team(
         "parent": t.parent_id,
         "response_days": t.response_days,
         "timezone": t.timezone,
+        "language": t.language,
         "channels": _ids("team", t.id, ids, ws_name),
         "digest": {"schedule": t.digest_schedule},
         "members": [

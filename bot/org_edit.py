@@ -255,7 +255,7 @@ class PersonForm:
     id: str = ""
     name: str = ""
     email: str = ""
-    language: str = "en"
+    language: str = ""  # "" none: the platform's, else the organisation's (issue 17)
 
 
 async def save_person(ed: Edit, form: PersonForm, creating: bool) -> OrgChange:
@@ -272,7 +272,7 @@ async def save_person(ed: Edit, form: PersonForm, creating: bool) -> OrgChange:
         "id": pid,
         "name": form.name.strip(),
         "email": form.email.strip() or None,
-        "language": form.language.strip() or "en",
+        "language": form.language.strip() or None,
     }
     doc["people"] = [after if p is before else p for p in people]
     if creating:

@@ -40,9 +40,6 @@ async def export_org(session: AsyncSession, platforms: Sequence[PlatformInfo]) -
     channel_keys = {p.channel_key: p.name for p in platforms if p.channel_key}
     active = {p["id"] for p in doc["people"]}
     doc["people"] = [_plain(_tidy(p), person_keys, single) for p in doc["people"]]
-    for p in doc["people"]:
-        if p.get("language") == "en":
-            del p["language"]
     teams = []
     for t in _top_down(doc["teams"]):
         t = _tidy(t)

@@ -338,7 +338,7 @@ async def person_post(request: web.Request) -> web.StreamResponse:
         str(data.get("id", "")).strip(),
         str(data.get("name", "")),
         str(data.get("email", "")),
-        str(data.get("language", "en")),
+        str(data.get("language", "")),
     )
     rt = request.app[WEB].rt
     try:

@@ -2,7 +2,8 @@
 
 Real Bolt over signed HTTP against the fake Slack Web API serving TWO workspaces (each with its
 own token, `oauth.v2.access`, users and channels), and real botbuilder at /api/messages
-against the fake Bot Connector serving the state agency's Microsoft 365 tenant:
+against the fake Bot Connector serving TWO Microsoft 365 tenants (the state agency's, where
+the state team works, and the district's, where the district team has a Teams channel too):
 
 - both Slack workspaces install Looplink through the OAuth redirect;
 - the org file has people by name and email only, and no channel ids;
@@ -13,7 +14,8 @@ against the fake Bot Connector serving the state agency's Microsoft 365 tenant:
   on to the state (the Teams tenant), resolved there and relayed down to every channel and the
   reporter; the district's workspace uninstalls Looplink mid-loop: its deliveries stop and wait,
   the others go on, and after it installs again nothing was lost;
-- every Slack call carries the token of the workspace it goes to, every Teams post the tenant;
+- every Slack call carries the token of the workspace it goes to, every Teams post the tenant
+  of the conversation it goes to;
 - an event from a workspace that never installed is refused; a user of an undeclared
   workspace or tenant with a member's email is a stranger.
 
@@ -35,7 +37,7 @@ from sqlalchemy import select
 
 from adapters.slack.platform import SlackPlatform
 from bot.clock import FixedClock
-from bot.db.models import Item, Outbox, PlatformId
+from bot.db.models import ConversationRef, Item, Outbox, PlatformId
 from looplink.cli import main
 from tests.fakes.connector import action, card_text
 from tests.fakes.slack_api import TEAM_ID, FakeSlack, SlackUser, Workspace, block_text
@@ -44,6 +46,9 @@ from tests.slack_harness import BARRIER, SECRET, SECRET_KEY, Slack, decide, inst
 from tests.teams_world import World, teams_world
 
 STATE_CHANNEL = "19:state@thread.tacv2"
+DISTRICT_CHANNEL = "19:district@thread.tacv2"  # the district's Teams channel, in its own tenant
+DISTRICT_TENANT = "d15c0000-0000-4000-8000-00000000d15c"
+TENANT_NAMES = {TENANT: "state-agency", DISTRICT_TENANT: "district-m365"}
 OTHER_TENANT = "0badc0de-0000-4000-8000-000000000bad"
 RESOLUTION = "The state adds screener exports to the data system contract from January."
 
@@ -54,6 +59,7 @@ workspaces:
   - {{id: lincoln-schools, slack: T0RIVER}}
   - {{id: district-office, slack: T0DISTRICT}}
   - {{id: state-agency, teams: {TENANT}}}
+  - {{id: district-m365, teams: {DISTRICT_TENANT}}}
 people:
   - {{id: alice, name: Alice Reyes, email: alice@lincoln.example}}
   - {{id: bob, name: Bob Tanaka, email: bob@lincoln.example}}
@@ -88,6 +94,8 @@ teams:
 
 GRACE = user("29:grace", "Grace Okafor")
 KAYA = user("29:kaya", "Kaya Whitehorse")
+KAYA_D = user("29:kaya-district", "Kaya Whitehorse")  # her guest account in the district tenant
+DANA_T = user("29:dana", "Dana Whitfield")
 MALLORY = user("29:mallory", "Mallory (another tenant)")
 
 
@@ -113,6 +121,7 @@ class Rollout:
     b: Workspace
     transcript: list[str]
     pending: list[str] = field(default_factory=list)  # notes for the next step
+    chats: dict[str, str] = field(default_factory=dict)  # personal chats opened -> tenant
     _seen_slack: int = 0
     _seen_teams: int = 0
 
@@ -124,9 +133,13 @@ class Rollout:
         await self.slack.platform.idle()
         await self.w.deliver()
 
-    def step(self, title: str) -> None:
+    async def step(self, title: str) -> None:
         """Record where the messages since the last step went (and check the tokens)."""
         self.transcript.append(f"-- {title}")
+        async with self.w.server.rt.db.transaction() as s:  # personal chats, by their tenant
+            for ref in (await s.scalars(select(ConversationRef))).all():
+                conv = ref.ref.get("conversation") or {}
+                self.chats[str(conv.get("id"))] = str(conv.get("tenantId"))
         self.transcript += self.pending
         self.pending = []
         names = {ws.team_id: ws.name for ws in self.fake.workspaces.values()}
@@ -151,11 +164,14 @@ class Rollout:
                 continue
             tenant = (c.body.get("channelData") or {}).get("tenant", {}).get("id", "")
             tenant = tenant or (c.body.get("conversation") or {}).get("tenantId", "")
-            assert tenant == TENANT, c
+            conv = c.conversation_id.split(";", 1)[0]
+            expected = {STATE_CHANNEL: TENANT, DISTRICT_CHANNEL: DISTRICT_TENANT}.get(conv)
+            assert tenant == (expected or self.chats[conv]) and tenant in TENANT_NAMES, c
             verb = "update" if c.method == "PUT" else "post"
             said = _first_line(_teams_text(c.body))
             self.transcript.append(
-                f"   Teams tenant {tenant[:8]}… (state-agency): {verb} {c.conversation_id}  {said}"
+                f"   Teams tenant {tenant[:8]}… ({TENANT_NAMES[tenant]}): {verb} {c.conversation_id}"
+                f"  {said}"
             )
         self._seen_teams = len(self.w.connector.calls)
 
@@ -208,6 +224,14 @@ async def rollout(
                 "tenantId": TENANT,
             }
         w.connector.rosters[STATE_CHANNEL] = [GRACE.id, KAYA.id]
+        for who, email in ((KAYA_D, "kaya@state.example"), (DANA_T, "dana@district.example")):
+            w.connector.members[who.id] = {
+                "id": who.id,
+                "objectId": who.aad,
+                "email": email,
+                "tenantId": DISTRICT_TENANT,
+            }
+        w.connector.rosters[DISTRICT_CHANNEL] = [KAYA_D.id, DANA_T.id]
         yield Rollout(w, slack, http, a, b, [])
 
 
@@ -260,7 +284,9 @@ async def _setup_without_ids(r: Rollout, db_url: str, monkeypatch: pytest.Monkey
     for ws in (r.a, r.b):
         said = await install(r.http, r.fake, ws)  # type: ignore[arg-type]
         assert said.startswith("200 ") and f"installed in {ws.name}" in said
-    r.step("Slack workspaces A (T0RIVER) and B (T0DISTRICT) installed through the OAuth redirect")
+    await r.step(
+        "Slack workspaces A (T0RIVER) and B (T0DISTRICT) installed through the OAuth redirect"
+    )
     in_b = r.slack.user.in_workspace("T0DISTRICT")
     for who, ws_user, channel, team in (
         (r.slack.user, "U0KAYA", "C0LINCOLN", "lincoln"),
@@ -275,11 +301,17 @@ async def _setup_without_ids(r: Rollout, db_url: str, monkeypatch: pytest.Monkey
         )
     assert (await r.w.teams.install_team(KAYA, STATE_CHANNEL)).status == 200
     assert (await r.w.teams.mention(KAYA, STATE_CHANNEL, "link state")).status == 200
+    in_d = r.w.teams.in_tenant(DISTRICT_TENANT)
+    assert (await in_d.install_team(KAYA_D, DISTRICT_CHANNEL)).status == 200
+    assert (await in_d.mention(KAYA_D, DISTRICT_CHANNEL, "link district")).status == 200
     await r.settle()
-    r.step("the admin (kaya) linked #lincoln in A, #district in B and the state's Teams channel")
+    await r.step(
+        "the admin (kaya) linked #lincoln in A, #district in B, the district's Teams channel "
+        "(tenant district-m365) and the state's (tenant state-agency)"
+    )
     said = await _org_sync(r, db_url, monkeypatch)
     r.pending += ["   " + line for line in said.strip().splitlines()]
-    r.step("looplink org sync")
+    await r.step("looplink org sync")
     return said
 
 
@@ -306,16 +338,19 @@ async def test_a_loop_across_two_slack_workspaces_and_a_teams_tenant(
         ("kaya", "slack", "T0DISTRICT", "U0KAYAD"),
         ("grace", "teams", TENANT, GRACE.id),
         ("kaya", "teams", TENANT, KAYA.id),
+        ("district", "teams", DISTRICT_TENANT, DISTRICT_CHANNEL),
+        ("dana", "teams", DISTRICT_TENANT, DANA_T.id),
+        ("kaya", "teams", DISTRICT_TENANT, KAYA_D.id),
     } <= ids
     assert not any(x[0] == "nina" for x in ids)
 
     # the loop: Carol reports in A, Alice escalates to B, Dana escalates to the state (Teams)
     iid = await report_barrier(r.slack, {**BARRIER, "anonymous": False})
     await r.settle()
-    r.step(f"carol reports barrier #{iid} in workspace A")
+    await r.step(f"carol reports barrier #{iid} in workspace A")
     await decide(r.slack, "U0ALICE", "C0LINCOLN", "decide:escalate", "Needs the district contract")
     await r.settle()
-    r.step("alice (lead, A) escalates it to the district")
+    await r.step("alice (lead, A) escalates it to the district")
     in_b = r.slack.user.in_workspace("T0DISTRICT")
     district_card = r.slack.message("C0DISTRICT", 0)
     status, _ = await in_b.click("U0DANA", "C0DISTRICT", district_card, "decide:escalate")
@@ -324,7 +359,7 @@ async def test_a_loop_across_two_slack_workspaces_and_a_teams_tenant(
     status, body = await in_b.submit("U0DANA", r.slack.last_view(), {"note": "Statewide contract"})
     assert status == 200 and json.loads(body)["response_action"] == "update"
     await r.settle()
-    r.step("dana (lead, B) escalates it to the state")
+    await r.step("dana (lead, B) escalates it to the state")
     assert any(f"Barrier #{iid}:" in p.text() for p in r.w.connector.to(STATE_CHANNEL))
 
     # mid-loop, the district's workspace removes Looplink
@@ -332,11 +367,11 @@ async def test_a_loop_across_two_slack_workspaces_and_a_teams_tenant(
     uninstalled = len(r.fake.calls)
     status, _ = await in_b.event({"type": "app_uninstalled", "event_ts": "1795000000.000100"})
     assert status == 200
-    r.step("workspace B uninstalls Looplink (app_uninstalled)")
+    await r.step("workspace B uninstalls Looplink (app_uninstalled)")
 
     await _resolve_in_teams(r, GRACE, iid, RESOLUTION)
     await r.settle()
-    r.step("grace (lead, state, Teams) resolves it; relays go down (B is held back)")
+    await r.step("grace (lead, state, Teams) resolves it; relays go down (B is held back)")
     assert [c for c in r.fake.calls[uninstalled:] if c.team == "T0DISTRICT"] == []
     async with r.w.server.rt.db.transaction() as s:
         waiting = (await s.scalars(select(Outbox).where(Outbox.dest_id == "district"))).all()
@@ -350,7 +385,7 @@ async def test_a_loop_across_two_slack_workspaces_and_a_teams_tenant(
     await install(r.http, r.fake, r.b)  # type: ignore[arg-type]
     r.slack.clock.advance(seconds=3600)
     await r.settle()
-    r.step("workspace B installs Looplink again: what waited is delivered")
+    await r.step("workspace B installs Looplink again: what waited is delivered")
     district = [m for (ch, _ts), m in r.fake.messages.items() if ch == "C0DISTRICT"]
     assert any(RESOLUTION in block_text(m.get("blocks") or []) for m in district)
     async with r.w.server.rt.db.transaction() as s:

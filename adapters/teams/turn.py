@@ -117,6 +117,12 @@ def in_tenant(act: Json, tenant: str) -> Json:
     return {**act, "channelData": {**(act.get("channelData") or {}), "tenant": {"id": tenant}}}
 
 
+def _tenant_of(ref: Json) -> str:
+    """The tenant of a stored conversation (a person's chat may be in another of their
+    tenants than the activity being answered)."""
+    return str((ref.get("conversation") or {}).get("tenantId") or "")
+
+
 def summary(replies: list[Message]) -> str:
     """The words of some replies, for a notice on a card or a short invoke message."""
     parts = []
@@ -393,7 +399,7 @@ class TeamsTurns:
                 await self.connector.post(
                     str(ref.get("serviceUrl") or a.service_url),
                     str(ref["conversation"]["id"]),
-                    in_tenant(act, a.tenant_id),
+                    in_tenant(act, _tenant_of(ref) or a.tenant_id),
                 )
         except (ConnectorError, KeyError, TypeError) as e:
             log.info("could not answer privately in Teams: %s", e)

@@ -381,6 +381,8 @@ class Loop:
         text = _note(decision.note)
         await claims.claim(self.s, item, seen, text)  # one decision at a time, on a fresh item
         await self.require_open(item, text)
+        if isinstance(decision, Acknowledge) and item.state == State.ACKNOWLEDGED:
+            raise await claims.moved_on(self.s, item)  # a button carries no version: two clicks
         holding = await self.dir.team(item.holding_team_id)
         assert holding is not None
         await self.authority.require(actor.id, Act.DECIDE, item)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from adapters.local import LocalChat
 from bot.clock import FixedClock
 from bot.db.models import AuditEvent, Hop, Item
 from bot.domain import Decision
@@ -178,3 +179,62 @@ async def test_many_identical_resolves_at_once_apply_once(slack: Slack) -> None:
     assert sum(f"#{iid} resolved" in t for t in said) == 1, said
     assert sum("already decided by Alice Reyes" in t for t in said) == N - 1, said
     assert len(await reporter_answers(slack)) == 1
+
+
+async def test_many_acknowledge_clicks_at_once_apply_once(slack: Slack) -> None:
+    """A button that decides without a form carries no version: clicked 8 times at once, it
+    still applies once (the claim, then: an acknowledged item is not acknowledged again)."""
+    iid = await reported(slack)
+    card = next(
+        m
+        for (ch, _ts), m in slack.fake.messages.items()
+        if ch == "C0LINCOLN" and "decide:acknowledge" in json.dumps(m)
+    )
+    clicks = await asyncio.gather(
+        *(slack.user.click("U0ALICE", "C0LINCOLN", card, "decide:acknowledge") for _ in range(8))
+    )
+    assert [status for status, _ in clicks] == [200] * 8
+    applied = await decisions(slack, iid)
+    figures("8 acknowledge clicks", 8, len(applied))
+    assert [e.action for e in applied] == ["acknowledge"]
+    assert await state(slack, iid) == "acknowledged"
+
+
+async def test_cluster_response_and_a_decision_at_once_decide_each_item_once(
+    chat: LocalChat,
+) -> None:
+    """Alice answers a cluster of two reports while Bob declines one of them, at the same
+    moment (two transactions side by side on PostgreSQL): each item is decided once, and each
+    reporter hears one answer."""
+    first = await chat.submit("carol", "barrier", {"summary": "The bus schedule cuts coaching"})
+    second = await chat.submit("dev", "barrier", {"summary": "Buses leave before coaching ends"})
+    assert "Thanks" in first.text() and "Thanks" in second.text()
+    cluster, single = await asyncio.gather(
+        chat.submit(
+            "alice",
+            "cluster_respond",
+            {"note": "New bus times", "decision": "resolve"},
+            {"items": "1,2"},
+        ),
+        chat.submit("bob", "decide", {"note": "Not ours"}, {"item": "1", "decision": "decline"}),
+    )
+    async with chat.rt.db.transaction() as s:
+        events = (await s.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
+        items = {i.id: i for i in (await s.scalars(select(Item))).all()}
+    per_item = {
+        iid: [e.action for e in events if e.item_id == iid and e.action in DECISIONS]
+        for iid in (1, 2)
+    }
+    figures("cluster response vs decline", 2, len(per_item[1]))
+    assert len(per_item[1]) == 1 and per_item[2] == ["resolve"], per_item
+    assert items[2].state == "resolved"
+    if per_item[1] == ["decline"]:  # Bob first: the cluster response skips #1, says so
+        assert items[1].state == "declined"
+        assert "#2" in cluster.text()
+    else:
+        assert items[1].state == "resolved"
+        assert "already decided by Alice Reyes" in single.text(), single.text()
+    for reporter in ("carol", "dev"):
+        said = [r.message.text for r in await chat.dms(reporter)]
+        answers = [t for t in said if " resolved " in t or "decided not to act" in t]
+        assert len(answers) == 1, (reporter, said)

@@ -190,7 +190,7 @@ async def test_the_whole_loop_by_clicks_across_three_people(live: Live) -> None:
     await expect(response).to_have_count(1)
     assert await carol.evaluate("window.__notReloaded === true")
     await response.get_by_role("button", name="Goal met").click()
-    await expect(carol.locator("#messages li.note.reply").last).to_contain_text("goal met")
+    await expect(carol.locator("#messages li.note.reply").last).to_contain_text("met the goal")
     await carol.screenshot(path=SHOTS / "04-carol-got-the-response.png", full_page=True)
 
     # The dashboard shows the loop: Lincoln closed it, the path went Lincoln -> Riverside

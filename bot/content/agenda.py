@@ -36,6 +36,7 @@ from bot.content.views import (
 from bot.db.models import Hop, Item, Team
 from bot.directory import Directory
 from bot.domain import Kind, State
+from bot.i18n import _
 from bot.messages import Message
 from bot.metrics import SharedStats
 from bot.similar.views import lines_below, respond_buttons
@@ -119,6 +120,7 @@ async def build_agenda(
         send_up=Section(views(up_rows, names, now), up_n),
         chase=Section(views(chase_rows, names, now), chase_n),
         send_down={k: section(v) for k, v in sorted(send_down.items())},
+        reporter_word=_("the reporter"),
         clusters=clusters,
     )
     return replace(message, buttons=respond_buttons(clusters))
@@ -164,6 +166,6 @@ async def _carry_down(
         v = view(item, names, now)
         v.carry_to = [names.team(h.team_id) for h in below]
         if item.origin_team_id == team.id:
-            v.carry_to.append("the reporter")
+            v.carry_to.append(_("the reporter"))
         out.append(v)
     return out

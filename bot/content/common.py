@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Person, Team
 from bot.domain import STAGE_LABELS, Role, Stage
+from bot.i18n import _
 from bot.messages import Message
 from bot.metrics import SharedStats, TeamStats, team_stats
 from bot.schedule import TICK, CronError, last_fire_at_or_before, next_fire_after, parse_cron
@@ -93,7 +94,7 @@ def stage_of(team: Team) -> str:
     if not stage:
         return ""
     try:
-        return STAGE_LABELS[Stage(str(stage))]
+        return _(STAGE_LABELS[Stage(str(stage))])
     except ValueError:
         return str(stage)
 

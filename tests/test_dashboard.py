@@ -196,7 +196,9 @@ def test_charts_escape_labels_and_state_their_figures() -> None:
     assert "&lt;script&gt;: 3; b: no decision yet" in svg
     lines = str(weekly_lines("w", "Weekly", [("2026-11-16", 2, 0), ("2026-11-23", 1, 3)]))
     assert "week of 16 Nov: 2 opened, 0 resolved; week of 23 Nov: 1 opened, 3 resolved" in lines
-    assert lines.count("<circle") == 2 + 1 and lines.count("<rect x=") == 2 + 1  # + legend
+    # a bar per non-zero count, each with its number written above it; + the legend's 2 keys
+    assert lines.count('<rect x="') == 3 + 2 and "<polyline" not in lines
+    assert re.findall(r">(\d)</text>", lines).count("3") >= 1
 
 
 def test_days_read_well() -> None:

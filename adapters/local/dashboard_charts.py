@@ -1,8 +1,9 @@
 """Charts as inline SVG, generated here (no chart library, no CDN).
 
 Each chart is an `<svg role="img">` with a title and a description that states the figures,
-so a screen reader gets the numbers; the page also shows them as a table. Series differ by
-line style and marker as well as colour.
+so a screen reader gets the numbers; the page also shows them as a table. Every bar carries
+its number; series differ by fill pattern as well as colour, with a legend; charts are 360
+units wide so their text stays readable on a 375 px phone.
 """
 
 from __future__ import annotations
@@ -49,12 +50,12 @@ def hbar(
     chart_id: str, title: str, rows: list[tuple[str, float | None, str]], unit: str = ""
 ) -> Markup:
     """Horizontal bars, one per row: (label, value or None, text to show instead of the value)."""
-    width, row_h, top = 520, 44, 8
+    width, row_h, top = 360, 44, 8  # narrow: read at its size on a phone, not shrunk
     height = top + row_h * max(len(rows), 1) + 4
     desc = "; ".join(f"{label}: {_value_text(v, unit, extra)}" for label, v, extra in rows)
     out = _open(chart_id, width, height, title, desc or "No data yet.")
     top_value = max((v or 0 for _, v, _ in rows), default=0) or 1
-    usable = width - 90
+    usable = width - 60
     for i, (label, value, extra) in enumerate(rows):
         y = top + i * row_h
         bar = max(2.0, usable * value / top_value) if value else 0
@@ -72,19 +73,26 @@ def hbar(
 
 
 def weekly_lines(chart_id: str, title: str, weeks: list[tuple[str, int, int]]) -> Markup:
-    """Opened (solid line, circles) and resolved (dashed line, squares) per week."""
-    width, height = 520, 250
-    left, right, top, bottom = 36, 26, 34, 40
+    """Opened (solid, dark) and resolved (hatched, green) per week, as bars side by side with
+    each non-zero count written above its bar: no line hides another, and the legend is
+    drawn first."""
+    width, height = 360, 230
+    left, right, top, bottom = 26, 6, 40, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     desc = "; ".join(f"week of {_label(w)}: {o} opened, {r} resolved" for w, o, r in weeks)
     out = _open(chart_id, width, height, title, desc or "No data yet.")
+    out.append(
+        f'<defs><pattern id="{chart_id}-hatch" width="4" height="4" '
+        'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<rect width="4" height="4" fill="{RESOLVED}"/>'
+        '<line x1="0" y1="0" x2="0" y2="4" stroke="#ffffff" stroke-width="1.5"/></pattern></defs>'
+    )
     peak = max([1] + [max(o, r) for _, o, r in weeks])
     step = 1 if peak <= 5 else (2 if peak <= 10 else max(1, round(peak / 5)))
     ticks = list(range(0, peak + step, step))
     scale_top = ticks[-1] or 1
-
-    def x(i: int) -> float:
-        return left + (plot_w * i / max(len(weeks) - 1, 1))
+    slot = plot_w / max(len(weeks), 1)
+    bar_w = max(3.0, min(14.0, slot / 2 - 2))
 
     def y(v: int) -> float:
         return top + plot_h - plot_h * v / scale_top
@@ -93,44 +101,32 @@ def weekly_lines(chart_id: str, title: str, weeks: list[tuple[str, int, int]]) -
         out.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
-        )
-        out.append(
-            f'<text x="{left - 6}" y="{y(t) + 4:.1f}" font-size="11" text-anchor="end" '
+            f'<text x="{left - 5}" y="{y(t) + 4:.1f}" font-size="11" text-anchor="end" '
             f'fill="{MUTED}" {FONT}>{t}</text>'
         )
-    for i, (w, _, _) in enumerate(weeks):
-        if (len(weeks) - 1 - i) % 2 == 0 or len(weeks) <= 6:
+    for i, (w, opened, resolved) in enumerate(weeks):
+        mid = left + slot * i + slot / 2
+        for value, x0, fill in (
+            (opened, mid - bar_w - 1, OPENED),
+            (resolved, mid + 1, f"url(#{chart_id}-hatch)"),
+        ):
+            if value:
+                out.append(
+                    f'<rect x="{x0:.1f}" y="{y(value):.1f}" width="{bar_w:.1f}" '
+                    f'height="{y(0) - y(value):.1f}" fill="{fill}"/>'
+                    f'<text x="{x0 + bar_w / 2:.1f}" y="{y(value) - 3:.1f}" font-size="10" '
+                    f'text-anchor="middle" fill="{INK}" {FONT}>{value}</text>'
+                )
+        if (len(weeks) - 1 - i) % 3 == 0 or len(weeks) <= 6:
             out.append(
-                f'<text x="{x(i):.1f}" y="{height - bottom + 18}" font-size="11" '
+                f'<text x="{mid:.1f}" y="{height - bottom + 16}" font-size="11" '
                 f'text-anchor="middle" fill="{MUTED}" {FONT}>{_e(_label(w))}</text>'
             )
-    opened = [o for _, o, _ in weeks]
-    resolved = [r for _, _, r in weeks]
-    for values, colour, dash, square in (
-        (resolved, RESOLVED, ' stroke-dasharray="6 4"', True),
-        (opened, OPENED, "", False),
-    ):
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-        out.append(
-            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
-        )
-        for i, v in enumerate(values):
-            cx, cy = x(i), y(v)
-            if square:
-                out.append(
-                    f'<rect x="{cx - 4:.1f}" y="{cy - 4:.1f}" width="8" height="8" fill="{colour}"/>'
-                )
-            else:
-                out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>')
-    # legend
-    out.append(
-        f'<line x1="{left}" x2="{left + 24}" y1="14" y2="14" stroke="{OPENED}" stroke-width="2.5"/>'
-        f'<circle cx="{left + 12}" cy="14" r="4" fill="{OPENED}"/>'
-        f'<text x="{left + 30}" y="18" font-size="12" fill="{INK}" {FONT}>Opened</text>'
-        f'<line x1="{left + 100}" x2="{left + 124}" y1="14" y2="14" stroke="{RESOLVED}" '
-        'stroke-width="2.5" stroke-dasharray="6 4"/>'
-        f'<rect x="{left + 108}" y="10" width="8" height="8" fill="{RESOLVED}"/>'
-        f'<text x="{left + 130}" y="18" font-size="12" fill="{INK}" {FONT}>Resolved</text>'
+    out.append(  # the legend, above the plot
+        f'<rect x="{left}" y="8" width="12" height="12" fill="{OPENED}"/>'
+        f'<text x="{left + 17}" y="18" font-size="12" fill="{INK}" {FONT}>Opened</text>'
+        f'<rect x="{left + 90}" y="8" width="12" height="12" fill="url(#{chart_id}-hatch)"/>'
+        f'<text x="{left + 107}" y="18" font-size="12" fill="{INK}" {FONT}>Resolved</text>'
     )
     out.append("</svg>")
     return Markup("".join(out))

@@ -34,13 +34,15 @@ TEMPLATES_DIR = HERE / "web_templates"
 # sets it per request; each request runs in its own task, so its own context).
 CSRF: ContextVar[str] = ContextVar("looplink_csrf", default="")
 
+_CODE = re.compile(r"`([^`\n]+)`")
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 _ITALIC = re.compile(r"(?<![\w])_([^_\n]+)_(?![\w])")
 
 
 def marks(text: object) -> Markup:
-    """Neutral message text as HTML: escaped first, then *bold* and _italic_ only."""
+    """Neutral message text as HTML: escaped first, then `code`, *bold* and _italic_ only."""
     safe = str(escape(str(text or "")))
+    safe = _CODE.sub(r"<code>\1</code>", safe)
     safe = _BOLD.sub(r"<strong>\1</strong>", safe)
     safe = _ITALIC.sub(r"<em>\1</em>", safe)
     return Markup(safe)

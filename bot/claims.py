@@ -32,9 +32,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.attribution import Shown, shown
-from bot.cards import STATE_LABELS
+from bot.cards import state_label
 from bot.db.models import AuditEvent, Item, Person, Team
-from bot.domain import State
 from bot.errors import InvalidState
 from bot.texts import texts
 
@@ -119,7 +118,7 @@ async def moved_on(s: AsyncSession, item: Item, note: str = "") -> MovedOn:
         action=action,
         who=who,
         holding=holding,
-        state_label=STATE_LABELS.get(State(item.state), item.state),
+        state_label=state_label(item.state),
         note=note,
     )
     return MovedOn(text.strip())

@@ -19,8 +19,9 @@ import pytest
 
 from adapters.local.signin import GATE
 from bot.clock import FixedClock
+from bot.db.models import Person
 from tests.client import Client
-from tests.web_support import act, serving, settings_for, text_of
+from tests.web_support import act, server_of, serving, settings_for, text_of
 
 COOKIE = "looplink_session"
 
@@ -223,3 +224,19 @@ async def test_serve_mode_sessions_are_scoped_too(db_url: str, clock: FixedClock
         c.session.cookie_jar.update_cookies({COOKIE: kaya})
         assert await status(c, "/") == 200
         assert await status(c, "/teams/harbor") == 200
+
+
+async def test_a_person_who_left_is_signed_out(db_url: str, clock: FixedClock) -> None:
+    """Deactivated after signing in: the next page ends every session of theirs."""
+    async with serving(settings_for(db_url, demo=False, admin_token="t" * 40), clock) as c:
+        store = c.app[GATE].sessions
+        carol, _ = await store.create("person:carol", "oidc:slack")
+        c.session.cookie_jar.update_cookies({COOKIE: carol})
+        assert await status(c, "/me") == 200
+        async with server_of(c).rt.db.transaction() as s:
+            person = await s.get(Person, "carol")
+            assert person is not None
+            person.active = False
+        resp = await c.get("/me", allow_redirects=False)
+        assert resp.status == 303 and resp.headers["Location"] == "/login"
+        assert await store.count_live("person:carol") == 0

@@ -405,7 +405,13 @@ async def viewer(request: web.Request) -> Viewer:
         return EVERYTHING if who.principal in (ADMIN, DEMO) else NOTHING
     rt = request.app[WEB].rt
     async with rt.db.transaction() as s:
-        return await viewer_for(s, pid)
+        seen = await viewer_for(s, pid)
+    if seen is NOTHING:  # no longer an active person: their sessions end, sign in again
+        await gate_of(request).sessions.revoke_all(who.principal)
+        resp = web.HTTPSeeOther("/login")
+        resp.del_cookie(COOKIE, path="/")
+        raise resp
+    return seen
 
 
 def forbidden(request: web.Request, what: str = "page") -> web.Response:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from adapters.local import LocalChat
 from bot.clock import FixedClock
 from bot.db.models import Hop, Item
 from tests.client import Client
@@ -181,3 +182,32 @@ async def test_playground_stale_escalate_form_is_refused(client: Client) -> None
     assert "here is where it is now" in said and BOB_NOTE in said
     state, holding, hops = await where(server_of(client).rt.db, 1)
     assert (state, holding, hops) == ("escalated", "riverside", ["lincoln", "riverside"])
+
+
+# ---- the core: a form made stale by the reporter's answer, on an anonymous item --------------
+
+
+async def test_a_form_made_stale_by_an_anonymous_reporters_answer_never_names_them(
+    chat: LocalChat,
+) -> None:
+    """Alice asks the (anonymous) reporter a question and opens Decline meanwhile; Carol answers;
+    Alice's Decline form is refused: the item changed, and the refusal says so without a name."""
+    sent = await chat.submit("carol", "barrier", {"summary": "Coaching is cut", "anonymous": "yes"})
+    assert "Thanks" in sent.text()
+    await chat.submit(
+        "alice", "decide", {"note": "Which grades?"}, {"item": "1", "decision": "ask_info"}
+    )
+    declining = await chat.press("alice", "decide:decline", "1")
+    assert declining.form is not None
+    question = (await chat.dms("carol"))[-1].message
+    opened = await chat.press("carol", question.buttons[0].action, question.buttons[0].value)
+    assert opened.form is not None
+    await chat.submit("carol", "answer", {"answer": "Grades 3 to 5"}, opened.form.context)
+    refused = await chat.submit("alice", "decide", {"note": "Out of scope"}, declining.form.context)
+    said = refused.text()
+    assert "#1 changed meanwhile: the reporter answered the team's question." in said, said
+    assert "here is where it is now: New" in said and "Out of scope" in said
+    assert "Carol" not in said
+    async with chat.rt.db.transaction() as s:
+        item = await s.get(Item, 1)
+        assert item is not None and item.state == "new"

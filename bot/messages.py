@@ -36,6 +36,7 @@ class FormField:
     options: tuple[Option, ...] = ()
     initial: str = ""
     hint: str = ""
+    placeholder: str = ""  # of a select or a person picker ("Choose…"), in the reader's language
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ class FlowResult:
     # adapter may ask the platform for it and handle the event again (it may link them)
     unknown: bool = False
     queued: bool = False  # the replies were queued in the outbox with the change (see handle)
+    # the words a platform adds around an answer ("close", "done"), in the actor's language
+    words: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
         return "\n\n".join(m.plain() for m in self.replies)

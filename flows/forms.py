@@ -4,6 +4,8 @@ Built when opened, in the language of the person who opens them (bot/i18n.py).""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.domain import (
     DRIVER_LABELS,
     NOTE_REQUIRED,
@@ -37,6 +39,11 @@ def urgency_options() -> tuple[Option, ...]:
 def _form(
     form_id: str, title: str, fields: tuple[FormField, ...], submit: str, **kw: dict[str, str]
 ) -> Form:
+    choose = {"select": _("Choose…"), "person": _("Choose…"), "multiselect": _("Choose any…")}
+    fields = tuple(
+        replace(f, placeholder=choose[f.kind]) if f.kind in choose and not f.placeholder else f
+        for f in fields
+    )
     return Form(
         form_id=form_id,
         title=title,

@@ -7,6 +7,7 @@ their team's queue (new, waiting on us, waiting on the team above, overdue).
 from __future__ import annotations
 
 from bot.authority import Act
+from bot.i18n import _
 from bot.messages import Button, Message
 from flows.events import FlowResult
 from flows.registry import Ctx, command
@@ -16,11 +17,13 @@ from flows.triage import mine_message, queue_message
 async def home_messages(ctx: Ctx) -> list[Message]:
     intro = Message(
         title="Looplink",
-        text="Report what gets in the way of your practice, share what works, and see what happened to it.",
+        text=_(
+            "Report what gets in the way of your practice, share what works, and see what happened to it."
+        ),
         buttons=(
-            Button("Report a barrier", "open:barrier", "", "primary"),
-            Button("Share a success", "open:success"),
-            Button("Give kudos", "open:kudos"),
+            Button(_("Report a barrier"), "open:barrier", "", "primary"),
+            Button(_("Share a success"), "open:success"),
+            Button(_("Give kudos"), "open:kudos"),
         ),
     )
     out = [intro, await mine_message(ctx)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.i18n import _
 from bot.messages import Message
 from flows.events import FlowResult
 from flows.forms import kudos_form
@@ -18,25 +19,30 @@ async def kudos_command(ctx: Ctx, args: str) -> FlowResult:
     text = args.strip()
     if not text:
         return FlowResult(form=kudos_form())
-    target, _, rest = text.partition(" ")
+    target, _sep, rest = text.partition(" ")
     body = rest.strip()
-    if body.lower().startswith("for "):
-        body = body[4:].strip()
+    for word in ("for ", "por "):
+        if body.lower().startswith(word):
+            body = body[len(word) :].strip()
     if not body:
         return FlowResult(form=kudos_form(target=target))
     m = ITEM_RE.search(body)
     k = await ctx.loop.kudos(ctx.person.id, target, body, item_id=m.group(1) if m else None)
     return FlowResult(
-        replies=[Message(text=f'Recognition sent. Thank you for noticing: "{k.text[:120]}"')]
+        replies=[
+            Message(
+                text=_('Recognition sent. Thank you for noticing: "%(text)s"', text=k.text[:120])
+            )
+        ]
     )
 
 
 @form("kudos")
 async def kudos_submit(ctx: Ctx, values: dict[str, str], _context: dict[str, str]) -> FlowResult:
     if not str(values.get("target") or "").strip():
-        return FlowResult(errors={"target": "Who are you recognising?"})
+        return FlowResult(errors={"target": _("Who are you recognising?")})
     if not str(values.get("text") or "").strip():
-        return FlowResult(errors={"text": "Say what they did, specifically."})
+        return FlowResult(errors={"text": _("Say what they did, specifically.")})
     k = await ctx.loop.kudos(
         ctx.person.id,
         str(values["target"]),
@@ -45,5 +51,9 @@ async def kudos_submit(ctx: Ctx, values: dict[str, str], _context: dict[str, str
         driver=str(values.get("driver") or "").strip() or None,
     )
     return FlowResult(
-        replies=[Message(text=f'Recognition sent. Thank you for noticing: "{k.text[:120]}"')]
+        replies=[
+            Message(
+                text=_('Recognition sent. Thank you for noticing: "%(text)s"', text=k.text[:120])
+            )
+        ]
     )

@@ -103,6 +103,7 @@ async def handle(
             try:
                 with i18n.speaking(await loop.dir.person_reader(person, ev.locale)):
                     result = await _dispatch(ctx)
+                    result.words = platform_words()
             except LoopError as e:
                 raise _Rollback(_refused(e, ev, person, identity)) from e
             if result.errors:
@@ -127,6 +128,11 @@ async def handle(
     except Exception:
         log.exception("error handling a %s %s event", ev.platform, ev.kind)
         return FlowResult(replies=[Message(text=_sorry(ev))])
+
+
+def platform_words() -> dict[str, str]:
+    """What adapters add around an answer, in the language being spoken."""
+    return {"close": _("Close"), "done": _("Done."), "already": _("That was already done.")}
 
 
 def _sorry(ev: Inbound) -> str:

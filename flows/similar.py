@@ -9,6 +9,7 @@ from bot.authority import Act
 from bot.db.models import ItemLink
 from bot.decisions import Decline, Merge, Resolve
 from bot.errors import InvalidInput, NotAllowed
+from bot.i18n import _
 from bot.messages import Form, FormField, Message, Option
 from bot.similar.views import MAX_RESPOND, lines_below, respond_buttons
 from bot.texts import texts
@@ -20,7 +21,7 @@ def _id(raw: str) -> int:
     try:
         return int(raw.strip().lstrip("#"))
     except ValueError as e:
-        raise InvalidInput("That button is out of date; please use the latest message.") from e
+        raise InvalidInput(_("That button is out of date; please use the latest message.")) from e
 
 
 @action("voice")
@@ -62,7 +63,9 @@ async def clusters_command(ctx: Ctx, _args: str) -> FlowResult:
     depth = {t.id: len(await ctx.loop.dir.chain_up(t.id)) for t in teams}
     teams.sort(key=lambda t: -depth[t.id])  # the lowest first: a cluster shows once, there
     if not teams:
-        raise NotAllowed("Clusters are for team leads and liaisons of a team with teams below it.")
+        raise NotAllowed(
+            _("Clusters are for team leads and liaisons of a team with teams below it.")
+        )
     now = ctx.rt.clock.now()
     replies = []
     shown: set[tuple[int, ...]] = set()
@@ -75,7 +78,9 @@ async def clusters_command(ctx: Ctx, _args: str) -> FlowResult:
         text, title = texts().module("clusters", team=team, clusters=lines)
         replies.append(Message(title=title, text=text, buttons=respond_buttons(lines)))
     if not replies:
-        raise NotAllowed("None of your teams has teams below it, so there are no clusters to show.")
+        raise NotAllowed(
+            _("None of your teams has teams below it, so there are no clusters to show.")
+        )
     return FlowResult(replies=replies)
 
 
@@ -89,7 +94,7 @@ def _ids(raw: str) -> list[int]:
         if part.strip():
             out.append(_id(part))
     if not out:
-        raise InvalidInput("That button is out of date; please use the latest message.")
+        raise InvalidInput(_("That button is out of date; please use the latest message."))
     return out
 
 
@@ -123,7 +128,7 @@ def respond_form(ids: list[int], kind: str = "barrier") -> Form:
 async def cluster_button(ctx: Ctx, _which: str, value: str) -> FlowResult:
     ids = _ids(value)
     if not await ctx.loop.authority.teams_where(ctx.person.id, Act.LEAD):
-        raise NotAllowed("Only team leads and liaisons can answer a cluster.")
+        raise NotAllowed(_("Only team leads and liaisons can answer a cluster."))
     return FlowResult(form=respond_form(ids))
 
 
@@ -132,10 +137,10 @@ async def cluster_submit(ctx: Ctx, values: dict[str, str], context: dict[str, st
     ids = _ids(context.get("items", ""))
     note = str(values.get("note") or "").strip()
     if not note:
-        return FlowResult(errors={"note": "Please write the response every reporter will read."})
+        return FlowResult(errors={"note": _("Please write the response every reporter will read.")})
     kind = str(values.get("decision") or "resolve")
     if kind not in ("resolve", "decline"):
-        return FlowResult(errors={"decision": "Choose resolve or decline."})
+        return FlowResult(errors={"decision": _("Choose resolve or decline.")})
     decision = Resolve(note) if kind == "resolve" else Decline(note)
     result = await ctx.loop.respond_to_cluster(ctx.person.id, ids, decision)
     text = texts().render(

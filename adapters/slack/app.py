@@ -260,10 +260,14 @@ class SlackBot:
             await self._respond(s, replies)
         elif s.view is not None and s.view.get("type") == "modal":
             await self._client(s).views_update(
-                view_id=s.view["id"], hash=s.view.get("hash"), view=notice_view(replies)
+                view_id=s.view["id"],
+                hash=s.view.get("hash"),
+                view=notice_view(replies, words=result.words),
             )
         elif s.trigger_id:
-            await self._client(s).views_open(trigger_id=s.trigger_id, view=notice_view(replies))
+            await self._client(s).views_open(
+                trigger_id=s.trigger_id, view=notice_view(replies, words=result.words)
+            )
 
     @staticmethod
     def _dm_replies(result: FlowResult, offer_form: bool) -> list[Message]:
@@ -554,7 +558,9 @@ class SlackBot:
                 view=form_view(result.form, await self._slack_users(result.form, where)),
             )
         elif result.replies:
-            await args.ack(response_action="update", view=notice_view(result.replies))
+            await args.ack(
+                response_action="update", view=notice_view(result.replies, words=result.words)
+            )
         else:
             await args.ack()
 

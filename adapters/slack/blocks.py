@@ -219,7 +219,7 @@ def _element(f: FormField, initial_user: str | None) -> Block:
                 "type": "static_select",
                 "action_id": f.name,
                 "options": options,
-                "placeholder": plain("Choose…", 150),
+                "placeholder": plain(f.placeholder or "Choose…", 150),
             }
             if chosen:
                 el["initial_option"] = chosen[0]
@@ -228,7 +228,7 @@ def _element(f: FormField, initial_user: str | None) -> Block:
                 "type": "multi_static_select",
                 "action_id": f.name,
                 "options": options,
-                "placeholder": plain("Choose any…", 150),
+                "placeholder": plain(f.placeholder or "Choose any…", 150),
             }
             if chosen:
                 el["initial_options"] = chosen
@@ -240,7 +240,11 @@ def _element(f: FormField, initial_user: str | None) -> Block:
             el["initial_options"] = [option]
         return el
     # "person": Slack's own people picker; the adapter maps the Slack user back to our person.
-    el = {"type": "users_select", "action_id": f.name, "placeholder": plain("Choose…", 150)}
+    el = {
+        "type": "users_select",
+        "action_id": f.name,
+        "placeholder": plain(f.placeholder or "Choose…", 150),
+    }
     if initial_user:
         el["initial_user"] = initial_user
     return el
@@ -275,15 +279,24 @@ def form_view(form: Form, initial_users: dict[str, str] | None = None) -> Block:
     }
 
 
-def notice_view(messages: Sequence[Message], title: str = "Looplink") -> Block:
+def notice_view(
+    messages: Sequence[Message],
+    title: str = "Looplink",
+    words: dict[str, str] | None = None,
+) -> Block:
     """A modal that only shows messages (answers to a person where no message can go)."""
     return {
         "type": "modal",
         "callback_id": NOTICE_CALLBACK,
         "title": plain(title, MAX_VIEW_TITLE),
-        "close": plain("Close", MAX_VIEW_TITLE),
+        "close": plain((words or {}).get("close", "Close"), MAX_VIEW_TITLE),
         "blocks": messages_blocks(messages, MAX_VIEW_BLOCKS)
-        or [{"type": "section", "text": {"type": "mrkdwn", "text": "Done."}}],
+        or [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": (words or {}).get("done", "Done.")},
+            }
+        ],
     }
 
 

@@ -471,8 +471,8 @@ class TeamsTurns:
         if act.kind == "submit":
             return card_response(replies_card(result.replies))
         if a.personal and result.replies:
-            return Answer(message_response("Done."), result)
-        return message_response(said or "Done.")
+            return Answer(message_response(result.words.get("done", "Done.")), result)
+        return message_response(said or result.words.get("done", "Done."))
 
     async def _latest(self, key: str | None, a: TeamsActivity, who: Who) -> Message | None:
         """The newest version of the card with this update key, as queued for Teams, if that

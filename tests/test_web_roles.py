@@ -120,6 +120,8 @@ async def test_a_district_leader_sees_their_subtree_only(client: Client, clock: 
     assert "No substitute cover" not in html
     stuck = html[html.index('id="stuck"') : html.index('id="teams"')]
     assert 'data-team="riverside"' in stuck and "1 overdue" in text_of(stuck)  # Hana's, escalated
+    hanas = html[html.index('id="item-3"') :]
+    assert 'class="warn overdue">overdue<' in hanas[: hanas.index("</article>")]
     assert "Group: English learners" in html  # the free-text subgroup is a filter and a chart
     for path in ("/teams/lincoln", "/teams/washington", "/teams/state", "/items/3"):
         assert await status(client, path) == 200, path  # state: she is its liaison

@@ -101,6 +101,7 @@ async def me_page(request: web.Request) -> web.StreamResponse:
         p.reporter = "you, anonymously" if p.item.anonymous else "you"
     return html(
         "me.html",
+        now=rt.clock.now(),
         me=v,
         paths=paths,
         total=total,
@@ -178,7 +179,15 @@ async def item_page(request: web.Request) -> web.StreamResponse:
     path: ItemPath = paths[0]
     if v.person_id is not None and item.reporter_id == v.person_id:
         path.reporter = "you, anonymously" if item.anonymous else "you"
-    return html("item.html", me=v, p=path, tz=tz, demo=settings_of(request).demo, signed_in=True)
+    return html(
+        "item.html",
+        me=v,
+        p=path,
+        tz=tz,
+        now=rt.clock.now(),
+        demo=settings_of(request).demo,
+        signed_in=True,
+    )
 
 
 def add_people_pages(app: web.Application) -> None:

@@ -54,6 +54,9 @@ def state_label(state: str) -> str:
         return state
 
 
+TITLE_SUMMARY = 120  # the title shows this much of the statement; the text shows all of it
+
+
 def card_key(item_id: int, team_id: str) -> str:
     return f"item:{item_id}:team:{team_id}"
 
@@ -79,7 +82,8 @@ def item_fields(item: Item, reporter: Person | None) -> tuple[tuple[str, str], .
         fields.append((_("What was tried"), item.tried))
     if item.suggestion:
         fields.append((_("Suggested fix"), item.suggestion))
-    fields.append((_("Urgency"), urgency_word(item.urgency)))
+    if item.kind == Kind.BARRIER:  # a success has no urgency
+        fields.append((_("Urgency"), urgency_word(item.urgency)))
     fields.append(
         (
             _("Reported by"),
@@ -111,49 +115,85 @@ async def item_card(
         )
     ).first()
     last_actor = ""
+    by_reporter = False
     if last is not None:
         how = shown(item.anonymous, last.action, last.actor_id)
-        if how is Shown.REPORTER:
-            last_actor = _("the reporter")
-        elif how is Shown.LOOPLINK:
+        by_reporter = how is Shown.REPORTER
+        if how is Shown.LOOPLINK:
             last_actor = "Looplink"
         elif how is Shown.PERSON and last.actor_id:
             actor = await s.get(Person, last.actor_id)
             last_actor = actor.name if actor else last.actor_id
-    hop_note = ""
-    if holding is not None and holding.id == team.id and holding.id != item.origin_team_id:
-        below = (
-            await s.scalars(
-                select(Hop)
-                .where(Hop.item_id == item.id, Hop.left_at.is_not(None))
-                .order_by(Hop.seq.desc())
-                .limit(1)
-            )
-        ).first()
-        hop_note = below.escalation_note if below else ""
+    path = await escalation_path(s, item)
     t = texts()
-    text = t.render("item_card", item=item, origin=origin, holding=holding, hop_note=hop_note)
+    title = t.render("item_title", item=item)
+    text = t.render(
+        "item_card",
+        item=item,
+        origin=origin,
+        holding=holding,
+        path=path,
+        whole=len(item.summary) > TITLE_SUMMARY,
+        tz=team.timezone,
+    )
     footer = t.render(
         "item_footer",
         item=item,
         last=last,
         last_actor=last_actor,
-        state_label=state_label(item.state),
+        by_reporter=by_reporter,
+        holding=holding,
         tz=team.timezone,
     )
     buttons: tuple[Button, ...] = ()
     decides_here = decidable_in(item, team)
     if decides_here:
         buttons = decision_buttons(item, has_parent=team.parent_id is not None)
+    expand = Button(t.render("card_words", which="show_full"), "full_report", str(item.id))
     rel = await similar.related(s, item, now or datetime.now(UTC))
     extra, similar_buttons = await related_fields(s, item, rel, decides_here)
     return Message(
-        title=t.render("item_title", item=item),
+        title=title,
         text=text,
         fields=item_fields(item, reporter) + extra,
         buttons=buttons + similar_buttons,
         footer=footer,
+        expand=expand,
     )
+
+
+async def escalation_path(s: AsyncSession, item: Item) -> list[dict[str, object]]:
+    """Every level the item was sent up from, in order: the team, the team above, the
+    reason it gave, who sent it and when (the decider of an escalation is always shown)."""
+    hops = (await s.scalars(select(Hop).where(Hop.item_id == item.id).order_by(Hop.seq))).all()
+    sent = (
+        await s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.item_id == item.id, AuditEvent.action == "escalate")
+            .order_by(AuditEvent.id)
+        )
+    ).all()
+    path: list[dict[str, object]] = []
+    for i, (hop, above) in enumerate(zip(hops, hops[1:], strict=False)):
+        by = sent[i] if i < len(sent) else None
+        who = await s.get(Person, by.actor_id) if by is not None and by.actor_id else None
+        team, up = await s.get(Team, hop.team_id), await s.get(Team, above.team_id)
+        path.append(
+            {
+                "team": team.name if team else hop.team_id,
+                "to": up.name if up else above.team_id,
+                "note": hop.escalation_note,
+                "by": who.name if who else "",
+                "at": hop.left_at,
+            }
+        )
+    return path
+
+
+def full_report(card: Message) -> Message:
+    """The whole card as paragraphs (no field a platform would shorten), for reading apart."""
+    parts = [card.text, *(f"*{label}*\n{value}" for label, value in card.fields), card.footer]
+    return Message(title=card.title, text="\n\n".join(p for p in parts if p))
 
 
 async def related_fields(
@@ -228,15 +268,27 @@ async def related_fields(
 
 
 def decision_buttons(item: Item, has_parent: bool) -> tuple[Button, ...]:
+    if item.kind == Kind.SUCCESS:
+        return success_buttons(item, has_parent)
     value = str(item.id)
     out = []
     if item.state in (State.NEW, State.ESCALATED, State.NEEDS_INFO):
         out.append(Button(_(DECISION_LABELS[Decision.ACKNOWLEDGE]), "decide:acknowledge", value))
     out.append(Button(_(DECISION_LABELS[Decision.RESOLVE]), "decide:resolve", value, "primary"))
     if has_parent:
-        label = _("Send up") if item.kind == Kind.SUCCESS else _(DECISION_LABELS[Decision.ESCALATE])
-        out.append(Button(label, "decide:escalate", value))
-    if item.kind == Kind.BARRIER:
-        out.append(Button(_(DECISION_LABELS[Decision.ASK_INFO]), "decide:ask_info", value))
-        out.append(Button(_(DECISION_LABELS[Decision.DECLINE]), "decide:decline", value, "danger"))
+        out.append(Button(_(DECISION_LABELS[Decision.ESCALATE]), "decide:escalate", value))
+    out.append(Button(_(DECISION_LABELS[Decision.ASK_INFO]), "decide:ask_info", value))
+    out.append(Button(_(DECISION_LABELS[Decision.DECLINE]), "decide:decline", value, "danger"))
+    return tuple(out)
+
+
+def success_buttons(item: Item, has_parent: bool) -> tuple[Button, ...]:
+    """A success is celebrated (closed here), sent up so it can spread, and its reporter
+    thanked: never declined, never asked to justify itself."""
+    t = texts()
+    value = str(item.id)
+    out = [Button(t.render("card_words", which="celebrate"), "decide:resolve", value, "primary")]
+    if has_parent:
+        out.append(Button(t.render("card_words", which="send_up"), "decide:escalate", value))
+    out.append(Button(t.render("card_words", which="thank"), "thank", value))
     return tuple(out)

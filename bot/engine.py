@@ -457,7 +457,7 @@ class Loop:
         current = hops[-1]
         current.left_at = now
         current.escalation_note = text
-        due = await self._due(parent, now)
+        due = await self._due(parent, now) if item.kind == Kind.BARRIER else None
         self.s.add(
             Hop(
                 item_id=item.id,
@@ -575,6 +575,27 @@ class Loop:
                     )
                 ),
             )
+
+    async def thank(self, person_id: str, item_id: int | str) -> Item:
+        """A lead of a team the success passed through thanks its reporter (by DM; an
+        anonymous reporter stays anonymous: the thanks goes through Looplink)."""
+        item = await self.item(item_id)
+        if item.kind != Kind.SUCCESS:
+            raise InvalidInput(f"#{item.id} is a barrier: thank its reporter with kudos.")
+        actor = await self._person(person_id)
+        teams = [await self.dir.team(h.team_id) for h in await self.hops(item)]
+        mine = [t for t in teams if t and await self.authority.may(actor.id, Act.LEAD, t)]
+        if not mine:
+            raise NotAllowed("Only a lead or liaison of a team it reached can thank its reporter.")
+        await self._audit(item, actor.id, "thanked", item.state, team_id=mine[-1].id)
+        team = mine[-1]
+        await self._send(
+            "person",
+            item.reporter_id,
+            lambda: Message(text=texts().render("success_thanked", item=item, team=team, by=actor)),
+        )
+        await self._post_cards(item)
+        return item
 
     # ---- similar items -------------------------------------------------------------------
 

@@ -60,6 +60,9 @@ class Message:
     buttons: tuple[Button, ...] = ()
     form: Form | None = None  # a form shown inline (or opened as a modal where the platform can)
     footer: str = ""
+    # where a platform has to shorten this message (a field over its limit, a card over its
+    # size), the button it adds so nothing is cut silently (e.g. "Show full report")
+    expand: Button | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +77,7 @@ class Message:
             buttons=tuple(Button(**b) for b in data.get("buttons", ())),
             form=form_from_json(form) if form else None,
             footer=data.get("footer", ""),
+            expand=Button(**data["expand"]) if data.get("expand") else None,
         )
 
     def plain(self) -> str:

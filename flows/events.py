@@ -46,6 +46,9 @@ class FlowResult:
     queued: bool = False  # the replies were queued in the outbox with the change (see handle)
     # the words a platform adds around an answer ("close", "done"), in the actor's language
     words: dict[str, str] = field(default_factory=dict)
+    # the replies are a long read (a whole report): shown in a window of their own where the
+    # platform has one (a Slack modal), else like any reply
+    show_apart: bool = False
 
     def text(self) -> str:
         return "\n\n".join(m.plain() for m in self.replies)

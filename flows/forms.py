@@ -105,7 +105,11 @@ def report_form(kind: str, summary: str = "", anonymity_hint: str = "") -> Form:
 
 
 def decide_form(
-    item_id: int, decision: Decision, title: str, seen: dict[str, str] | None = None
+    item_id: int,
+    decision: Decision,
+    title: str,
+    seen: dict[str, str] | None = None,
+    note_label: str = "",
 ) -> Form:
     """A decision's form; `seen` (the holding team and the item's version) goes with it, so a
     submission for an item that has moved on since is refused (bot/claims.py)."""
@@ -113,7 +117,7 @@ def decide_form(
     fields = [
         FormField(
             "note",
-            _(label) if label else _("Note"),
+            note_label or (_(label) if label else _("Note")),
             "textarea",
             required=decision in NOTE_REQUIRED,
         )

@@ -39,6 +39,8 @@ from flows.registry import Ctx, action, command, fold, form
 ACTIVE, SENT, CANCELLED = "report", "sent", "cancelled"  # ConversationState.flow
 # Words typed in answer, in every language Looplink speaks (compared folded: no accents).
 SEND = {"send", "yes", "y", "ok", "enviar", "envialo", "si", "s"}
+ASIDE = "aside"  # a draft nobody answered for DRAFT_TTL: it no longer takes messages; 'resume'
+DRAFT_TTL = timedelta(hours=24)  # how long a draft waits for its next answer
 LATE = timedelta(hours=1)  # how long a late "send" or "cancel" is told what became of a draft
 YES = {"yes", "y", "true", "1", "anonymous", "hide", "hidden", "si", "s", "anonimo", "ocultar"}
 NO = {"no", "n", "false", "0", "", "show", "mostrar"}
@@ -213,13 +215,8 @@ async def _question(ctx: Ctx, kind: str, step: str, answers: dict[str, Any]) -> 
             + (f"\n{hint}" if hint else "")
         )
     inp = _input(kind, answers)
-    fields = [(_("Summary"), inp.summary)]
-    if inp.details:
-        fields.append((_("Where / when"), inp.details))
-    fields.append((_("Anonymous"), _("yes") if inp.anonymous else _("no")))
     return Message(
-        text=_("Ready to send this to your team? Reply 'send', or 'cancel'."),
-        fields=tuple(fields),
+        text=texts().render("steps_review", inp=inp, barrier=barrier),
         buttons=(
             Button(_("Send"), "steps:send", "", "primary"),
             Button(_("Cancel"), "steps:cancel", "", "danger"),
@@ -243,14 +240,21 @@ def _input(kind: str, answers: dict[str, Any]) -> ReportInput:
     )
 
 
-def _pick(options: list[Any], raw: str) -> str | None:
-    text = fold(raw)
+def _pick(options: list[Any], raw: str, labels: dict[Any, str]) -> str | None:
+    """An option by its number, its value or its own name (in the reader's language too);
+    a word that names exactly one option ("fidelity") picks it."""
+    text = fold(raw).rstrip(".")
     if text.isdigit() and 1 <= int(text) <= len(options):
         return str(options[int(text) - 1].value)
+    names = {
+        o: {o.value, o.value.replace("_", " "), labels[o].lower(), _(labels[o]).lower()}
+        for o in options
+    }
     for o in options:
-        if text in (o.value, o.value.replace("_", " ")):
+        if text in names[o]:
             return str(o.value)
-    return None
+    partial = [o for o in options if text and any(text in n for n in names[o])]
+    return str(partial[0].value) if len(partial) == 1 else None
 
 
 def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa: C901 - one case per step
@@ -272,24 +276,22 @@ def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa:
         if low in SKIP:
             answers["affected"] = []
             return None
-        who, _sep, group = text.partition(":")
-        picked = [fold(w) for w in who.split(",") if w.strip()]
-        picked = [AFFECTED_WORDS.get(p, p) for p in picked]
-        valid = [a.value for a in Affected]
-        bad = [p for p in picked if p not in valid]
+        picked, groups, bad = _affected(text)
         if bad:
             return _(
                 "I don't know '%(words)s'. Use students, families and/or staff, or 'skip'.",
                 words=", ".join(bad),
             )
         answers["affected"] = picked
-        answers["subgroup"] = group.strip()
+        answers["subgroup"] = ", ".join(groups)
     elif step == "driver":
-        answers["driver"] = Driver.OTHER.value if low in SKIP else (_pick(DRIVERS, text) or "")
+        answers["driver"] = (
+            Driver.OTHER.value if low in SKIP else (_pick(DRIVERS, text, DRIVER_LABELS) or "")
+        )
         if not answers["driver"]:
             return _("Please reply with a number from 1 to %(n)s, or 'skip'.", n=len(DRIVERS))
     elif step == "stage":
-        answers["stage"] = "" if low in SKIP else (_pick(STAGES, text) or "?")
+        answers["stage"] = "" if low in SKIP else (_pick(STAGES, text, STAGE_LABELS) or "?")
         if answers["stage"] == "?":
             return _("Please reply with a number from 1 to %(n)s, or 'skip'.", n=len(STAGES))
     elif step == "urgency":
@@ -305,6 +307,28 @@ def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa:
         else:
             return _("Please answer yes or no.")
     return None
+
+
+def _affected(text: str) -> tuple[list[str], list[str], list[str]]:
+    """'students: English learners, staff' -> (['students', 'staff'], ['English learners'], []):
+    a name after a colon is a group of the people before it until a known kind comes again."""
+    valid = [a.value for a in Affected]
+    picked: list[str] = []
+    groups: list[str] = []
+    bad: list[str] = []
+    in_group = False
+    for piece in (p.strip() for p in text.split(",")):
+        head, colon, group = piece.partition(":")
+        word = AFFECTED_WORDS.get(fold(head), fold(head))
+        if word in valid:
+            picked += [] if word in picked else [word]
+            in_group = bool(colon)
+            groups += [group.strip()] if group.strip() else []
+        elif in_group and piece:
+            groups.append(piece)
+        elif piece:
+            bad.append(piece)
+    return picked, groups, bad
 
 
 async def start_steps(ctx: Ctx, kind: str, first: str) -> FlowResult:
@@ -365,7 +389,7 @@ async def _claim(ctx: Ctx, row: ConversationState, outcome: str) -> bool:
         .where(
             ConversationState.platform == row.platform,
             ConversationState.person_id == row.person_id,
-            ConversationState.flow == ACTIVE,
+            ConversationState.flow == row.flow,
             ConversationState.version == row.version,
         )
         .values(flow=outcome, version=row.version + 1, updated_at=ctx.rt.clock.now())
@@ -406,7 +430,7 @@ async def late(ctx: Ctx, asked: str) -> FlowResult | None:
 
 
 async def cancel_steps(ctx: Ctx) -> FlowResult:
-    row = await active_steps(ctx)
+    row = await active_steps(ctx) or await aside_steps(ctx)
     if row is not None and await _claim(ctx, row, CANCELLED):
         return FlowResult(replies=[Message(text=_("Cancelled. Nothing was sent."))])
     told = await late(ctx, "cancel")
@@ -460,3 +484,56 @@ async def steps_button(ctx: Ctx, which: str, _value: str) -> FlowResult:
     return await _send_steps(
         ctx, row, row.data.get("kind", "barrier"), dict(row.data.get("answers", {}))
     )
+
+
+# ---- a draft that waits: commands mid-report, set aside after DRAFT_TTL, resume ---------
+
+
+def stale(ctx: Ctx, row: ConversationState) -> bool:
+    """Whether the active draft went unanswered for longer than DRAFT_TTL."""
+    return row.updated_at < ctx.rt.clock.now() - DRAFT_TTL
+
+
+async def set_aside(ctx: Ctx, row: ConversationState) -> bool:
+    """Stop the draft taking messages (it keeps every answer); False if it moved meanwhile."""
+    return await _claim(ctx, row, ASIDE)
+
+
+async def waiting(ctx: Ctx, row: ConversationState) -> Message:
+    """What the person is told after a command run mid-report: where the draft waits."""
+    kind = row.data.get("kind", "barrier")
+    step = row.data.get("step", "summary")
+    question = await _question(ctx, kind, step, dict(row.data.get("answers", {})))
+    note = texts().render("steps_waiting", kind=kind)
+    return Message(text=f"{note}\n{question.text}", buttons=question.buttons)
+
+
+def set_aside_note(row: ConversationState, typed: str) -> Message:
+    """Told when a draft was set aside: what it was, how to resume it, and what they typed."""
+    answers = row.data.get("answers", {})
+    text = texts().render(
+        "steps_set_aside",
+        kind=row.data.get("kind", "barrier"),
+        summary=str(answers.get("summary", "")),
+        hours=int(DRAFT_TTL.total_seconds() // 3600),
+        typed=typed,
+    )
+    return Message(text=text)
+
+
+@command("resume")
+async def resume_command(ctx: Ctx, _args: str) -> FlowResult:
+    """Pick up your unfinished report where you left it."""
+    row = await _state(ctx)
+    if row is None or row.flow not in (ACTIVE, ASIDE):
+        return FlowResult(replies=[Message(text=texts().render("steps_nothing_to_resume"))])
+    kind = row.data.get("kind", "barrier")
+    step = row.data.get("step", "summary")
+    answers = dict(row.data.get("answers", {}))
+    await _save(ctx, kind, step, answers)  # active again, and waiting from now
+    return FlowResult(replies=[await _question(ctx, kind, step, answers)])
+
+
+async def aside_steps(ctx: Ctx) -> ConversationState | None:
+    row = await _state(ctx)
+    return row if row is not None and row.flow == ASIDE else None

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import flows.admin
 import flows.agenda
 import flows.burst
+import flows.card_actions
 import flows.help
 import flows.home
 import flows.kudos
@@ -25,7 +26,7 @@ import flows.report
 import flows.similar
 import flows.triage
 from bot import i18n
-from bot.db.models import Person, ProcessedDelivery
+from bot.db.models import ConversationState, Person, ProcessedDelivery
 from bot.domain import MAX_TEXT
 from bot.engine import Loop
 from bot.errors import FieldErrors, InvalidInput, LoopError
@@ -40,7 +41,6 @@ from flows.registry import ACTIONS, COMMANDS, FORMS, Ctx, fold
 log = logging.getLogger("looplink.flows")
 
 CANCEL = {"cancel", "stop", "quit", "exit", "cancelar", "parar", "salir"}
-ANSWERED_MID_STEPS = {"help", "mine", "ayuda", "mios"}  # typed during a step-by-step report
 SORRY = N_(
     "Sorry, something went wrong on our side and nothing was saved. Please try again in a moment."
 )
@@ -234,14 +234,53 @@ async def _command(ctx: Ctx, name: str, args: str) -> FlowResult:
     return await handler(ctx, args)
 
 
+# Mid-report, a word that is also an answer ("My class, every Tuesday") must stay an answer:
+# a command is a command word alone, a word typed with its slash, or kudos naming someone.
+_NAMING = ("kudos", "thanks")
+
+
+def _is_command(name: str, args: str, slashed: bool) -> bool:
+    if name not in COMMANDS:
+        return False
+    return slashed or not args or (name in _NAMING and args.startswith("@"))
+
+
+async def _mid_report(
+    ctx: Ctx, steps: ConversationState, text: str, is_command: bool
+) -> FlowResult:
+    """A message while a step-by-step report is in progress: an answer, or a command that
+    runs while the draft waits (and the bot says so); a draft unanswered for too long is set
+    aside first (it keeps its answers; 'resume' picks it up)."""
+    name, args = _split(text)
+    if ctx.ev.channel is None and flows.report.stale(ctx, steps):
+        await flows.report.set_aside(ctx, steps)  # it waited too long: it takes no more words
+        if not is_command:
+            return FlowResult(replies=[flows.report.set_aside_note(steps, text)])
+        result = await _command(ctx, name, args)
+        result.replies.append(flows.report.set_aside_note(steps, ""))
+        return result
+    if not is_command:
+        return await flows.report.continue_steps(ctx, steps, text)
+    if name in ("barrier", "success"):  # one report at a time: the draft waits
+        return FlowResult(replies=[await flows.report.waiting(ctx, steps)])
+    result = await _command(ctx, name, args)
+    if name != "resume":
+        result.replies.append(await flows.report.waiting(ctx, steps))
+    return result
+
+
 async def _text(ctx: Ctx) -> FlowResult:
     text = ctx.ev.text.strip()
     name, args = _split(text)
+    slashed = text.startswith("/")
     steps = await flows.report.active_steps(ctx)
     if name in CANCEL:
         return await flows.report.cancel_steps(ctx)
-    if steps is not None and name not in ANSWERED_MID_STEPS:
-        return await flows.report.continue_steps(ctx, steps, text)
+    if steps is not None and ctx.ev.channel is None:
+        return await _mid_report(ctx, steps, text, _is_command(name, args, slashed))
+    aside = await flows.report.aside_steps(ctx) if ctx.ev.channel is None else None
+    if aside is not None and not _is_command(name, args, slashed) and name not in flows.report.SEND:
+        return FlowResult(replies=[flows.report.set_aside_note(aside, text)])
     if steps is None and ctx.ev.channel is None and fold(text) in flows.report.SEND:
         late = await flows.report.late(ctx, "send")  # a draft another request just sent
         if late is not None:

@@ -11,7 +11,7 @@ from bot.cards import state_label
 from bot.claims import Seen, seen_context
 from bot.db.models import Hop, Item, Team
 from bot.decisions import NEEDS_FORM, decision_kind, decision_of
-from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, State
+from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, Kind, State
 from bot.errors import NotAllowed
 from bot.i18n import N_, _, ngettext
 from bot.i18n import day as _day
@@ -53,7 +53,13 @@ async def decide_button(ctx: Ctx, which: str, value: str) -> FlowResult:
     await ctx.loop.authority.require(ctx.person.id, Act.DECIDE, item)
     if decision in NEEDS_FORM:
         title = _(FORM_TITLES[decision], id=item.id)
-        return FlowResult(form=decide_form(item.id, decision, title, seen_context(item)))
+        label = ""
+        if item.kind == Kind.SUCCESS and decision in (Decision.RESOLVE, Decision.ESCALATE):
+            t = texts()
+            title = t.render("success_words", which=f"title_{decision.value}", id=item.id)
+            label = t.render("success_words", which=f"note_{decision.value}")
+        form = decide_form(item.id, decision, title, seen_context(item), note_label=label)
+        return FlowResult(form=form)
     await ctx.loop.decide(ctx.person.id, item.id, decision_of(decision))
     return FlowResult(replies=[Message(text=_done(decision, item.id))])
 

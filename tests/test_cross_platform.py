@@ -103,7 +103,7 @@ async def test_reported_in_teams_resolved_in_slack_relayed_back_to_teams(
         ]
         assert len(relays) == 1, channel
         assert (
-            "Resolved — resolve by Grace Okafor" in item_card(w, channel, iid).text()
+            "Resolved by Grace Okafor on" in item_card(w, channel, iid).text()
         )  # updated in place
     dm = w.connector.to(QUINN.personal_conversation)[-1]
     assert RESOLUTION in dm.text() and "State Implementation Team" in dm.text()

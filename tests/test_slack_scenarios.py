@@ -616,7 +616,7 @@ async def test_ask_reporter_answer_from_the_dm_through_a_modal(slack: Slack) -> 
     assert "Grades 3-5" in block_text(passed.args["blocks"])
     assert "(Carol Jensen)" in block_text(passed.args["blocks"])
     [card] = fake.to("chat.update", channel="C0LINCOLN")  # back to waiting for a decision
-    assert "info provided by Carol Jensen" in block_text(card.args["blocks"])
+    assert "Answered by Carol Jensen on" in block_text(card.args["blocks"])
     assert "decide:resolve" in [b["action_id"] for b in buttons(card.args["blocks"])]
 
 

@@ -79,4 +79,6 @@ async def test_success_steps_send(chat: LocalChat) -> None:
     res = await chat.press("carol", "steps:send")
     assert "success #1" in res.text()
     card = (await chat.channel("lincoln"))[-1].message
-    assert card.title.startswith("Success #1") and any(b.label == "Send up" for b in card.buttons)
+    assert card.title.startswith("Success #1") and any(
+        b.label == "Send up to share" for b in card.buttons
+    )

@@ -488,7 +488,7 @@ async def test_a_decision_made_outside_teams_is_relayed_back_to_teams(
             "mara", "decide", {"note": RESOLUTION}, {"item": str(iid), "decision": "resolve"}
         )
         await w.deliver()
-        assert "Resolved — resolve by Mara Quispe" in item_card(w, MILLBROOK, iid).text()
+        assert "Resolved by Mara Quispe on" in item_card(w, MILLBROOK, iid).text()
         assert RESOLUTION in w.connector.to(QUINN.personal_conversation)[-1].text()
         async with w.server.rt.db.transaction() as s:
             item = await s.get(Item, iid)

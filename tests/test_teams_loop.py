@@ -146,7 +146,7 @@ async def test_full_loop_in_teams(db_url: str, clock: FixedClock) -> None:
         # both cards were updated in place and show who decided, and when
         for channel in (OAKGROVE, MILLBROOK):
             final = item_card(w, channel, iid)
-            assert "Resolved — resolve by Mara Quispe on" in final.text()
+            assert "Resolved by Mara Quispe on" in final.text()
             assert RESOLUTION in final.text()
             assert titles(final.card) == []
         assert ("Reported by" in item_card(w, OAKGROVE, iid).text()) and (

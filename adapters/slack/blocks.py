@@ -151,6 +151,9 @@ def message_blocks(m: Message, seen: set[str] | None = None) -> list[Block]:
     for i in range(0, len(fields), MAX_FIELDS):
         blocks.append({"type": "section", "fields": fields[i : i + MAX_FIELDS]})
     buttons = list(m.buttons)
+    cut = any(len(escape(v)) > MAX_FIELD_TEXT - 210 for _, v in m.fields)
+    if cut and m.expand is not None:  # the rest is a click away, never silently gone
+        buttons.append(m.expand)
     if m.form is not None and (extra := form_button(m.form)) is not None:
         buttons.append(extra)
     blocks += _buttons(buttons, seen)

@@ -207,6 +207,8 @@ def _shorten(m: Message, limit: int) -> Message:
         text=cut(m.text),
         fields=tuple((label, cut(value)) for label, value in m.fields),
         footer=cut(m.footer),
+        buttons=m.buttons + ((m.expand,) if m.expand is not None else ()),
+        expand=None,
     )
 
 

@@ -6,6 +6,7 @@ raises OrgFileError carrying every problem found (not just the first).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,14 @@ from bot.yamlload import Lined, YamlLimitError, load
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DEFAULT_DIGEST = "0 8 * * mon"
+
+
+# The keys a person and a team may have (besides each platform's person keys): anything else
+# is a misspelling, refused with the closest of these.
+PERSON_KEYS = {"id", "name", "email", "language", "timezone"}
+TEAM_KEYS = {"id", "name", "level", "parent", "response_days", "timezone", "channels"}
+TEAM_KEYS |= {"meeting", "digest", "recognition", "progress", "follow_up_weeks", "measures"}
+TEAM_KEYS |= {"nudges", "members", "language"}
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,20 @@ class _Validator:
     def bad(self, line: int, message: str, fix: str) -> None:
         self.problems.append(Problem(line, message, fix))
 
+    def only(self, obj: _Lined, known: set[str], where: str) -> None:
+        """Refuse keys this mapping does not have (a misspelt key would silently do
+        nothing): each with its line and the closest known key."""
+        for key in obj:
+            if str(key) in known:
+                continue
+            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else ""
+            self.bad(
+                _line(obj, str(key)),
+                f"unknown key '{key}'{where}" + (f" ({hint})" if hint else ""),
+                f"{hint} Known keys: {', '.join(sorted(known))}".strip(),
+            )
+
     def text(self, obj: _Lined, key: str, required: bool = False, max_len: int = 200) -> str | None:
         value = obj.get(key)
         if value is None or value == "":
@@ -249,13 +272,7 @@ class _Validator:
             )
         known = {"organization", "timezone", "calendar", "people", "teams", "settings"}
         known.update(("workspaces", "admins", "language"))
-        for key in data:
-            if key not in known:
-                self.bad(
-                    _line(data, key),
-                    f"unknown key '{key}'",
-                    f"use one of {', '.join(sorted(known))}",
-                )
+        self.only(data, known, "")
         org_name = self.text(data, "organization", required=True) or ""
         tz = self.timezone(data, "timezone", default="UTC")
         language = self.language(data) or i18n.SOURCE
@@ -388,6 +405,7 @@ class _Validator:
                 self.bad(line, "each person must be a mapping", "write '- id: ...' and 'name: ...'")
                 continue
             pid = self.ident(entry, "person")
+            self.only(entry, PERSON_KEYS | set(self.person_keys), f" in person '{pid}'")
             name = self.text(entry, "name", required=True)
             if pid is None or name is None:
                 continue
@@ -656,6 +674,7 @@ class _Validator:
 
     def team(self, entry: _Lined, org_tz: str, people: set[str]) -> TeamSpec | None:
         tid = self.ident(entry, "team")
+        self.only(entry, TEAM_KEYS, f" in team '{tid}'")
         name = self.text(entry, "name", required=True)
         level = self.text(entry, "level") or "building"
         days = entry.get("response_days", 5)
@@ -672,6 +691,7 @@ class _Validator:
         digest = self.schedule_block(entry, "digest", tz)
         before = 120
         if meeting is not None:
+            self.only(meeting, {"schedule", "agenda_before_minutes"}, f" in team '{tid}' meeting")
             before = meeting.get("agenda_before_minutes", 120)
             if not isinstance(before, int) or isinstance(before, bool) or not 0 <= before <= 10080:
                 self.bad(
@@ -773,6 +793,7 @@ class _Validator:
             if isinstance(m, str):
                 m_person, m_role, m_line = m, "member", line
             elif isinstance(m, _Lined):
+                self.only(m, {"person", "role"}, f" in a member of team '{entry.get('id')}'")
                 m_person, m_role, m_line = (
                     str(m.get("person", "")),
                     str(m.get("role", "member")),

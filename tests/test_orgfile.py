@@ -149,3 +149,23 @@ def test_cli_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     err = capsys.readouterr().err
     assert f"{bad}:14: team 'low' has unknown parent 'topp'" in err
     assert "nothing was applied" in err
+
+
+def test_misspelt_keys_are_errors_with_their_line_and_the_closest_key() -> None:
+    """Issue 15: `slak:` and `respons_days:` were accepted silently (and did nothing)."""
+    text = GOOD.replace("  - {id: ben, name: Ben}", "  - {id: ben, name: Ben, slak: U0BEN}")
+    text = text.replace("    parent: top\n", "    parent: top\n    respons_days: 3\n")
+    text = text.replace(
+        'meeting: {schedule: "0 15 * * tue"}',
+        'meeting: {schedule: "0 15 * * tue", agenda_befor_minutes: 60}',
+    )
+    text = text.replace("{person: ben, role: lead}", "{person: ben, rol: lead}")
+    err = str(problems(text))
+    assert "org.yaml:5: unknown key 'slak' in person 'ben'" in err, err
+    assert "did you mean 'slack'?" in err
+    assert "org.yaml:15: unknown key 'respons_days' in team 'low'" in err, err
+    assert "did you mean 'response_days'?" in err
+    assert "did you mean 'agenda_before_minutes'?" in err
+    assert "did you mean 'role'?" in err
+    top = str(problems("organisation: X\n" + GOOD))
+    assert "unknown key 'organisation'" in top and "did you mean 'organization'?" in top

@@ -150,7 +150,7 @@ async def test_step_by_step_report_in_the_chat_box(client: Client) -> None:
     ]
     for answer in answers:
         await act(client, "carol", kind="text", text=answer)
-    confirm = await act(client, "carol", kind="text", text="hello")
+    confirm = await act(client, "carol", kind="text", text="looks good")
     assert "Reply 'send' to send it, or 'cancel' to stop." in text_of(confirm["messages"])
     await act(client, "carol", kind="text", text="send")
     [item] = await items(client)

@@ -255,7 +255,9 @@ class SlackBot:
             await self._open(s, result.form)
         replies = list(result.replies)
         if result.show_apart and replies and s.trigger_id:  # a long read: a modal of its own
-            await self._client(s).views_open(trigger_id=s.trigger_id, view=notice_view(replies))
+            await self._client(s).views_open(
+                trigger_id=s.trigger_id, view=notice_view(replies, words=result.words)
+            )
             return
         if not replies or s.dm_channel:
             return  # DM answers were queued in the outbox before the ack

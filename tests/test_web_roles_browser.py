@@ -20,7 +20,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from adapters.local import LocalChat
-from adapters.local.providers import slack_provider
+from adapters.local.providers import microsoft_provider, slack_provider
 from bot.clock import FixedClock
 from looplink.server import build_server
 from tests.fakes.oidc import FakeOidc
@@ -46,6 +46,7 @@ class Live:
     url: str
     browser: Browser
     fake: FakeOidc
+    microsoft: FakeOidc
     errors: list[str] = field(default_factory=list)
 
 
@@ -87,9 +88,15 @@ async def live(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Live]:
     db = tmp_path / "roles.db"
     shutil.copy(sqlite_template, db)
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
-    async with FakeOidc() as fake:
-        provider = slack_provider(fake.client_id, fake.client_secret, fake.discovery_url)
-        settings = settings_for(f"sqlite:///{db}", demo=False, sign_in=(provider,))
+    async with FakeOidc() as fake, FakeOidc() as microsoft:
+        microsoft.issuer_override = microsoft.base + "/{tenantid}/v2.0"  # Entra, multi-tenant
+        providers = (
+            slack_provider(fake.client_id, fake.client_secret, fake.discovery_url),
+            microsoft_provider(
+                microsoft.client_id, microsoft.client_secret, microsoft.discovery_url
+            ),
+        )
+        settings = settings_for(f"sqlite:///{db}", demo=False, sign_in=providers)
         server = await build_server(settings, clock=clock)
         await seed(LocalChat(server.rt), clock)
         runner = web.AppRunner(server.app, access_log=None, shutdown_timeout=2)
@@ -100,7 +107,7 @@ async def live(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Live]:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
-                live = Live(f"http://127.0.0.1:{runner.addresses[0][1]}", browser, fake)
+                live = Live(f"http://127.0.0.1:{runner.addresses[0][1]}", browser, fake, microsoft)
                 yield live
                 assert live.errors == [], live.errors
             finally:
@@ -236,3 +243,23 @@ async def test_the_sign_in_page(live: Live) -> None:
     await page.get_by_role("link", name="Sign in with Slack").click()
     await expect(page.locator("h1")).to_have_text("You are not signed in")
     await shoot(page, "signin-nobody")
+
+
+async def test_signing_in_with_microsoft(live: Live) -> None:
+    """Henry (State team's coach) has no Teams identity yet: his Entra account, in the
+    organisation's declared tenant, is linked by its verified email and he lands on his page."""
+    ctx = await live.browser.new_context(viewport={"width": 375, "height": 900})
+    page = await ctx.new_page()
+    live.microsoft.account = {
+        "sub": "pairwise",
+        "oid": "00000000-0000-0000-0000-0000000e0001",
+        "tid": "72f988bf-0000-4000-8000-00000000c0de",
+        "email": "henry.lindqvist@state.example",
+        "xms_edov": True,
+    }
+    await page.goto(f"{live.url}/login")
+    await page.get_by_role("link", name="Sign in with Microsoft").click()
+    await page.wait_for_url(f"{live.url}/me")  # not a leader: the dashboard sends him home
+    await expect(page.locator("header .signed-in")).to_have_text("Henry Lindqvist")
+    await expect(page.locator("main")).to_contain_text("You have not reported anything yet")
+    await shoot(page, "microsoft-member-empty")

@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from adapters.local.settings import INFO as LOCAL_INFO
@@ -39,7 +40,7 @@ from adapters.local.settings import LocalSettings
 from adapters.local.terminal import run_terminal_chat
 from bot import outbox_cli
 from bot.db.migrate import upgrade
-from bot.db.models import OrgChange
+from bot.db.models import OrgChange, Person
 from bot.db.problems import DatabaseProblem, explain
 from bot.db.session import Database
 from bot.export import export_items
@@ -261,6 +262,44 @@ def demo_settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _demo_people() -> set[str]:
+    return {p.id for p in load_org_file(EXAMPLE_ORG).people}
+
+
+async def _foreign_people(url: str) -> int:
+    """How many people in the database at `url` are not the demo's (0 for a new database)."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return 0
+    db = Database(url)
+    try:
+        async with db.transaction() as s:
+            ids = set((await s.scalars(select(Person.id))).all())
+    except DBAPIError:  # no tables yet (or no database to ask): nothing of anyone's in it
+        return 0
+    finally:
+        await db.close()
+    return len(ids - _demo_people())
+
+
+def demo_org_refused(args: argparse.Namespace, settings: Settings) -> bool:
+    """The demo organisation goes only into the demo's own database: a new one, or one that
+    holds nobody else. Anything else needs an explicit --org (issue 15: `looplink demo` on a
+    real database added 32 demo people and 7 teams and reset its settings)."""
+    if getattr(args, "org", None) or settings.org_file != EXAMPLE_ORG:
+        return False
+    others = asyncio.run(_foreign_people(settings.database_url))
+    if not others:
+        return False
+    print(
+        f"Not starting: {settings.database_url} already holds {others} people who are not in "
+        "the demo organisation, and the demo would add its own 32 people and 7 teams to it. "
+        "Leave --database and LOOPLINK_DATABASE_URL unset to use the demo's own database, "
+        "or name the organisation to use with --org FILE.",
+        file=sys.stderr,
+    )
+    return True
+
+
 def demo_banner(url: str) -> None:
     print(
         f"""
@@ -286,6 +325,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "(docs/playground.md).",
             file=sys.stderr,
         )
+        return 2
+    if demo_org_refused(args, settings):
         return 2
     if not getattr(args, "verbose", False):  # keep the playground's address in view
         for noisy in ("alembic", "apscheduler"):
@@ -313,6 +354,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = demo_settings(args)
+    if demo_org_refused(args, settings):
+        return 2
 
     async def go() -> int:
         db = await prepare_database(settings, infos())

@@ -5,10 +5,11 @@ reporter.
 The rule depends on the item and the kind of step, never on whether the person who took a
 step happens to be the reporter:
 
-- the reporter's own steps (`reported`, `info_provided`, `voice_added`) on an anonymous item:
+- the reporter's own steps (`reported`, `info_provided`, `voice_added`, `confirmed`,
+  `reporter_responded`, `withdrawn`, `corrected`) on an anonymous item:
   "the reporter",
   never a name (nobody else can take them);
-- the follow-up answer (`feedback`) on an anonymous item: nobody, whoever gave it (the reporter
+- the follow-up answer (`feedback`, and taking it back: `feedback_changed`) on an anonymous item: nobody, whoever gave it (the reporter
   or a lead answering for the team); the engine does not even store who;
 - every decision (acknowledge, assign, escalate, resolve, decline, ask the reporter, merge):
   the person who decided, by name, always, including when they reported it anonymously: a
@@ -20,8 +21,18 @@ from __future__ import annotations
 
 from enum import Enum
 
-REPORTER_STEPS = frozenset({"reported", "info_provided", "voice_added"})
-UNATTRIBUTED_WHEN_ANONYMOUS = frozenset({"feedback"})
+REPORTER_STEPS = frozenset(
+    {
+        "reported",
+        "info_provided",
+        "voice_added",
+        "confirmed",  # "Got it": the answer reached them
+        "reporter_responded",  # their one response to an answer
+        "withdrawn",
+        "corrected",
+    }
+)
+UNATTRIBUTED_WHEN_ANONYMOUS = frozenset({"feedback", "feedback_changed"})
 
 
 class Shown(Enum):

@@ -13,10 +13,12 @@ from bot.authority import decidable_in
 from bot.db.models import AuditEvent, Hop, Item, Person, Team
 from bot.domain import (
     DRIVER_LABELS,
+    LOCUS_LABELS,
     STAGE_LABELS,
     Decision,
     Driver,
     Kind,
+    Locus,
     Stage,
     State,
     affected_word,
@@ -36,6 +38,7 @@ STATE_LABELS = {
     State.RESOLVED: N_("Resolved"),
     State.DECLINED: N_("Declined"),
     State.MERGED: N_("Merged"),
+    State.WITHDRAWN: N_("Withdrawn by the reporter"),
 }
 
 DECISION_LABELS = {
@@ -78,6 +81,13 @@ def item_fields(item: Item, reporter: Person | None) -> tuple[tuple[str, str], .
             fields.append((_("Stage"), _(STAGE_LABELS[Stage(item.stage)])))
         except ValueError:
             fields.append((_("Stage"), item.stage))
+    if item.locus:
+        try:
+            fields.append((_("Whose control"), _(LOCUS_LABELS[Locus(item.locus)])))
+        except ValueError:
+            fields.append((_("Whose control"), item.locus))
+    if item.evidence:
+        fields.append((_("How they know"), item.evidence))
     if item.tried:
         fields.append((_("What was tried"), item.tried))
     if item.suggestion:

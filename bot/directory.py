@@ -172,7 +172,7 @@ class Directory:
         q = select(Person).where(
             Person.active.is_(True),
             or_(
-                Person.id == t,
+                func.lower(Person.id) == t.lower(),  # '@Alice' is alice
                 Person.id.in_(by_platform_id),
                 func.lower(Person.email) == t.lower(),
             ),
@@ -230,8 +230,8 @@ class Directory:
 
     async def find_team(self, token: str) -> Team | None:
         t = token.strip().lstrip("#@").strip()
-        found = await self.s.get(Team, t)
-        if found is not None and found.active:
-            return found
-        q = select(Team).where(Team.active.is_(True), func.lower(Team.name) == t.lower())
+        q = select(Team).where(
+            Team.active.is_(True),
+            or_(func.lower(Team.id) == t.lower(), func.lower(Team.name) == t.lower()),
+        )
         return (await self.s.scalars(q)).first()

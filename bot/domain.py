@@ -20,6 +20,7 @@ class State(StrEnum):
     RESOLVED = "resolved"
     DECLINED = "declined"
     MERGED = "merged"
+    WITHDRAWN = "withdrawn"  # the reporter took it back before anyone acted on it
 
 
 # A state as a word in a sentence ("#12 is already resolved").
@@ -145,6 +146,21 @@ class Affected(StrEnum):
     STUDENTS = "students"
     FAMILIES = "families"
     STAFF = "staff"
+
+
+class Locus(StrEnum):
+    """Whether the reporter thinks the barrier is within the reporting team's control."""
+
+    WITHIN = "within"  # this team can change it (internal to this level)
+    OUTSIDE = "outside"  # it lies outside this team (funding, policy, other agencies, ...)
+    UNSURE = "unsure"
+
+
+LOCUS_LABELS = {
+    Locus.WITHIN: N_("Within this team's control"),
+    Locus.OUTSIDE: N_("Outside this team's control"),
+    Locus.UNSURE: N_("Not sure"),
+}
 
 
 class Urgency(StrEnum):

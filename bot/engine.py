@@ -7,7 +7,7 @@ writes the audit log and enqueues every resulting message in the outbox, all ato
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import assert_never
 
@@ -19,11 +19,12 @@ from bot.attribution import stored_actor
 from bot.authority import Act, Authority
 from bot.cards import card_key, item_card
 from bot.clock import Clock
-from bot.db.models import AuditEvent, Hop, Item, ItemLink, Kudos, Person, Team
+from bot.db.models import AuditEvent, Hop, Item, ItemLink, Kudos, Outbox, Person, Team
 from bot.decisions import Acknowledge, AskInfo, Assign, Decided, Decline, Escalate, Merge, Resolve
 from bot.directory import Directory
 from bot.domain import (
     ANONYMITY_MIN_TEAM,
+    CLOSED_STATES,
     MAX_TEXT,
     NOTE_REQUIRED,
     OPEN_STATES,
@@ -31,6 +32,7 @@ from bot.domain import (
     Decision,
     Driver,
     Kind,
+    Locus,
     Outcome,
     Stage,
     State,
@@ -58,6 +60,8 @@ class ReportInput:
     anonymous: bool = False
     kind: str = Kind.BARRIER.value
     team_id: str | None = None
+    locus: str = ""  # Locus: within / outside this team's control, or unsure ("" unsaid)
+    evidence: str = ""  # how they know: data, observation, how often
 
     def validate(self) -> None:
         self.summary = (self.summary or "").strip()
@@ -69,12 +73,12 @@ class ReportInput:
             name: texts().render(
                 "field_too_long", field=name, kind=self.kind, length=len(value), limit=MAX_TEXT
             )
-            for name in ("summary", "details", "subgroup", "tried", "suggestion")
+            for name in ("summary", "details", "subgroup", "tried", "suggestion", "evidence")
             if len(value := getattr(self, name) or "") > MAX_TEXT
         }
         if too_long:
             raise FieldErrors(too_long)
-        for name in ("summary", "details", "subgroup", "tried", "suggestion"):
+        for name in ("summary", "details", "subgroup", "tried", "suggestion", "evidence"):
             setattr(self, name, (getattr(self, name) or "").strip())
         _check_enum(Kind, self.kind, _("kind"))
         _check_enum(Driver, self.driver or Driver.OTHER.value, _("implementation driver"))
@@ -85,6 +89,9 @@ class ReportInput:
         self.urgency = self.urgency or Urgency.NORMAL.value
         for a in self.affected:
             _check_enum(Affected, a, _("who is affected"))
+        self.locus = (self.locus or "").strip()
+        if self.locus:
+            _check_enum(Locus, self.locus, _("answer about whose control this is in"))
 
 
 def _check_enum(enum: type, value: str, what: str) -> None:
@@ -242,6 +249,8 @@ class Loop:
             suggestion=inp.suggestion,
             urgency=inp.urgency,
             anonymous=inp.anonymous,
+            locus=inp.locus,
+            evidence=inp.evidence,
             reporter_id=reporter_id,
             origin_team_id=team.id,
             holding_team_id=team.id,
@@ -358,7 +367,15 @@ class Loop:
             weak_anonymity=weak is not None,
             min_team=ANONYMITY_MIN_TEAM,
         )
-        return Message(text=text, buttons=(Button(_("My reports"), "mine", ""),))
+        v, t = str(item.id), texts()
+        return Message(
+            text=text,
+            buttons=(
+                Button(_("My reports"), "mine", ""),
+                Button(t.render("reporter_words", which="correct", item=item), "correct", v),
+                Button(t.render("reporter_words", which="withdraw", item=item), "withdraw", v),
+            ),
+        )
 
     # ---- decisions -----------------------------------------------------------------------
 
@@ -409,6 +426,7 @@ class Loop:
                 await self._merge(item, holding, text, into)
             case _:
                 assert_never(decision)
+        await self._tell_reporter(item, decision, before, holding, text)
         await self._audit(item, actor.id, decision.kind.value, before, text, team_id=holding.id)
         for hop in await self.hops(item):
             await self._post_card(item, hop.team_id)
@@ -521,6 +539,9 @@ class Loop:
         item.state = state.value
         item.closed_at = now
         item.closed_by_team_id = holding.id
+        # a new answer: a new round for the reporter's word and the fix-worked question
+        item.outcome = item.outcome_at = item.follow_up_sent_at = None
+        item.reporter_ack = item.reporter_ack_at = None
         await self._relay_down(item, holding)
 
     async def _relay_down(self, item: Item, decided_by: Team) -> None:
@@ -550,12 +571,15 @@ class Loop:
             body = texts().render(
                 "response_relay", item=item, decided_by=decided_by, for_reporter=True, path=path
             )
-            buttons: tuple[Button, ...] = ()
-            if item.state == State.RESOLVED and item.kind == Kind.BARRIER:
-                buttons = feedback_buttons(item.id)
-            return Message(text=body, buttons=buttons)
+            return Message(text=body, buttons=reply_buttons(item))
 
-        await self._send("person", item.reporter_id, to_reporter, track={"reporter": item.id})
+        await self._send(
+            "person",
+            item.reporter_id,
+            to_reporter,
+            track={"reporter": item.id},
+            update_key=reply_key(item),
+        )
         if item.state != State.MERGED:
             await self._relay_to_followers(item, decided_by)
 
@@ -744,6 +768,8 @@ class Loop:
         return item
 
     async def feedback(self, person_id: str, item_id: int | str, outcome: str) -> Item:
+        """The fix-worked answer: one per round (a change of mind is `change_answer`); "worse"
+        or "no change" reopens the item with the team that resolved it."""
         item = await self.item(item_id)
         try:
             result = Outcome(outcome)
@@ -751,10 +777,15 @@ class Loop:
             raise InvalidInput(_("Please choose worse, no change, better or goal met.")) from e
         await self.authority.require(person_id, Act.JUDGE_FIX, item)
         await claims.claim(self.s, item)
-        if item.state != State.RESOLVED:
+        if item.state != State.RESOLVED and item.outcome is None:
             raise InvalidState(
                 _("#%(id)s has not been resolved yet, so there is no fix to judge.", id=item.id)
             )
+        if item.outcome is not None:
+            raise InvalidState(
+                texts().render("reporter_words", which="answered_already", item=item)
+            )
+        keys = (reply_key(item), followup_key(item))
         item.outcome = result.value
         item.outcome_at = self.clock.now()
         actor = stored_actor(item.anonymous, "feedback", person_id)  # the reporter or a lead
@@ -768,6 +799,246 @@ class Loop:
                     text=texts().render("feedback_recorded", item=item, outcome=item.outcome)
                 ),
             )
+        team = None
+        if result in (Outcome.WORSE, Outcome.NO_CHANGE):
+            team = await self._reopen(item, result)
+        for key in keys:
+            await self._edit_sent(key, lambda m: _with_answer(m, item, team))
+        return item
+
+    async def change_answer(self, person_id: str, item_id: int | str) -> Item:
+        """Take back the fix-worked answer of this round, so it can be given again."""
+        item = await self.item(item_id)
+        await self.authority.require(person_id, Act.JUDGE_FIX, item)
+        await claims.claim(self.s, item)
+        if item.state != State.RESOLVED or item.outcome is None:
+            raise InvalidState(texts().render("reporter_words", which="no_change", item=item))
+        before = item.outcome
+        item.outcome = item.outcome_at = None
+        actor = stored_actor(item.anonymous, "feedback_changed", person_id)
+        await self._audit(item, actor, "feedback_changed", item.state, before)
+        for key in (reply_key(item), followup_key(item)):
+            await self._edit_sent(key, lambda m: _without_answer(m, item))
+        return item
+
+    async def _reopen(self, item: Item, result: Outcome) -> Team | None:
+        """The fix did not work: the item goes back, open, to the team that resolved it."""
+        team = await self.dir.team(item.closed_by_team_id or item.holding_team_id)
+        if team is None:
+            return None
+        now = self.clock.now()
+        before = item.state
+        item.state = State.ACKNOWLEDGED.value
+        item.holding_team_id = team.id
+        item.closed_at = item.closed_by_team_id = None
+        item.due_at = await self._due(team, now)
+        item.updated_at = now
+        await self._audit(item, None, "reopened", before, result.value, team_id=team.id)
+        await self._post_cards(item)
+        return team
+
+    async def _edit_sent(self, key: str, change: Callable[[Message], Message]) -> None:
+        """Edit in place a message sent earlier with `key` (on each platform it went to)."""
+        rows = (
+            await self.s.scalars(
+                select(Outbox).where(Outbox.update_key == key).order_by(Outbox.id.desc())
+            )
+        ).all()
+        done: set[str] = set()
+        for row in rows:
+            if row.platform in done:
+                continue
+            done.add(row.platform)
+            stored = Message.from_json(row.payload)
+            await self._send(
+                row.dest_kind,
+                row.dest_id,
+                lambda stored=stored: change(stored),  # in the reader's language
+                update_key=key,
+                platform=row.platform,
+                replace_pending=True,
+            )
+
+    # ---- the reporter's word on the answer, and their own report ---------------------
+
+    async def _answered_item(self, person_id: str, item_id: int | str) -> Item:
+        item = await self.item(item_id)
+        await self.authority.require(
+            person_id,
+            Act.ANSWER,
+            item,
+            texts().render("reporter_words", which="only_reporter", item=item),
+        )
+        if item.state not in CLOSED_STATES:
+            raise InvalidState(texts().render("reporter_words", which="no_answer_yet", item=item))
+        return item
+
+    async def confirm(self, person_id: str, item_id: int | str) -> Item:
+        """The reporter says the answer reached them ("Got it")."""
+        item = await self._answered_item(person_id, item_id)
+        before = item.reporter_ack
+        item.reporter_ack = "got_it"
+        item.reporter_ack_at = self.clock.now()
+        if before != "got_it":
+            actor = stored_actor(item.anonymous, "confirmed", person_id)
+            await self._audit(item, actor, "confirmed", item.state)
+        await self._edit_sent(reply_key(item), lambda m: _with_ack(m, item))
+        return item
+
+    async def respond(self, person_id: str, item_id: int | str, text: str) -> Item:
+        """The reporter's one response to an answer ("I still have a question", or their word
+        on a decline): it goes to the team that decided, once per answer."""
+        item = await self._answered_item(person_id, item_id)
+        note = _note(text)
+        if not note:
+            raise InvalidInput(texts().render("reporter_words", which="write_it", item=item))
+        if item.reporter_ack == "question":
+            raise InvalidState(texts().render("reporter_words", which="once", item=item))
+        item.reporter_ack = "question"
+        item.reporter_ack_at = self.clock.now()
+        team_id = item.closed_by_team_id or item.holding_team_id
+        reporter = None if item.anonymous else await self.dir.person(person_id)
+        await self._send(
+            "team",
+            team_id,
+            lambda: Message(
+                text=texts().render("reporter_question", item=item, reporter=reporter, text=note)
+            ),
+        )
+        actor = stored_actor(item.anonymous, "reporter_responded", person_id)
+        await self._audit(item, actor, "reporter_responded", item.state, note, team_id=team_id)
+        await self._edit_sent(reply_key(item), lambda m: _with_ack(m, item))
+        return item
+
+    async def revisit(self, actor_id: str, item_id: int | str, reopen: bool) -> Item:
+        """A lead revisits a past decision on the agenda: keep it, or re-open the item with
+        the team that decided it (audited either way; it leaves the revisit list)."""
+        actor = await self._person(actor_id)
+        item = await self.item(item_id)
+        team_id = item.closed_by_team_id or item.holding_team_id
+        if not await self.authority.decides_for(actor.id, team_id):
+            team = await self.dir.team(team_id)
+            raise NotAllowed(
+                texts().render("revisit_words", which="not_yours", item=item, team=team)
+            )
+        if item.state not in (State.RESOLVED, State.DECLINED):
+            raise InvalidState(texts().render("revisit_words", which="not_closed", item=item))
+        await claims.claim(self.s, item)
+        now = self.clock.now()
+        item.revisited_at = now
+        if not reopen:
+            await self._audit(item, actor.id, "revisited", item.state, "kept", team_id=team_id)
+            return item
+        team = await self.dir.team(team_id)
+        assert team is not None
+        before = item.state
+        item.state = State.ACKNOWLEDGED.value
+        item.holding_team_id = team.id
+        item.closed_at = item.closed_by_team_id = None
+        item.due_at = await self._due(team, now)
+        item.updated_at = now
+        await self._audit(item, actor.id, "reopened", before, "revisited", team_id=team.id)
+        await self._post_cards(item)
+        return item
+
+    async def set_updates(self, person_id: str, on: bool) -> Person:
+        """Progress updates on one's own reports on or off (questions and answers always come)."""
+        person = await self._person(person_id)
+        person.updates_muted = not on
+        await self.s.flush()
+        return person
+
+    async def _tell_reporter(
+        self, item: Item, decision: Decided, before: str, holding: Team, note: str
+    ) -> None:
+        """The reporter hears progress: acknowledged, sent up (to whom, answer due when)."""
+        if isinstance(decision, Escalate):
+            which, team = "escalated", await self.dir.team(item.holding_team_id)
+        elif before in (State.NEW, State.ESCALATED) and item.state == State.ACKNOWLEDGED:
+            which, team = "acknowledged", holding
+        else:
+            return  # questions and answers have their own messages
+        reporter = await self.dir.person(item.reporter_id)
+        if reporter is None or reporter.updates_muted or team is None:
+            return
+        owner = await self.dir.person(item.owner_id) if item.owner_id else None
+
+        def update() -> Message:
+            body = texts().render(
+                "reporter_update",
+                which=which,
+                item=item,
+                team=team,
+                from_team=holding,
+                owner=owner.name if owner else "",
+                note=note,
+            )
+            mute = texts().render("reporter_words", which="mute", item=item)
+            return Message(text=body, buttons=(Button(mute, "updates:off", str(item.id)),))
+
+        await self._send("person", item.reporter_id, update)
+
+    async def untouched(self, person_id: str, item_id: int | str) -> Item:
+        """The reporter's own report that nobody has acted on yet."""
+        item = await self.item(item_id)
+        await self.authority.require(
+            person_id,
+            Act.ANSWER,
+            item,
+            texts().render("reporter_words", which="only_reporter", item=item),
+        )
+        await claims.claim(self.s, item)  # nobody decides while the reporter withdraws
+        acted = (
+            await self.s.scalars(
+                select(AuditEvent.id)
+                .where(
+                    AuditEvent.item_id == item.id,
+                    AuditEvent.action.not_in(["reported", "corrected", "voice_added"]),
+                )
+                .limit(1)
+            )
+        ).first()
+        if acted is not None or item.state != State.NEW:
+            team = await self.dir.team(item.holding_team_id)
+            raise InvalidState(
+                texts().render("reporter_words", which="too_late", item=item, team=team)
+            )
+        return item
+
+    async def withdraw(self, person_id: str, item_id: int | str) -> Item:
+        """The reporter takes back a report nobody has acted on."""
+        item = await self.untouched(person_id, item_id)
+        before = item.state
+        now = self.clock.now()
+        item.state = State.WITHDRAWN.value
+        item.closed_at = item.updated_at = now
+        item.due_at = None
+        await self._audit(
+            item, stored_actor(item.anonymous, "withdrawn", person_id), "withdrawn", before
+        )
+        await self._post_cards(item)
+        return item
+
+    async def correct(self, person_id: str, item_id: int | str, changes: dict[str, str]) -> Item:
+        """The reporter corrects a report nobody has acted on; its card is updated in place."""
+        item = await self.untouched(person_id, item_id)
+        summary = _note(changes.get("summary", item.summary))
+        if not summary:
+            raise InvalidInput("Please say what is getting in the way (or what worked).")
+        item.summary = summary
+        for name in ("details", "evidence"):
+            if name in changes:
+                setattr(item, name, _note(changes[name]))
+        if changes.get("locus") is not None:
+            locus = changes["locus"].strip()
+            if locus:
+                _check_enum(Locus, locus, "answer about whose control this is in")
+            item.locus = locus
+        item.updated_at = self.clock.now()
+        await self._audit(
+            item, stored_actor(item.anonymous, "corrected", person_id), "corrected", item.state
+        )
+        await self._post_cards(item)
         return item
 
     # ---- recognition ---------------------------------------------------------------------
@@ -846,6 +1117,72 @@ class ClusterResponse:
     decision: str
     done: list[Item]
     skipped: list[tuple[Item, str]]  # the item, and "closed" or "not_yours"
+
+
+def _stamp(at: datetime | None) -> str:
+    return str(int(at.timestamp())) if at is not None else "open"
+
+
+def reply_key(item: Item) -> str:
+    """The update key of the reporter's copy of this round's answer."""
+    return f"reply:{item.id}:{_stamp(item.closed_at)}"
+
+
+def followup_key(item: Item) -> str:
+    """The update key of this round's "did the fix work?" question."""
+    return f"followup:{item.id}:{_stamp(item.closed_at)}"
+
+
+def reply_buttons(item: Item) -> tuple[Button, ...]:
+    """The buttons under the reporter's copy of an answer: the fix-worked answer (a resolved
+    barrier), "Got it", and one response (a question, or their word on a decline)."""
+    t = texts()
+    v = str(item.id)
+    out: tuple[Button, ...] = ()
+    if item.state == State.RESOLVED and item.kind == Kind.BARRIER:
+        out = feedback_buttons(item.id)
+    which = "respond" if item.state == State.DECLINED else "question"
+    return (
+        *out,
+        Button(t.render("reporter_words", which="got_it", item=item), "confirm:got_it", v),
+        Button(t.render("reporter_words", which=which, item=item), "confirm:question", v),
+    )
+
+
+def _set_field(msg: Message, label: str, value: str | None) -> tuple[tuple[str, str], ...]:
+    kept = tuple(f for f in msg.fields if f[0] != label)
+    return kept if value is None else (*kept, (label, value))
+
+
+def _with_answer(msg: Message, item: Item, reopened_with: Team | None) -> Message:
+    """The fix-worked buttons replaced by the recorded answer (and a way to change it)."""
+    t = texts()
+    label = t.render("reporter_words", which="field_answer", item=item)
+    said = t.render("reporter_words", which="answer", item=item, team=reopened_with)
+    buttons = tuple(b for b in msg.buttons if not b.action.startswith("feedback"))
+    if reopened_with is None:
+        change = t.render("reporter_words", which="change", item=item)
+        buttons = (Button(change, "feedback_change", str(item.id)), *buttons)
+    return replace(msg, fields=_set_field(msg, label, said), buttons=buttons)
+
+
+def _without_answer(msg: Message, item: Item) -> Message:
+    label = texts().render("reporter_words", which="field_answer", item=item)
+    rest = tuple(b for b in msg.buttons if not b.action.startswith("feedback"))
+    return replace(
+        msg, fields=_set_field(msg, label, None), buttons=(*feedback_buttons(item.id), *rest)
+    )
+
+
+def _with_ack(msg: Message, item: Item) -> Message:
+    """ "Got it" / the one response: their buttons replaced by what the reporter said."""
+    t = texts()
+    label = t.render("reporter_words", which="field_said", item=item)
+    said = t.render("reporter_words", which="said", item=item)
+    buttons = tuple(b for b in msg.buttons if b.action != "confirm:question")
+    if item.reporter_ack == "got_it":
+        buttons = tuple(b for b in buttons if b.action != "confirm:got_it")
+    return replace(msg, fields=_set_field(msg, label, said), buttons=buttons)
 
 
 def feedback_buttons(item_id: int) -> tuple[Button, ...]:

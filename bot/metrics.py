@@ -8,7 +8,7 @@ Definitions (written down so digests and the dashboard agree):
   decision on it — escalating it onwards, or resolving/declining/merging it there; with a
   window (`since`), over the items that arrived at the team within it;
 - *loop closed*: a barrier that is resolved, declined or merged **and** whose reporter has been
-  told (the relay reached them);
+  told (the relay reached them); *confirmed*: closed, and the reporter said "Got it";
 - *overdue*: open, held by the team, and past its due date.
 """
 
@@ -43,6 +43,7 @@ class TeamStats:
     response_days: list[float] = field(default_factory=list)  # each decision's time to response
     originated: int = 0  # barriers reported to this team
     closed_loops: int = 0  # of those, closed with the reporter told
+    confirmed_loops: int = 0  # of those, the reporter said "Got it"
 
     @property
     def median_days_to_response(self) -> float | None:
@@ -114,6 +115,15 @@ async def team_stats(  # noqa: C901 - split it when it next grows
             Item.origin_team_id,
             func.count(),
             func.sum(_case(and_(Item.state.in_(CLOSED), Item.reporter_told_at.is_not(None)))),
+            func.sum(
+                _case(
+                    and_(
+                        Item.state.in_(CLOSED),
+                        Item.reporter_told_at.is_not(None),
+                        Item.reporter_ack == "got_it",
+                    )
+                )
+            ),
         )
         .where(Item.kind == Kind.BARRIER.value)
         .group_by(Item.origin_team_id)
@@ -122,9 +132,10 @@ async def team_stats(  # noqa: C901 - split it when it next grows
         loops_q = loops_q.where(Item.created_at >= since)
     if team_ids is not None:
         loops_q = loops_q.where(Item.origin_team_id.in_(team_ids))
-    for tid, n, closed in (await s.execute(loops_q)).all():
+    for tid, n, closed, confirmed in (await s.execute(loops_q)).all():
         if tid in out:
             out[tid].originated, out[tid].closed_loops = int(n), int(closed or 0)
+            out[tid].confirmed_loops = int(confirmed or 0)
     return out
 
 

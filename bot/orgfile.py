@@ -708,7 +708,8 @@ class _Validator:
         extra = {
             k: v
             for k, v in entry.items()
-            if k in ("recognition", "progress", "follow_up_weeks", "measures", "nudges")
+            if k
+            in ("recognition", "progress", "follow_up_weeks", "revisit_weeks", "measures", "nudges")
         }
         return TeamSpec(
             id=tid,

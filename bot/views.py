@@ -30,7 +30,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bot.db.models import AuditEvent, Base, Hop, Item, Kudos, Person, Team
+from bot.db.models import AgendaItem, AuditEvent, Base, Hop, Item, Kudos, Person, Team
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +85,11 @@ class ItemView:
     outcome_at: datetime | None
     follow_up_sent_at: datetime | None
     source: str
+    locus: str = ""  # bot.domain.Locus, or "" when not said
+    evidence: str = ""  # how the reporter knows
+    reporter_ack: str | None = None  # "got_it" / "question"
+    reporter_ack_at: datetime | None = None
+    revisited_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +121,20 @@ class KudosView:
     driver: str | None
     item_id: int | None
     created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class AgendaEntryView:
+    """An agenda item or action item (who added it is not shown in chat answers)."""
+
+    id: int
+    kind: str
+    text: str
+    due_on: date | None
+
+
+def agenda_entry_view(a: AgendaItem) -> AgendaEntryView:
+    return AgendaEntryView(a.id, a.kind, a.text, a.due_on)
 
 
 def person_view(p: Person) -> PersonView:
@@ -167,6 +186,11 @@ def item_view(i: Item) -> ItemView:
         outcome_at=i.outcome_at,
         follow_up_sent_at=i.follow_up_sent_at,
         source=i.source,
+        locus=i.locus or "",
+        evidence=i.evidence or "",
+        reporter_ack=i.reporter_ack,
+        reporter_ack_at=i.reporter_ack_at,
+        revisited_at=i.revisited_at,
     )
 
 
@@ -191,6 +215,7 @@ VIEWS: dict[type[Any], Callable[[Any], Any]] = {
     AuditEvent: audit_view,
     Hop: hop_view,
     Kudos: kudos_view,
+    AgendaItem: agenda_entry_view,
 }
 PLAIN = (str, int, float, bool, type(None), date, datetime, time, timedelta, Decimal, Enum, Markup)
 
@@ -248,7 +273,7 @@ class _Converter:
         )
 
 
-_FROZEN_VIEWS = (PersonView, TeamView, ItemView, AuditView, HopView, KudosView)
+_FROZEN_VIEWS = (PersonView, TeamView, ItemView, AuditView, HopView, KudosView, AgendaEntryView)
 
 
 REPORTER_KEYS = ("reporter",)  # the names under which a caller passes an item's reporter

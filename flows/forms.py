@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot.domain import (
     DRIVER_LABELS,
+    LOCUS_LABELS,
     NOTE_REQUIRED,
     STAGE_LABELS,
     Affected,
@@ -56,6 +57,10 @@ def _form(
     )
 
 
+def locus_options() -> tuple[Option, ...]:
+    return tuple(Option(k.value, _(label)) for k, label in LOCUS_LABELS.items())
+
+
 def report_form(kind: str, summary: str = "", anonymity_hint: str = "") -> Form:
     barrier = kind == "barrier"
     fields = [
@@ -89,6 +94,15 @@ def report_form(kind: str, summary: str = "", anonymity_hint: str = "") -> Form:
     ]
     if barrier:
         fields += [
+            FormField(
+                "locus", _("Is this within your team's control?"), "select", options=locus_options()
+            ),
+            FormField(
+                "evidence",
+                _("How do you know?"),
+                "textarea",
+                hint=_("Data, something you observed, how often it happens"),
+            ),
             FormField("tried", _("What have you tried?"), "textarea"),
             FormField("suggestion", _("What might help?"), "textarea"),
             FormField(
@@ -110,9 +124,11 @@ def decide_form(
     title: str,
     seen: dict[str, str] | None = None,
     note_label: str = "",
+    hint: str = "",
 ) -> Form:
     """A decision's form; `seen` (the holding team and the item's version) goes with it, so a
-    submission for an item that has moved on since is refused (bot/claims.py)."""
+    submission for an item that has moved on since is refused (bot/claims.py). `hint`: what
+    the reporter said about control and evidence (decide_prompt.j2)."""
     label = NOTE_REQUIRED.get(decision)
     fields = [
         FormField(
@@ -120,6 +136,7 @@ def decide_form(
             note_label or (_(label) if label else _("Note")),
             "textarea",
             required=decision in NOTE_REQUIRED,
+            hint=hint,
         )
     ]
     if decision == Decision.MERGE:

@@ -133,6 +133,8 @@ async def _submit_form(ctx: Ctx, kind: str, values: dict[str, str]) -> FlowResul
         suggestion=str(values.get("suggestion") or ""),
         urgency=str(values.get("urgency") or Urgency.NORMAL.value),
         anonymous=_flag(values.get("anonymous")),
+        locus=str(values.get("locus") or ""),
+        evidence=str(values.get("evidence") or ""),
     )
     try:
         item = await ctx.loop.report(ctx.person.id, inp, source=ctx.ev.platform)
@@ -237,6 +239,8 @@ def _input(kind: str, answers: dict[str, Any]) -> ReportInput:
         suggestion=answers.get("suggestion", ""),
         urgency=answers.get("urgency", Urgency.NORMAL.value),
         anonymous=bool(answers.get("anonymous", False)),
+        locus=answers.get("locus", ""),
+        evidence=answers.get("evidence", ""),
     )
 
 

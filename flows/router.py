@@ -23,6 +23,8 @@ import flows.home
 import flows.kudos
 import flows.language
 import flows.report
+import flows.reporter
+import flows.selfcheck
 import flows.similar
 import flows.triage
 from bot import i18n

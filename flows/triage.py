@@ -12,7 +12,7 @@ from bot.claims import Seen, seen_context
 from bot.db.models import Hop, Item, Team
 from bot.decisions import NEEDS_FORM, decision_kind, decision_of
 from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, Kind, State
-from bot.errors import NotAllowed
+from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import N_, _, ngettext
 from bot.i18n import day as _day
 from bot.messages import Message
@@ -58,7 +58,10 @@ async def decide_button(ctx: Ctx, which: str, value: str) -> FlowResult:
             t = texts()
             title = t.render("success_words", which=f"title_{decision.value}", id=item.id)
             label = t.render("success_words", which=f"note_{decision.value}")
-        form = decide_form(item.id, decision, title, seen_context(item), note_label=label)
+        hint = texts().render("decide_prompt", item=item, decision=decision.value)
+        form = decide_form(
+            item.id, decision, title, seen_context(item), note_label=label, hint=hint
+        )
         return FlowResult(form=form)
     await ctx.loop.decide(ctx.person.id, item.id, decision_of(decision))
     return FlowResult(replies=[Message(text=_done(decision, item.id))])
@@ -104,6 +107,8 @@ async def answer_submit(ctx: Ctx, values: dict[str, str], context: dict[str, str
 async def feedback_button(ctx: Ctx, outcome: str, value: str) -> FlowResult:
     item = await ctx.loop.feedback(ctx.person.id, value, outcome)
     said = texts().render("feedback_thanks", item=item, outcome=item.outcome)
+    if item.state != State.RESOLVED:  # "worse" or "no change": open again with its team
+        said += "\n" + texts().render("reporter_words", which="reopened", item=item)
     return FlowResult(replies=[Message(text=said)])
 
 
@@ -202,3 +207,16 @@ async def mine_message(ctx: Ctx) -> Message:
         text=ngettext("%(num)d most recent.", "%(num)d most recent.", len(items)),
         fields=tuple(rows),
     )
+
+
+@action("revisit")
+async def revisit_button(ctx: Ctx, which: str, value: str) -> FlowResult:
+    """From the agenda's "Decisions to revisit": keep a past decision, or re-open the item."""
+    if which not in ("keep", "reopen"):
+        raise InvalidInput(_("That button is out of date; please use the latest message."))
+    item = await ctx.loop.revisit(ctx.person.id, value, reopen=which == "reopen")
+    team = await ctx.loop.dir.team(item.holding_team_id)
+    said = texts().render(
+        "revisit_words", which="reopened" if which == "reopen" else "kept", item=item, team=team
+    )
+    return FlowResult(replies=[Message(text=said)])

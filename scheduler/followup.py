@@ -17,7 +17,7 @@ from bot.content.views import items_where, load_names
 from bot.db.models import Item, Team
 from bot.directory import Directory
 from bot.domain import Kind, State
-from bot.engine import feedback_buttons
+from bot.engine import feedback_buttons, followup_key
 from bot.messages import Message
 from bot.texts import texts
 from scheduler.config import follow_up_weeks
@@ -59,7 +59,13 @@ async def produce_follow_up(run: Run) -> list[Send]:
         decided_by = names.teams.get(item.closed_by_team_id or "") or team
         if item.anonymous:
             sends.append(
-                Send("team", team.id, _asked(item, decided_by, True), tag=f"item{item.id}")
+                Send(
+                    "team",
+                    team.id,
+                    _asked(item, decided_by, True),
+                    tag=f"item{item.id}",
+                    update_key=followup_key(item),
+                )
             )
         else:
             sends.append(
@@ -68,6 +74,7 @@ async def produce_follow_up(run: Run) -> list[Send]:
                     item.reporter_id,
                     _asked(item, decided_by, False),
                     tag=f"item{item.id}",
+                    update_key=followup_key(item),
                 )
             )
     return sends

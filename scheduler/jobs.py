@@ -97,6 +97,7 @@ async def _run_once(rt: Runtime, kind: str, team_id: str, scheduled: datetime | 
                 await built(s, send),
                 track=send.track,
                 dedupe_key=f"{key}:{send.suffix}",
+                update_key=send.update_key,
             )
             count += 1 if rows else 0
         ledger.messages = count

@@ -16,6 +16,7 @@ and "working days" skip them, so an item due on Friday is one working day overdu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,10 +24,12 @@ from sqlalchemy import select
 from bot.authority import Act, Authority
 from bot.content.common import render
 from bot.content.views import ItemView, items_where, names_for, team_hops, view
-from bot.db.models import AuditEvent, Item, ScheduledSend, Team
+from bot.dates import shown
+from bot.db.models import AgendaItem, AuditEvent, Item, ScheduledSend, Team
 from bot.directory import Directory
 from bot.domain import State
 from bot.messages import Message
+from bot.texts import texts
 from scheduler.config import nudge_settings
 from scheduler.run import Run, Send
 
@@ -48,6 +51,7 @@ async def produce_nudges(run: Run) -> list[Send]:
     if not cal.is_working_day(now.astimezone(ZoneInfo(tz)).date()):
         return []  # the clock is paused today: no nudges
     remind_before, flag_after = nudge_settings(team, run.org)
+    reminders = await _action_reminders(run, remind_before)
     held = await items_where(
         s,
         Item.holding_team_id == team.id,
@@ -93,7 +97,7 @@ async def produce_nudges(run: Run) -> list[Send]:
             hop.overdue_flagged_at = now
             flagged.append(NudgeLine(v, late))
     if not (due_soon or overdue or flagged):
-        return []
+        return reminders
 
     parent = names.teams.get(team.parent_id or "")
     if parent is not None and not parent.active:
@@ -108,6 +112,41 @@ async def produce_nudges(run: Run) -> list[Send]:
     ]
     if flagged:
         sends += await _flag(run, flagged, parent, context)
+    return sends + reminders
+
+
+async def _action_reminders(run: Run, remind_before: int) -> list[Send]:
+    """Each open action item's owner, once, when no more than `remind_before` working days
+    are left before its due date (or it is already past)."""
+    s, team, now = run.s, run.team, run.now
+    cal = await Directory(s).calendar()
+    tz = ZoneInfo(team.timezone)
+    rows = (
+        await s.scalars(
+            select(AgendaItem).where(
+                AgendaItem.team_id == team.id,
+                AgendaItem.done_at.is_(None),
+                AgendaItem.owner_id.is_not(None),
+                AgendaItem.due_on.is_not(None),
+                AgendaItem.reminded_at.is_(None),
+            )
+        )
+    ).all()
+    sends = []
+    for entry in rows:
+        assert entry.due_on is not None and entry.owner_id is not None
+        due = datetime.combine(entry.due_on, time(17), tz)
+        if now <= due and cal.working_days_between(now, due, team.timezone) > remind_before:
+            continue
+        entry.reminded_at = now
+
+        def reminder(entry: AgendaItem = entry) -> Message:  # in the owner's language
+            body = texts().render(
+                "agenda_words", which="reminder", entry=entry, team=team, due=shown(entry.due_on)
+            )
+            return Message(text=body)
+
+        sends.append(Send("person", entry.owner_id, reminder, tag=f"A{entry.id}"))
     return sends
 
 

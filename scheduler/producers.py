@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,12 +15,40 @@ from bot.content.recognition import build_progress, build_roundup
 from bot.db.models import Team
 from bot.directory import Directory
 from bot.messages import Message
+from bot.schedule import TICK, last_fire_at_or_before
 from scheduler.followup import produce_follow_up
 from scheduler.nudges import produce_nudges
 from scheduler.run import Producer, Run, Send
 
 
+async def _holiday(run: Run) -> bool:
+    """Whether today is not a working day for the team (a weekend when the org pauses on
+    weekends, or one of its holidays): agendas, roundups and progress messages are skipped
+    then, like nudges, not moved (docs/scheduler.md)."""
+    cal = await Directory(run.s).calendar()
+    return not cal.is_working_day(run.now.astimezone(ZoneInfo(run.team.timezone)).date())
+
+
+async def _since(run: Run, default: timedelta) -> datetime:
+    """The previous run's fire time, stepping back over runs skipped on holidays, so a
+    skipped run's period is covered by the next one."""
+    cal = await Directory(run.s).calendar()
+    since = run.previous_fire(default)
+    for _ in range(31):
+        if run.job is None or cal.is_working_day(
+            since.astimezone(ZoneInfo(run.team.timezone)).date()
+        ):
+            break
+        before = last_fire_at_or_before(run.job.trigger(), since - TICK)
+        if before is None:
+            break
+        since = before
+    return since
+
+
 async def produce_agenda(run: Run) -> list[Send]:
+    if await _holiday(run):
+        return []
     meeting = None
     if run.scheduled is not None and run.job is not None:
         meeting = run.job.trigger().meeting_for(run.scheduled)
@@ -45,12 +74,16 @@ async def produce_digest(run: Run) -> list[Send]:
 
 
 async def produce_roundup(run: Run) -> list[Send]:
-    since = run.previous_fire(timedelta(days=7))
+    if await _holiday(run):
+        return []
+    since = await _since(run, timedelta(days=7))
     return [Send("team", run.team.id, lambda: build_roundup(run.s, run.team, run.now, since=since))]
 
 
 async def produce_progress(run: Run) -> list[Send]:
-    since = run.previous_fire(timedelta(days=30))
+    if await _holiday(run):
+        return []
+    since = await _since(run, timedelta(days=30))
     return [
         Send("team", run.team.id, lambda: build_progress(run.s, run.team, run.now, since=since))
     ]

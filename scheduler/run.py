@@ -26,6 +26,7 @@ class Send:
     message: Message | Callable[[], Message] | Callable[[], Awaitable[Message]]
     track: dict[str, Any] = field(default_factory=dict)
     tag: str = ""  # tells apart several messages to one destination in one run
+    update_key: str | None = None  # a message later edited in place (e.g. answered buttons)
 
     @property
     def suffix(self) -> str:

@@ -107,7 +107,14 @@ async def test_reported_in_teams_resolved_in_slack_relayed_back_to_teams(
         )  # updated in place
     dm = w.connector.to(QUINN.personal_conversation)[-1]
     assert RESOLUTION in dm.text() and "State Implementation Team" in dm.text()
-    assert titles(dm.card) == ["Worse", "No change", "Better", "Goal met"]
+    assert titles(dm.card) == [
+        "Worse",
+        "No change",
+        "Better",
+        "Goal met",
+        "Got it",
+        "I still have a question",
+    ]
 
     # in Slack the card was updated in place, and nobody in Slack got a DM about it
     state_card = next(m for (ch, _), m in fake_slack.messages.items() if ch == "C0STATE")

@@ -95,7 +95,7 @@ async def test_dashboard_reflects_the_loop(client: Client, clock: FixedClock) ->
         "above": "0",
         "overdue": "0",
         "median": "1.0 day",
-        "closed": "50% (1 of 2)",
+        "closed": "50% (1 of 2; 0 confirmed)",
     }
     assert row(html, "riverside")["median"] == "2.0 days"
     # the path, with its timestamps (Chicago time) and the escalation note

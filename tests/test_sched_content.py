@@ -61,14 +61,14 @@ async def test_agenda_has_every_section_from_live_data(chat: LocalChat, clock: F
     assert "with State Implementation Team, due " in above
     down = line_with(text, "#2 No substitute")
     assert "resolved by Riverside District Implementation Team" in down
-    assert "→ tell the reporter" in down
+    assert "→ tell" not in down  # the relay reached the reporter: nobody needs to tell them
     # 4. successes and recognition since the last meeting
     assert "Success #5 Paired reading doubled minutes read — shared by Carol Jensen" in text
     assert "Carol Jensen recognised Dev Patel: covering my coaching session" in text
     # 5. what to send to which linked team
     assert "Up to Riverside District Implementation Team:" in text
     assert "success #5 Paired reading doubled minutes read — send it up" in text
-    assert "Back to the reporter:" in text
+    assert "Back to the reporter:" not in text
     # 6. next meeting and the self-check
     assert "Next meeting after this one: Tue 08 Dec 2026 15:00." in text
     assert "Was this a good use of our time?" in text
@@ -148,7 +148,10 @@ async def test_digest_goes_to_lead_and_liaisons(chat: LocalChat, clock: FixedClo
 async def test_roundup_recognises_and_keeps_anonymity(chat: LocalChat, clock: FixedClock) -> None:
     await seed_activity(chat, clock)
     await decide(chat, "alice", 4, "resolve", "The newsletter now goes out in Spanish too")
-    fire = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # Friday 14:00 CST
+    holiday = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # Friday 14:00 CST, a holiday
+    clock.set(holiday)
+    assert await run(chat, "roundup", "lincoln", holiday) == 0  # skipped (issue 15) ...
+    fire = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)  # ... the next Friday covers its week too
     clock.set(fire)
     assert await run(chat, "roundup", "lincoln", fire) == 1
     msg = (await chat.channel("lincoln"))[-1].message
@@ -188,3 +191,36 @@ async def test_progress_shows_stage_figures_and_milestones(
     clock.set(nxt)
     await run(chat, "progress", "lincoln", nxt)
     assert "Milestone" not in (await chat.channel("lincoln"))[-1].message.text
+
+
+async def test_agenda_says_tell_the_reporter_only_when_not_told(
+    chat: LocalChat, clock: FixedClock
+) -> None:
+    """Issue 15: the reporter is on the list to tell only while the relay has not reached them."""
+    from bot.db.models import Item
+
+    clock.set(datetime(2026, 11, 24, 22, 0, tzinfo=UTC))
+    await seed_activity(chat, clock)
+    async with chat.rt.db.transaction() as s:
+        item = await s.get(Item, 2)
+        assert item is not None and item.reporter_told_at is not None
+        item.reporter_told_at = None  # say the DM could not be delivered
+    clock.set(AGENDA_DEC_1)
+    assert await run(chat, "agenda", "lincoln", AGENDA_DEC_1) == 1
+    text = (await chat.channel("lincoln"))[-1].message.text
+    assert "→ tell the reporter" in line_with(text, "#2 No substitute")
+    assert "Back to the reporter:" in text
+
+
+async def test_agenda_roundup_and_progress_skip_holidays(
+    chat: LocalChat, clock: FixedClock
+) -> None:
+    """Issue 15: like nudges, they are not sent on a team's holidays (skipped, not moved)."""
+    christmas_eve = datetime(2026, 12, 24, 19, 0, tzinfo=UTC)  # a holiday in the org file
+    clock.set(christmas_eve)
+    for kind in ("agenda", "roundup", "progress"):
+        assert await run(chat, kind, "lincoln", christmas_eve) == 0, kind
+    working = datetime(2026, 12, 22, 19, 0, tzinfo=UTC)
+    clock.set(working)
+    for kind in ("agenda", "roundup", "progress"):
+        assert await run(chat, kind, "lincoln", working) == 1, kind

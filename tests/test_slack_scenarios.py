@@ -52,6 +52,8 @@ async def test_slash_command_opens_the_report_modal_prefilled(slack: Slack) -> N
         "subgroup",
         "driver",
         "stage",
+        "locus",
+        "evidence",
         "tried",
         "suggestion",
         "urgency",
@@ -124,6 +126,8 @@ async def test_full_loop_in_slack_building_to_district_and_back(slack: Slack) ->
     assert calls_by_channel(fake) == {
         "C0LINCOLN": ["chat.postMessage", "chat.update"],  # the notice, then the card in place
         "C0RIVERSIDE": ["chat.postMessage"],  # the card, with the decision buttons
+        "U0CAROL": ["conversations.open"],  # Carol hears it was sent up (issue 15) ...
+        "D00000001": ["chat.postMessage"],  # ... in her DM
     }
     [update] = fake.to("chat.update")
     assert update.args["ts"] == lincoln_ts
@@ -154,8 +158,8 @@ async def test_full_loop_in_slack_building_to_district_and_back(slack: Slack) ->
     assert by_channel == {
         "C0LINCOLN": ["chat.postMessage", "chat.update"],  # the relayed answer; the card
         "C0RIVERSIDE": ["chat.update"],  # the card, in place
-        "U0CAROL": ["conversations.open"],
-        dm: ["chat.postMessage"],  # the reporter hears back, with follow-up buttons
+        dm: ["chat.postMessage"],  # the reporter hears back, with follow-up buttons (her DM
+        # was opened when she heard the barrier was sent up)
     }
     relay = fake.to("chat.postMessage", channel="C0LINCOLN")[0].args
     assert resolution in block_text(relay["blocks"])
@@ -166,6 +170,8 @@ async def test_full_loop_in_slack_building_to_district_and_back(slack: Slack) ->
         "feedback:no_change",
         "feedback:better",
         "feedback:goal_met",
+        "confirm:got_it",
+        "confirm:question",
     ]
     for update in fake.to("chat.update"):
         assert buttons(update.args["blocks"]) == []
@@ -186,6 +192,15 @@ async def test_full_loop_in_slack_building_to_district_and_back(slack: Slack) ->
     thanks = fake.to("chat.postMessage", channel=dm)
     assert len(thanks) == 1 and "Thanks" in block_text(thanks[0].args["blocks"])
     assert fake.to("response_url") == []  # in a DM the answer is a DM, not an ephemeral note
+    # her answer replaces the outcome buttons on the message she answered (issue 15)
+    [edited] = fake.to("chat.update", channel=dm)
+    assert edited.args["ts"] == dm_message["ts"]
+    assert [b["action_id"] for b in buttons(edited.args["blocks"])] == [
+        "feedback_change",
+        "confirm:got_it",
+        "confirm:question",
+    ]
+    assert "Better, not yet at goal" in block_text(edited.args["blocks"])
     for channel in ("C0LINCOLN", "C0RIVERSIDE"):
         [note] = fake.to("chat.postMessage", channel=channel)
         assert "*the fix made things better, though not yet at the goal*" in block_text(
@@ -493,7 +508,7 @@ async def test_anonymous_report_never_reaches_slack_with_the_reporters_identity(
     [opened] = fake.to("conversations.open")
     assert opened.args == {"users": "U0CAROL"}
     assert "Access from 1 December" in block_text(
-        fake.to("chat.postMessage", channel=dm)[0].args["blocks"]
+        fake.to("chat.postMessage", channel=dm)[-1].args["blocks"]
     )
     for call in fake.calls:
         if call is opened:
@@ -643,7 +658,7 @@ async def test_buttons_in_a_modal_update_the_modal(slack: Slack) -> None:
     view = slack.last_view()
     status, body = await slack.user.submit("U0CAROL", view, BARRIER)
     thanks = json.loads(body)["view"]
-    assert [b["action_id"] for b in buttons(thanks["blocks"])] == ["mine"]
+    assert [b["action_id"] for b in buttons(thanks["blocks"])] == ["mine", "correct", "withdraw"]
     fake.clear()
     # Slack keeps the view id when a submission answers with response_action "update"
     await slack.user.click_in_view("U0CAROL", {**thanks, "id": view["id"]}, "mine")

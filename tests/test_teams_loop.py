@@ -160,14 +160,24 @@ async def test_full_loop_in_teams(db_url: str, clock: FixedClock) -> None:
         # ... and proactively to Quinn's personal chat, with the "did it help?" buttons
         dm = w.connector.to(QUINN.personal_conversation)[-1]
         assert RESOLUTION in dm.text()
-        assert titles(dm.card) == ["Worse", "No change", "Better", "Goal met"]
+        assert titles(dm.card) == [
+            "Worse",
+            "No change",
+            "Better",
+            "Goal met",
+            "Got it",
+            "I still have a question",
+        ]
         posts = [c for c in w.connector.calls if c.conversation_id == QUINN.personal_conversation]
         assert posts[-1].method == "POST" and posts[-1].activity_id is None  # proactive
 
         # Quinn says it got better: the button answers in the chat
         r = await w.teams.execute(QUINN, action(dm.card, "Better"))
         assert r.status == 200
-        assert "made things better" in w.connector.to(QUINN.personal_conversation)[-1].text()
+        # the card itself answers: its outcome buttons replaced by the recorded answer
+        answered = card_text(r.card)
+        assert "recorded that the fix made things better" in answered, answered
+        assert titles(r.card) == ["Change my answer", "Got it", "I still have a question"]
         async with w.server.rt.db.transaction() as s:
             from bot.db.models import Item
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,13 +34,15 @@ from bot.content.views import (
     view,
     views,
 )
+from bot.dates import shown
 from bot.db.models import Hop, Item, Team
 from bot.directory import Directory
 from bot.domain import Kind, State
 from bot.i18n import _
-from bot.messages import Message
+from bot.messages import Button, Message
 from bot.metrics import SharedStats
 from bot.similar.views import lines_below, respond_buttons
+from bot.texts import texts
 
 
 async def build_agenda(
@@ -56,6 +59,7 @@ async def build_agenda(
     d = Directory(s)
     members = await d.members(team.id)
     topics, actions = await agenda_items(s, team.id, since)
+    today = now.astimezone(ZoneInfo(team.timezone)).date()
     stats = await loop_figures(s, team, now, shared)
 
     held = (Item.holding_team_id == team.id, Item.state.in_(OPEN))
@@ -83,7 +87,24 @@ async def build_agenda(
         s, through(team.id), Item.kind == Kind.SUCCESS.value, Item.created_at >= since
     )
     kudos = await team_kudos(s, team.id, since)
-    shown = new_rows + open_rows + up_rows + above_rows + chase_rows + answered + successes
+    revisit_rows, revisit_n = await capped(
+        s,
+        Item.closed_by_team_id == team.id,
+        Item.state.in_([State.RESOLVED.value, State.DECLINED.value]),
+        Item.revisited_at.is_(None),
+        Item.closed_at <= now - timedelta(weeks=revisit_weeks(team)),
+        order_by=(Item.closed_at, Item.id),
+    )
+    shown = (
+        revisit_rows
+        + new_rows
+        + open_rows
+        + up_rows
+        + above_rows
+        + chase_rows
+        + answered
+        + successes
+    )
     names = await names_for(s, shown, team.parent_id or "")
     people = await load_names(
         s, (), [a.added_by for a in topics + actions] + [a.owner_id for a in actions]
@@ -106,7 +127,7 @@ async def build_agenda(
         since=since,
         roles=roles_of(members),
         topics=[_agenda_line(a, people.person, since) for a in topics if a.done_at is None],
-        actions=[_agenda_line(a, people.person, since) for a in actions],
+        actions=[_agenda_line(a, people.person, since, today) for a in actions],
         measures=measures_of(team),
         stats=stats,
         closed_share=percent(stats.closed_share),
@@ -122,8 +143,36 @@ async def build_agenda(
         send_down={k: section(v) for k, v in sorted(send_down.items())},
         reporter_word=_("the reporter"),
         clusters=clusters,
+        revisit=Section(views(revisit_rows, names, now), revisit_n),
+        revisit_weeks=revisit_weeks(team),
     )
-    return replace(message, buttons=respond_buttons(clusters))
+    check = selfcheck_button("meeting", team, meeting_round(team, now, m.this))
+    buttons = respond_buttons(clusters) + revisit_buttons(revisit_rows) + (check,)
+    return replace(message, buttons=buttons)
+
+
+DEFAULT_REVISIT_WEEKS = 12
+
+
+def revisit_weeks(team: Team) -> int:
+    """How long after a decision the agenda brings it back for a revisit (team key
+    `revisit_weeks` in the org file; 12 by default)."""
+    try:
+        return max(1, int((team.extra or {}).get("revisit_weeks", DEFAULT_REVISIT_WEEKS)))
+    except (TypeError, ValueError):
+        return DEFAULT_REVISIT_WEEKS
+
+
+def revisit_buttons(rows: list[Item]) -> tuple[Button, ...]:
+    t = texts()
+    out: list[Button] = []
+    for item in rows[:3]:
+        v = str(item.id)
+        out.append(
+            Button(t.render("revisit_words", which="reopen", item=item), "revisit:reopen", v)
+        )
+        out.append(Button(t.render("revisit_words", which="keep", item=item), "revisit:keep", v))
+    return tuple(out)
 
 
 @dataclass
@@ -136,10 +185,15 @@ class AgendaLine:
     created_at: datetime
     done: bool
     carried: bool  # it was already open at the last meeting
+    due: str = ""  # an action item's due date, as people read it
+    overdue: bool = False  # open and past its due date
 
 
-def _agenda_line(a: Any, person: Any, since: datetime) -> AgendaLine:
+def _agenda_line(a: Any, person: Any, since: datetime, today: date | None = None) -> AgendaLine:
+    overdue = bool(a.due_on and a.done_at is None and today and a.due_on < today)
     return AgendaLine(
+        due=shown(a.due_on),
+        overdue=overdue,
         id=a.id,
         kind=a.kind,
         text=a.text,
@@ -165,7 +219,26 @@ async def _carry_down(
         below: list[Hop] = [h for h in path if h.seq < mine[-1].seq]
         v = view(item, names, now)
         v.carry_to = [names.team(h.team_id) for h in below]
-        if item.origin_team_id == team.id:
-            v.carry_to.append(_("the reporter"))
+        if item.origin_team_id == team.id and item.reporter_told_at is None:
+            v.carry_to.append(_("the reporter"))  # only while the relay has not reached them
         out.append(v)
     return out
+
+
+def meeting_round(team: Team, now: datetime, meeting_at: datetime | None = None) -> str:
+    """The meeting a self-check is about: the one the agenda was for, else the nearest."""
+    m = meetings(team, now, meeting_at)
+    when = meeting_at or min(
+        (t for t in (m.previous, m.this) if t is not None),
+        key=lambda t: abs((t - now).total_seconds()),
+        default=now,
+    )
+    return when.astimezone(ZoneInfo(team.timezone)).date().isoformat()
+
+
+def selfcheck_button(kind: str, team: Team, round_: str) -> Button:
+    return Button(
+        texts().render("selfcheck_words", which=f"button_{kind}"),
+        "selfcheck",
+        f"{kind}:{team.id}:{round_}",
+    )

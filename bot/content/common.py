@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import selfcheck
 from bot.db.models import Person, Team
 from bot.domain import STAGE_LABELS, Role, Stage
 from bot.i18n import _
@@ -134,3 +135,18 @@ async def loop_figures(
     if shared is not None:
         return await shared.get(s, now, since, team.id)
     return (await team_stats(s, now, since=since, team_ids=[team.id]))[team.id]
+
+
+async def selfcheck_summary(s: AsyncSession, team: Team) -> str:
+    """The team's meeting self-check and protocol pulse, aggregated, with their trend ("" when
+    nobody has answered yet)."""
+    found = [await selfcheck.results(s, team.id, kind) for kind in selfcheck.QUESTIONS]
+    found = [r for r in found if r.latest is not None]
+    if not found:
+        return ""
+    labels = {
+        q: texts().render("selfcheck_words", which=f"short_{q}")
+        for qs in selfcheck.QUESTIONS.values()
+        for q in qs
+    }
+    return texts().render("selfcheck_results", results=found, labels=labels)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content.common import WEEK, loop_figures, percent, render
+from bot.content.common import WEEK, loop_figures, percent, render, selfcheck_summary
 from bot.content.views import (
     OPEN,
     Section,
@@ -87,5 +87,6 @@ async def build_digest(
         closed_share=percent(stats.closed_share),
         has_below=bool(below),
         clusters=clusters,
+        selfcheck=await selfcheck_summary(s, team),
     )
     return replace(message, buttons=respond_buttons(clusters))

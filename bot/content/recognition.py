@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content.common import MILESTONES, WEEK, measures_of, percent, render, stage_of
+from bot.content.common import (
+    MILESTONES,
+    WEEK,
+    measures_of,
+    percent,
+    render,
+    selfcheck_summary,
+    stage_of,
+)
 from bot.content.views import (
     count_before,
     items_where,
@@ -89,4 +97,5 @@ async def build_progress(
         closed_share=percent(stats.closed_share),
         outcomes=outcomes,
         milestones=milestones,
+        selfcheck=await selfcheck_summary(s, team),
     )

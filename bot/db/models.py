@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -60,6 +62,9 @@ class Person(Base):
     chosen_language: Mapped[str | None] = mapped_column(String(16))  # `/looplink language es`
     platform_locale: Mapped[str | None] = mapped_column(String(16))  # what a platform reports
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the person asked not to hear progress updates on their reports (acknowledged, sent up);
+    # questions and final answers still reach them
+    updates_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Team(Base):
@@ -171,6 +176,12 @@ class Item(Base):
     # Grows with every change on the item; a change claims the item first (bot/claims.py).
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     language: Mapped[str | None] = mapped_column(String(16))  # the reporter's, when reported
+    locus: Mapped[str] = mapped_column(String(16), default="", server_default="")  # Locus
+    evidence: Mapped[str] = mapped_column(Text, default="", server_default="")  # how they know
+    # the reporter's word on the final answer: "got_it" or "question" (see Loop.confirm)
+    reporter_ack: Mapped[str | None] = mapped_column(String(16))
+    reporter_ack_at: Mapped[datetime | None] = mapped_column()
+    revisited_at: Mapped[datetime | None] = mapped_column()  # a lead revisited the decision
 
 
 class Hop(Base):
@@ -357,6 +368,30 @@ class AgendaItem(Base):
     created_at: Mapped[datetime] = mapped_column()
     done_at: Mapped[datetime | None] = mapped_column()
     done_by: Mapped[str | None] = mapped_column(String(64))
+    due_on: Mapped[date | None] = mapped_column(Date)  # an action item's due date
+    reminded_at: Mapped[datetime | None] = mapped_column()  # its owner was reminded
+
+
+class SelfCheck(Base):
+    """One member's answer to one question of a meeting self-check (kind "meeting", round: the
+    meeting's date) or of the quarterly protocol pulse (kind "pulse", round: e.g. "2026-Q4").
+    Stored per person so each answers once (a new answer replaces theirs); only ever shown
+    aggregated (bot/content/selfcheck.py)."""
+
+    __tablename__ = "self_checks"
+    __table_args__ = (
+        UniqueConstraint("team_id", "kind", "round", "person_id", "question"),
+        Index("ix_self_checks_team_kind", "team_id", "kind", "round"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    round: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(String(32))
+    score: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column()
 
 
 class ScheduledSend(Base):

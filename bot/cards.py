@@ -64,6 +64,19 @@ def card_key(item_id: int, team_id: str) -> str:
     return f"item:{item_id}:team:{team_id}"
 
 
+def practice_fields(item: Item) -> list[tuple[str, str]]:
+    """What the reporter said about control (the locus) and how they know (the evidence)."""
+    out: list[tuple[str, str]] = []
+    if item.locus:
+        try:
+            out.append((_("Whose control"), _(LOCUS_LABELS[Locus(item.locus)])))
+        except ValueError:
+            out.append((_("Whose control"), item.locus))
+    if item.evidence:
+        out.append((_("How they know"), item.evidence))
+    return out
+
+
 def item_fields(item: Item, reporter: Person | None) -> tuple[tuple[str, str], ...]:
     fields: list[tuple[str, str]] = []
     if item.details:
@@ -81,13 +94,7 @@ def item_fields(item: Item, reporter: Person | None) -> tuple[tuple[str, str], .
             fields.append((_("Stage"), _(STAGE_LABELS[Stage(item.stage)])))
         except ValueError:
             fields.append((_("Stage"), item.stage))
-    if item.locus:
-        try:
-            fields.append((_("Whose control"), _(LOCUS_LABELS[Locus(item.locus)])))
-        except ValueError:
-            fields.append((_("Whose control"), item.locus))
-    if item.evidence:
-        fields.append((_("How they know"), item.evidence))
+    fields += practice_fields(item)
     if item.tried:
         fields.append((_("What was tried"), item.tried))
     if item.suggestion:

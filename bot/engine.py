@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import assert_never
 
 from sqlalchemy import event, select
@@ -853,7 +854,7 @@ class Loop:
             await self._send(
                 row.dest_kind,
                 row.dest_id,
-                lambda stored=stored: change(stored),  # in the reader's language
+                partial(change, stored),  # built in the reader's language
                 update_key=key,
                 platform=row.platform,
                 replace_pending=True,

@@ -155,6 +155,8 @@ async def test_each_reads_in_their_own_language(
         "Sin cambios",
         "Mejor",
         "Meta alcanzada",
+        "Entendido",
+        "Todavía tengo una pregunta",
     ]
     no_english(text, SUMMARY, RESOLUTION, "Riverside District Implementation Team")
 

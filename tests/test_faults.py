@@ -132,14 +132,14 @@ async def test_sigkill_mid_burst_loses_and_doubles_no_report(
                     continue
                 if status == 200:
                     acked[req.key] = body
-                    if len(acked) >= 40:
+                    if len(acked) >= 24:  # enough to stall mid-burst, even on a busy machine
                         enough.set()
                 else:
                     unanswered.append(req)
 
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             clients = [asyncio.create_task(client(http)) for _ in range(8)]
-            await asyncio.wait_for(enough.wait(), 60)
+            await asyncio.wait_for(enough.wait(), 120)
             server.pause()  # SIGSTOP: requests in flight now time out on Slack's side
             await asyncio.wait_for(asyncio.gather(*clients), 30)
             server.resume()  # SIGCONT: the stalled requests are processed, nobody waits

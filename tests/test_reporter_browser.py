@@ -14,7 +14,8 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.test_browser import CHROMIUM, ROOT, Live, card, live, new_page, open_as
+from tests.test_browser import CHROMIUM, Live, card, live, new_page, open_as
+from tests.web_support import ROOT
 
 SHOTS = ROOT / "test-artifacts" / "reporter"
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from adapters.local.oidc import Provider
 from adapters.local.providers import microsoft_provider, providers_from_env, slack_provider
 from bot.clock import FixedClock
-from bot.db.models import PlatformId, WebSession
+from bot.db.models import PlatformId, SignInState, WebSession
 from bot.settings import SettingsError
 from tests.client import Client
 from tests.fakes.oidc import FakeOidc
@@ -187,6 +187,33 @@ async def test_a_replayed_state_is_refused(world: World) -> None:
     # the same answer again (a replay, or the back button): the state was used once
     await refused_with(await come_back(world.client, back), "state", 400)
     assert len(await sessions(world.client)) == 1
+
+
+async def test_a_state_older_than_ten_minutes_is_refused(world: World, clock: FixedClock) -> None:
+    world.slack.account = ALICE_SLACK
+    back = await at_provider(await begin(world.client, "slack"))
+    clock.advance(minutes=11)
+    await refused_with(await come_back(world.client, back), "state", 400)
+    async with server_of(world.client).rt.db.transaction() as s:
+        assert (await s.scalars(select(SignInState))).all() == []  # used up, even so
+
+
+async def test_the_answer_may_come_back_to_another_process(
+    world: World, db_url: str, clock: FixedClock
+) -> None:
+    """Two Looplink processes on one database: the sign-in started on one finishes on the
+    other (the pending sign-in is in the database, not in a process)."""
+    world.slack.account = ALICE_SLACK
+    back = urlsplit(await at_provider(await begin(world.client, "slack")))
+    cookies = {c.key: c.value for c in world.client.session.cookie_jar}
+    settings = server_of(world.client).settings
+    async with serving(settings, clock) as other:
+        other.session.cookie_jar.update_cookies(cookies)
+        # behind one public address: the same Host, so the same redirect URI
+        resp = await other.get(
+            f"{back.path}?{back.query}", allow_redirects=False, headers={"Host": back.netloc}
+        )
+        assert resp.status == 303, await resp.text()
 
 
 async def test_a_state_from_another_browser_is_refused(world: World, db_url: str) -> None:

@@ -11,9 +11,10 @@ name the account (user id, workspace or tenant, email and whether it is verified
 person that is, is `bot.identity`'s answer, exactly as for a chat message: the user id inside
 a declared workspace or tenant, then a verified email (see signin.py).
 
-A sign-in in progress (`Pending`: state, nonce, PKCE verifier, where to go next) is kept in this
-process for ten minutes, bound to the browser that started it by a cookie, and used once: a
-replayed `state` finds nothing, and a replayed ID token carries another sign-in's nonce.
+A sign-in in progress (`Pending`: state, nonce, PKCE verifier, where to go next) is kept in the
+database for ten minutes (any process may receive the answer), bound to the browser that
+started it by a cookie, and used once: a replayed `state` finds nothing, and a replayed ID
+token carries another sign-in's nonce.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import hashlib
 import logging
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -39,13 +40,17 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
+from sqlalchemy import delete
 
+from bot.clock import Clock
+from bot.db.models import SignInState
+from bot.db.session import Database
 from bot.identity import Caller
 from bot.platform_info import PlatformInfo
 
 log = logging.getLogger("looplink.signin")
 
-PENDING_FOR = 600.0  # seconds a sign-in may take at the provider
+PENDING_FOR = timedelta(minutes=10)  # how long a sign-in may take at the provider
 METADATA_FOR = 3600.0  # seconds discovery and keys are kept before being fetched again
 LEEWAY = 60  # seconds of clock difference tolerated on exp/iat
 
@@ -83,7 +88,7 @@ class Pending:
     nonce: str
     verifier: str
     next: str
-    started: float
+    expires_at: datetime
 
 
 def browser_hash(cookie: str) -> str:
@@ -91,36 +96,58 @@ def browser_hash(cookie: str) -> str:
 
 
 class PendingSignIns:
-    """Sign-ins waiting for the provider's answer: one use each, ten minutes at most, at most
-    `max_pending` (the oldest are forgotten first, so a flood of starts cannot fill memory)."""
+    """Sign-ins waiting for the provider's answer, in the database (table `signin_states`, so
+    any Looplink process may receive the answer): one use each, ten minutes at most. Only the
+    state's SHA-256 is stored; each start deletes the ones that ran out."""
 
-    def __init__(self, max_pending: int = 10_000, ttl: float = PENDING_FOR) -> None:
-        self.max_pending = max_pending
+    def __init__(self, db: Database, clock: Clock, ttl: timedelta = PENDING_FOR) -> None:
+        self.db = db
+        self.clock = clock
         self.ttl = ttl
-        self._by_state: OrderedDict[str, Pending] = OrderedDict()
 
-    def start(self, provider: str, browser: str, nxt: str) -> tuple[str, Pending]:
+    async def start(self, provider: str, browser: str, nxt: str) -> tuple[str, Pending]:
         state = secrets.token_urlsafe(32)
+        now = self.clock.now()
         pending = Pending(
             provider=provider,
             browser=browser,
             nonce=secrets.token_urlsafe(32),
             verifier=secrets.token_urlsafe(48),
             next=nxt,
-            started=time.monotonic(),
+            expires_at=now + self.ttl,
         )
-        self._by_state[state] = pending
-        while len(self._by_state) > self.max_pending:
-            self._by_state.popitem(last=False)
+        async with self.db.transaction() as s:
+            await s.execute(delete(SignInState).where(SignInState.expires_at < now))
+            s.add(
+                SignInState(
+                    state_hash=browser_hash(state),
+                    provider=provider,
+                    browser=browser,
+                    nonce=pending.nonce,
+                    verifier=pending.verifier,
+                    next=nxt,
+                    expires_at=pending.expires_at,
+                )
+            )
         return state, pending
 
-    def take(self, state: str, provider: str, browser: str) -> Pending | None:
-        """The sign-in `state` names, once; None when unknown, used, too old, for another
-        provider or started in another browser."""
-        pending = self._by_state.pop(state, None) if state else None
-        if pending is None or pending.provider != provider:
+    async def take(self, state: str, provider: str, browser: str) -> Pending | None:
+        """The sign-in `state` names, once (of two answers racing, one gets it); None when
+        unknown, used, too old, for another provider or started in another browser."""
+        if not state or len(state) > 128:
             return None
-        if time.monotonic() - pending.started > self.ttl:
+        key = browser_hash(state)
+        async with self.db.transaction() as s:
+            row = await s.get(SignInState, key)
+            if row is None:
+                return None
+            pending = Pending(
+                row.provider, row.browser, row.nonce, row.verifier, row.next, row.expires_at
+            )
+            gone = await s.execute(delete(SignInState).where(SignInState.state_hash == key))
+            if not getattr(gone, "rowcount", 0):
+                return None
+        if pending.provider != provider or self.clock.now() >= pending.expires_at:
             return None
         if not secrets.compare_digest(pending.browser, browser):
             return None

@@ -82,7 +82,9 @@ async def start(request: web.Request) -> web.StreamResponse:
         return too_many(request, Locked(left).seconds, page=True, what=SIGN_INS)
     binding = request.cookies.get(BINDING) or secrets.token_urlsafe(32)
     nxt = safe_next(request.query.get("next"))
-    state, pending = request.app[PENDING].start(oidc.provider.name, browser_hash(binding), nxt)
+    state, pending = await request.app[PENDING].start(
+        oidc.provider.name, browser_hash(binding), nxt
+    )
     try:
         url = await oidc.authorize_url(redirect_uri(request, oidc.provider), state, pending)
     except (SignInFailed, OSError, TimeoutError) as e:
@@ -109,7 +111,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     left = gate.throttle.locked(client)
     if left is not None:
         return too_many(request, Locked(left).seconds, page=True, what=SIGN_INS)
-    pending = request.app[PENDING].take(
+    pending = await request.app[PENDING].take(
         request.query.get("state", ""),
         provider.name,
         browser_hash(request.cookies.get(BINDING, "")),
@@ -153,7 +155,7 @@ def mount_oidc(app: web.Application) -> None:
         return
     settings = app[WEB].settings
     app[OIDC] = {p.name: OidcClient(p) for p in settings.sign_in if isinstance(p, Provider)}
-    app[PENDING] = PendingSignIns()
+    app[PENDING] = PendingSignIns(app[WEB].rt.db, app[WEB].rt.clock)
     if app[OIDC]:
         app.router.add_get("/login/{provider}", start)
         app.router.add_get("/login/{provider}/callback", callback)

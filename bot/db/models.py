@@ -417,13 +417,28 @@ class WebSession(Base):
     __tablename__ = "web_sessions"
     __table_args__ = (Index("ix_web_sessions_principal", "principal"),)
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    principal: Mapped[str] = mapped_column(String(200))  # who: "admin", later "slack:T1:U2"
+    principal: Mapped[str] = mapped_column(String(200))  # who: "admin", "person:<id>"
     method: Mapped[str] = mapped_column(String(32))  # how they signed in: "admin-token", ...
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
     last_seen_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class SignInState(Base):
+    """A web sign-in in progress at an OpenID Connect provider (adapters/local/oidc.py): one
+    use, ten minutes, bound to the browser that started it. Kept here, not in one process's
+    memory, so the provider may send the browser back to any Looplink process."""
+
+    __tablename__ = "signin_states"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of `state`
+    provider: Mapped[str] = mapped_column(String(32))
+    browser: Mapped[str] = mapped_column(String(64))  # SHA-256 of the binding cookie
+    nonce: Mapped[str] = mapped_column(String(64))
+    verifier: Mapped[str] = mapped_column(String(128))  # the PKCE code verifier
+    next: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class OrgChange(Base):

@@ -230,3 +230,29 @@ async def test_the_language_command_chooses_and_is_understood_in_both_languages(
             w.connector.to(quinn.personal_conversation)[-1].text()
         )
     assert "es" in i18n.languages()
+
+
+async def test_lucia_reads_the_playground_in_spanish(db_url: str, clock: FixedClock) -> None:
+    """The demo's Spanish reader: her page, her step-by-step report and the card she sends to
+    Washington's (English) channel, which says the report is written in Spanish."""
+    from tests.web_support import act, page, serving, settings_for, text_of
+
+    async with serving(settings_for(db_url), clock) as client:
+        html = await page(client, "lucia")
+        assert '<html lang="es">' in html
+        seen = text_of(html)
+        assert "Mensajes directos" in seen and "Reportar una barrera" in seen
+        assert "Direct messages" not in seen
+        first = await act(client, "lucia", kind="text", text="barrera")
+        assert "¿Qué está obstaculizando?" in text_of(first["messages"])
+        for answer in ("No hay intérprete para las juntas con familias", "omitir", "familias"):
+            await act(client, "lucia", kind="text", text=answer)
+        for answer in ("omitir", "omitir", "omitir", "omitir", "alta", "no"):
+            await act(client, "lucia", kind="text", text=answer)
+        sent = await act(client, "lucia", kind="text", text="enviar")
+        assert "Gracias — su barrera #1 está con *Washington" in text_of(sent["messages"]) or (
+            "Gracias — su barrera #1 está con Washington" in text_of(sent["messages"])
+        )
+        hana = text_of(await page(client, "hana", "team:washington"))
+        assert "No hay intérprete para las juntas con familias" in hana
+        assert "Written in Spanish" in hana and "Urgency high" in hana, hana[-3000:]

@@ -36,7 +36,9 @@ from adapters.local.playground_state import Key, OpenForm, Scratch
 from adapters.local.settings import INFO
 from adapters.local.signin import admin_only, mount_login, protected, settings_of
 from adapters.local.web import html, mount_static, render
+from bot import i18n
 from bot.db.models import LocalMessage, Membership, Outbox, Person, Team
+from bot.directory import Directory
 from bot.messages import Form, Message
 from bot.runtime import Runtime
 from flows.events import FlowResult, Inbound, InboundKind
@@ -76,7 +78,7 @@ class Who:
         return self.person.id
 
     def convs(self) -> list[Conv]:
-        out = [Conv("dm", "person", self.person.id, "Direct messages with Looplink")]
+        out = [Conv("dm", "person", self.person.id, i18n._("Direct messages with Looplink"))]
         for team, role in self.teams:
             out.append(Conv(f"team:{team.id}", "team", team.id, team.name, team, role))
         return out
@@ -199,29 +201,30 @@ class Playground:
                 status=404,
                 what=f"There is no active person called '{person_id}' in this organisation.",
             )
-        conv = who.conv(request.query.get("conv"))
-        if conv is None:
+        with i18n.speaking(await self._reader(who)):
+            conv = who.conv(request.query.get("conv"))
+            if conv is None:
+                return html(
+                    "not_found.html",
+                    status=404,
+                    what=f"{who.person.name} cannot see that conversation.",
+                    back=f"/?as={who.id}",
+                )
             return html(
-                "not_found.html",
-                status=404,
-                what=f"{who.person.name} cannot see that conversation.",
-                back=f"/?as={who.id}",
+                "playground.html",
+                who=who,
+                conv=conv,
+                convs=who.convs(),
+                people=await self.people(),
+                teams=await self.teams(),
+                entries=await self.entries(who, conv),
+                open_form=self.scratch.form((who.id, conv.key)),
+                form_nonce=self._form_nonce(who, conv),
+                jobs=JOBS,
+                nonce=new_nonce,
+                tz=await self._tz(),
+                signed_in_with_token=not settings_of(request).demo,
             )
-        return html(
-            "playground.html",
-            who=who,
-            conv=conv,
-            convs=who.convs(),
-            people=await self.people(),
-            teams=await self.teams(),
-            entries=await self.entries(who, conv),
-            open_form=self.scratch.form((who.id, conv.key)),
-            form_nonce=self._form_nonce(who, conv),
-            jobs=JOBS,
-            nonce=new_nonce,
-            tz=await self._tz(),
-            signed_in_with_token=not settings_of(request).demo,
-        )
 
     async def picker(self) -> web.StreamResponse:
         async with self.rt.db.transaction() as s:
@@ -248,24 +251,31 @@ class Playground:
             headers={"Cache-Control": "no-store"},
         )
 
-    async def _messages_html(self, who: Who, conv: Conv) -> str:
-        return render(
-            "_messages.html",
-            who=who,
-            conv=conv,
-            entries=await self.entries(who, conv),
-            nonce=new_nonce,
-            tz=await self._tz(),
-        )
+    async def _reader(self, who: Who) -> i18n.Reader:
+        """The page reads in the language of the person it shows (their DMs do too)."""
+        async with self.rt.db.transaction() as s:
+            return await Directory(s).person_reader(who.person.id)
 
-    def _panel_html(self, who: Who, conv: Conv) -> str:
-        return render(
-            "_panel.html",
-            who=who,
-            conv=conv,
-            open_form=self.scratch.form((who.id, conv.key)),
-            form_nonce=self._form_nonce(who, conv),
-        )
+    async def _messages_html(self, who: Who, conv: Conv) -> str:
+        with i18n.speaking(await self._reader(who)):
+            return render(
+                "_messages.html",
+                who=who,
+                conv=conv,
+                entries=await self.entries(who, conv),
+                nonce=new_nonce,
+                tz=await self._tz(),
+            )
+
+    async def _panel_html(self, who: Who, conv: Conv) -> str:
+        with i18n.speaking(await self._reader(who)):
+            return render(
+                "_panel.html",
+                who=who,
+                conv=conv,
+                open_form=self.scratch.form((who.id, conv.key)),
+                form_nonce=self._form_nonce(who, conv),
+            )
 
     def _form_nonce(self, who: Who, conv: Conv) -> Callable[[], str]:
         """The open form keeps one delivery id, so a double submit is handled once."""
@@ -405,7 +415,7 @@ class Playground:
             return web.json_response(
                 {
                     "messages": await self._messages_html(who, conv),
-                    "panel": self._panel_html(who, conv),
+                    "panel": await self._panel_html(who, conv),
                 },
                 headers={"Cache-Control": "no-store"},
             )

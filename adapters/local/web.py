@@ -15,14 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from bot.i18n import ngettext
+from bot import i18n
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.views import template_context
@@ -49,9 +48,8 @@ def marks(text: object) -> Markup:
 
 
 def when(value: datetime | None, tz: str = "UTC") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
+    """A date and time in the reader's language (bot/i18n.py), in `tz`."""
+    return "" if value is None else i18n.when(value, tz)
 
 
 def iso(value: datetime | None) -> str:
@@ -59,6 +57,10 @@ def iso(value: datetime | None) -> str:
 
 
 _env: ImmutableSandboxedEnvironment | None = None
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(i18n.reader().language).ngettext(singular, plural, n)
 
 
 def env() -> ImmutableSandboxedEnvironment:
@@ -74,7 +76,13 @@ def env() -> ImmutableSandboxedEnvironment:
         e.filters["marks"] = marks
         e.filters["when"] = when
         e.filters["iso"] = iso
-        e.globals["ngettext"] = ngettext  # counts: "1 item", "3 items" (bot/i18n.py)
+        # Jinja2's i18n, new-style (escapes what it fills in): {{ _("...") }}, ngettext(...)
+        e.add_extension("jinja2.ext.i18n")
+        e.policies["ext.i18n.trimmed"] = True
+        e.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+            gettext=i18n.gettext, ngettext=_ngettext, newstyle=True
+        )
+        e.globals["lang"] = lambda: i18n.reader().language  # <html lang="...">
         e.filters["q"] = lambda v: quote(str(v), safe="")
         e.filters["capitalize_first"] = lambda v: str(v)[:1].upper() + str(v)[1:]
         e.globals["csrf"] = CSRF.get  # {{ csrf() }} in every form that posts

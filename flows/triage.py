@@ -144,29 +144,73 @@ async def team_queue(ctx: Ctx, team: Team, now: datetime) -> dict[str, list[Item
             .order_by(Item.id)
         )
     ).all()
-    return {
+    out = {
         "new": [i for i in holding if i.state in (State.NEW, State.ESCALATED)],
         "ours": [i for i in holding if i.state in (State.ACKNOWLEDGED, State.NEEDS_INFO)],
         "above": list(above),
         "overdue": [i for i in holding if i.due_at is not None and i.due_at < now],
     }
+    below = await _teams_below(ctx, team)
+    if below:
+        out["below"] = await stuck_below(ctx, below, now)
+    return out
+
+
+async def _teams_below(ctx: Ctx, team: Team) -> list[str]:
+    """Every active team linked below `team`, at any depth."""
+    children: dict[str, list[str]] = {}
+    for t in (await ctx.loop.dir.all_teams()).values():
+        if t.parent_id and t.active:
+            children.setdefault(t.parent_id, []).append(t.id)
+    found, todo = [], list(children.get(team.id, []))
+    while todo:
+        tid = todo.pop()
+        if tid not in found:
+            found.append(tid)
+            todo += children.get(tid, [])
+    return found
+
+
+async def stuck_below(ctx: Ctx, team_ids: list[str], now: datetime) -> list[Item]:
+    """What is stuck in the teams below: open, waiting on that team (not on its reporter), and
+    unanswered past the team's agreed response time (its due date), oldest due first."""
+    waiting = [State.NEW.value, State.ACKNOWLEDGED.value, State.ESCALATED.value]
+    return list(
+        (
+            await ctx.s.scalars(
+                select(Item)
+                .where(
+                    Item.holding_team_id.in_(team_ids),
+                    Item.state.in_(waiting),
+                    Item.due_at.is_not(None),
+                    Item.due_at < now,
+                )
+                .order_by(Item.due_at, Item.id)
+                .limit(20)
+            )
+        ).all()
+    )
 
 
 async def queue_message(ctx: Ctx, team: Team, now: datetime) -> Message:
     q = await team_queue(ctx, team, now)
+    teams = await ctx.loop.dir.all_teams()
 
     def line(i: Item) -> str:
         due = " · " + _("due %(day)s", day=_day(i.due_at, team.timezone)) if i.due_at else ""
-        return f"#{i.id} {i.summary[:70]}{due}"
+        held = teams.get(i.holding_team_id)
+        at = " · " + _("with %(team)s", team=held.name) if held and held.id != team.id else ""
+        return f"#{i.id} {i.summary[:70]}{due}{at}"
 
     labels = {
         "new": _("New, waiting for our decision"),
         "ours": _("Waiting on us"),
         "above": _("Waiting on the team above"),
         "overdue": _("Overdue"),
+        "below": _("Stuck in the teams below (past their response time)"),
     }
     fields = tuple((labels[k], "\n".join(line(i) for i in v) or _("none")) for k, v in q.items())
-    n = sum(len(v) for v in q.values())
+    n = sum(len(v) for k, v in q.items() if k != "below")
     return Message(
         title=_("%(team)s: queue", team=team.name),
         text=texts().render("queue_count", count=n),

@@ -96,6 +96,7 @@ async def test_dashboard_reflects_the_loop(client: Client, clock: FixedClock) ->
         "overdue": "0",
         "median": "1.0 day",
         "closed": "50% (1 of 2; 0 confirmed)",
+        "selfcheck": "—",
     }
     assert row(html, "riverside")["median"] == "2.0 days"
     # the path, with its timestamps (Chicago time) and the escalation note
@@ -206,3 +207,14 @@ def test_days_read_well() -> None:
     assert days(0.0) == "under 0.1 days"  # a demo decided in minutes is not "0.0"
     assert days(1.0) == "1.0 day" and days(2.5) == "2.5 days"
     assert days(0.0, [0.5, 1.5, 3.0]) == "1.5 days"  # the unrounded figures when known
+
+
+async def test_dashboard_shows_the_self_check_aggregated(client: Client, clock: FixedClock) -> None:
+    """Issue 15: the meeting self-check's averages and trend, never who answered."""
+    for who, typed in (("alice", "4 3 5"), ("carol", "2 3 3 secret note")):
+        await act(client, who, kind="text", text=f"selfcheck {typed}")
+    html = await (await client.get("/dashboard")).text()
+    cell = row(html, "lincoln")["selfcheck"]
+    assert "2 answers" in cell and "good use of time 3/5" in cell, cell
+    assert "Alice" not in cell and "Carol" not in cell
+    assert row(html, "riverside")["selfcheck"] == "—"

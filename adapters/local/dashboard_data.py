@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attribution import Shown, shown
 from bot.cards import STATE_LABELS
+from bot.content.common import selfcheck_summary
 from bot.db.models import AuditEvent, Hop, Item, Person, Setting, Team
 from bot.domain import (
     DRIVER_LABELS,
@@ -110,6 +111,7 @@ class TeamRow:
     team: Team
     depth: int
     stats: TeamStats
+    selfcheck: str = ""  # the meeting self-check and pulse, aggregated, with their trend
 
 
 @dataclass
@@ -241,7 +243,10 @@ async def load(
     active = [
         t for t in teams.values() if t.active and (shown_teams is None or t.id in shown_teams)
     ]
-    rows = [TeamRow(t, depth, stats.get(t.id) or TeamStats(t.id)) for t, depth in team_tree(active)]
+    rows = [
+        TeamRow(t, depth, stats.get(t.id) or TeamStats(t.id), await selfcheck_summary(s, t))
+        for t, depth in team_tree(active)
+    ]
     within = item_ids(f, shown_teams, now)
     counts = await breakdown(s, within=within)
     links = [

@@ -271,7 +271,15 @@ def test_manifest_command_prints_a_complete_manifest(capsys: pytest.CaptureFixtu
     m = yaml.safe_load(capsys.readouterr().out)
     url = "https://looplink.example.org/slack/events"
     commands = {c["command"]: c for c in m["features"]["slash_commands"]}
-    assert sorted(commands) == ["/barrier", "/kudos", "/looplink", "/success"]
+    assert sorted(commands) == [
+        "/barrera",
+        "/barrier",
+        "/exito",
+        "/kudos",
+        "/looplink",
+        "/reconocer",
+        "/success",
+    ]  # the Spanish ones too (issue 17)
     assert all(c["url"] == url and c["should_escape"] for c in commands.values())
     shortcuts = {s["callback_id"]: s for s in m["features"]["shortcuts"]}
     assert shortcuts["report_as_barrier"]["type"] == "message"

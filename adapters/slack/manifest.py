@@ -13,6 +13,10 @@ COMMANDS = [
     ("/barrier", "Report a barrier to your team", "[what is getting in the way]"),
     ("/success", "Share a success so it can spread", "[what worked]"),
     ("/kudos", "Recognise a colleague or a team", "@someone for ..."),
+    # the same commands in Spanish (issue 17): Slack shows one description to everyone
+    ("/barrera", "Reportar una barrera a su equipo", "[lo que está obstaculizando]"),
+    ("/exito", "Compartir un éxito para que se difunda", "[lo que funcionó]"),
+    ("/reconocer", "Reconocer a un colega o a un equipo", "@alguien por ..."),
     (
         "/looplink",
         "Looplink help, your reports and your team's queue",

@@ -50,8 +50,10 @@ from adapters.teams.inbound import (
     parse,
 )
 from adapters.teams.settings import INFO
+from bot import i18n
 from bot.db.models import ConversationRef, Outbox
 from bot.directory import Directory
+from bot.i18n import N_
 from bot.identity import Caller, Identities, Identity
 from bot.messages import Message
 from bot.outbox import channel_key, enqueue, save_conversation_ref, usable
@@ -65,13 +67,13 @@ PLATFORM = INFO.name
 KEY, AAD_KEY = INFO.person_keys  # `teams:` (29:...) and `teams_aad:` (Entra object id)
 ADAPTIVE_ACTION = "adaptiveCard/action"
 CANCELLED = "Cancelled. Nothing was sent."
-ALREADY = "That was already done."
+ALREADY = N_("That was already done.")
 PRIVATE_NOTE = "I've answered you in our personal chat."
 NO_PRIVATE = (
     "I answer commands privately, but I can't open a personal chat with you yet. Find Looplink "
     "under Apps, open it, say hi, and then try again."
 )
-OUT_OF_DATE = "This card is out of date. Type 'help' in a chat with me to start again."
+OUT_OF_DATE = N_("This card is out of date. Type 'help' in a chat with me to start again.")
 EMAIL_CACHE = 2000
 
 Json = dict[str, Any]
@@ -412,7 +414,7 @@ class TeamsTurns:
         who = await self._identify(a)
         act = card_action(a)
         if act is None:
-            return message_response(OUT_OF_DATE)
+            return message_response(_said(OUT_OF_DATE, a))
         answer = await self._card_action(a, who, act)
         if isinstance(answer, Answer):
             await self._queue_alone(answer.result)
@@ -457,7 +459,7 @@ class TeamsTurns:
             )
         result = await handle(self.rt, ev)
         if result.duplicate:
-            return message_response(ALREADY)
+            return message_response(_said(ALREADY, a))
         if result.form is not None:
             return card_response(form_card(result.form, key=act.key))
         if result.errors:
@@ -498,3 +500,9 @@ class TeamsTurns:
             elif row.dest_id != who.person_id:
                 return None
             return Message.from_json(row.payload)
+
+
+def _said(message: str, a: TeamsActivity) -> str:
+    """One of our own answers before anyone is known, in the language Teams reports."""
+    with i18n.speaking(i18n.normalize(a.locale) or i18n.SOURCE):
+        return i18n._(message)

@@ -124,6 +124,10 @@ class Result:
         xs = sorted(self.latencies)
         return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))] * 1000
 
+    def late(self, seconds: float = 3.0) -> int:
+        """Requests answered after `seconds` (Slack's 3 s), or not answered at all."""
+        return sum(1 for x in self.latencies if x > seconds) + (self.sent - self.ok)
+
     @property
     def mean_ms(self) -> float:
         return statistics.fmean(self.latencies) * 1000 if self.latencies else float("nan")

@@ -11,6 +11,7 @@ from bot import i18n
 from bot.attribution import Shown, shown
 from bot.authority import decidable_in
 from bot.db.models import AuditEvent, Hop, Item, Person, Team
+from bot.directory import Directory
 from bot.domain import (
     DRIVER_LABELS,
     LOCUS_LABELS,
@@ -120,9 +121,10 @@ async def item_card(
     s: AsyncSession, item: Item, team: Team, now: datetime | None = None
 ) -> Message:
     """The card for `item` as shown in `team`'s channel (buttons only where that team decides)."""
-    origin = await s.get(Team, item.origin_team_id)
-    holding = await s.get(Team, item.holding_team_id)
-    reporter = None if item.anonymous else await s.get(Person, item.reporter_id)
+    d = Directory(s)  # from the directory cache when the session may use it
+    origin = await d.team(item.origin_team_id)
+    holding = await d.team(item.holding_team_id)
+    reporter = None if item.anonymous else await d.person(item.reporter_id)
     last = (
         await s.scalars(
             select(AuditEvent)
@@ -139,7 +141,7 @@ async def item_card(
         if how is Shown.LOOPLINK:
             last_actor = "Looplink"
         elif how is Shown.PERSON and last.actor_id:
-            actor = await s.get(Person, last.actor_id)
+            actor = await d.person(last.actor_id)
             last_actor = actor.name if actor else last.actor_id
     path = await escalation_path(s, item)
     t = texts()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import i18n
+from bot import dircache, i18n
 from bot.calendar import WorkCalendar
 from bot.db.models import Membership, Person, PlatformId, Setting, Team
+
+T = TypeVar("T")
 
 
 class Directory:
@@ -21,10 +24,25 @@ class Directory:
         self._teams: dict[str, Team] | None = None
 
     async def person(self, person_id: str) -> Person | None:
-        return await self.s.get(Person, person_id)
+        return await self._cached(("person", person_id), lambda: self.s.get(Person, person_id))
 
     async def team(self, team_id: str) -> Team | None:
-        return await self.s.get(Team, team_id)
+        if self._teams is not None and team_id in self._teams:
+            return self._teams[team_id]
+        return await self._cached(("team", team_id), lambda: self.s.get(Team, team_id))
+
+    async def _cached(self, key: tuple[Any, ...], read: Callable[[], Awaitable[T]]) -> T:
+        """The answer to `key` from the directory cache when this session may use it (see
+        bot/dircache.py), else (and then remembered) what `read` answers."""
+        view = dircache.view_of(self.s)
+        if view is not None:
+            hit = view.get(key)
+            if not dircache.missing(hit):
+                return cast(T, hit)
+        value = await read()
+        if view is not None:
+            view.put(key, value)
+        return value
 
     async def all_teams(self) -> dict[str, Team]:
         if self._teams is None:
@@ -70,6 +88,9 @@ class Directory:
         return [(p, r) for p, r in (await self.s.execute(q)).all()]
 
     async def member_count(self, team_id: str) -> int:
+        return await self._cached(("member_count", team_id), lambda: self._member_count(team_id))
+
+    async def _member_count(self, team_id: str) -> int:
         q = (
             select(func.count())
             .select_from(Membership)
@@ -79,6 +100,9 @@ class Directory:
 
     async def home_team(self, person_id: str) -> Team | None:
         """The team a person reports to: their lowest-level active team."""
+        return await self._cached(("home_team", person_id), lambda: self._home_team(person_id))
+
+    async def _home_team(self, person_id: str) -> Team | None:
         q = (
             select(Team)
             .join(Membership, Membership.team_id == Team.id)
@@ -99,6 +123,9 @@ class Directory:
         return m.role if m is not None and m.active else None
 
     async def calendar(self) -> WorkCalendar:
+        return await self._cached(("calendar",), self._calendar)
+
+    async def _calendar(self) -> WorkCalendar:
         row = await self.s.get(Setting, "calendar")
         if row is None:
             return WorkCalendar()
@@ -109,10 +136,16 @@ class Directory:
     # ---- languages (docs/translating.md "Whose language") --------------------------------
 
     async def org_language(self) -> str:
+        return await self._cached(("org_language",), self._org_language)
+
+    async def _org_language(self) -> str:
         row = await self.s.get(Setting, "language")
         return i18n.normalize(str(row.value) if row is not None else None) or i18n.SOURCE
 
     async def org_timezone(self) -> str:
+        return await self._cached(("org_timezone",), self._org_timezone)
+
+    async def _org_timezone(self) -> str:
         row = await self.s.get(Setting, "timezone")
         return str(row.value) if row is not None and row.value else "UTC"
 
@@ -151,6 +184,9 @@ class Directory:
 
     async def admins(self) -> list[str]:
         """The ids of the org file's `admins:` (active or not; see `is_admin`)."""
+        return list(await self._cached(("admins",), self._admins))
+
+    async def _admins(self) -> list[str]:
         row = await self.s.get(Setting, "admins")
         return [str(p) for p in (row.value or [])] if row is not None else []
 
@@ -223,6 +259,13 @@ class Directory:
 
     async def ids_of(self, owner_kind: str, owner_id: str) -> list[PlatformId]:
         """Every platform id (identity, channel) of a person or team."""
+        return list(
+            await self._cached(
+                ("ids_of", owner_kind, owner_id), lambda: self._ids_of(owner_kind, owner_id)
+            )
+        )
+
+    async def _ids_of(self, owner_kind: str, owner_id: str) -> list[PlatformId]:
         q = select(PlatformId).where(
             PlatformId.owner_kind == owner_kind, PlatformId.owner_id == owner_id
         )

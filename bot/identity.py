@@ -26,11 +26,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dircache
 from bot.db.models import Person, PlatformId, Team, Workspace
 from bot.platform_info import PlatformInfo
 
@@ -85,13 +87,21 @@ class Identities:
         wanted = [p for p in places if p]
         if not wanted:
             return ()
+        view = dircache.view_of(self.s)
+        key = ("places", info.name, tuple(wanted))
+        hit = view.get(key) if view is not None else None
+        if isinstance(hit, tuple):
+            return hit
         q = select(Workspace.value).where(
             Workspace.platform == info.name,
             Workspace.value.in_(wanted),
             Workspace.active.is_(True),
         )
         declared = set((await self.s.scalars(q)).all())
-        return tuple(p for p in wanted if p in declared)
+        found = tuple(p for p in wanted if p in declared)
+        if view is not None:
+            view.put(key, found)
+        return found
 
     async def identify(self, info: PlatformInfo, caller: Caller) -> Known | None:
         """The active person `caller` is, or None: a stranger (see the module docstring)."""
@@ -121,6 +131,19 @@ class Identities:
         self, platform: str, ids: Sequence[tuple[str, str]], places: Sequence[str]
     ) -> tuple[Person | None, Identity] | None:
         """The owner of the first of `ids` that is someone's in `places` (None: nobody's)."""
+        view = dircache.view_of(self.s)
+        key = ("owner", platform, tuple(ids), tuple(places))
+        hit = view.get(key) if view is not None else None
+        if view is not None and not dircache.missing(hit):
+            return cast(tuple[Person | None, Identity] | None, hit)
+        found = await self._read_owner(platform, ids, places)
+        if view is not None:
+            view.put(key, found)
+        return found
+
+    async def _read_owner(
+        self, platform: str, ids: Sequence[tuple[str, str]], places: Sequence[str]
+    ) -> tuple[Person | None, Identity] | None:
         values = [v for _k, v in ids if v]
         q = (
             select(PlatformId)
@@ -210,6 +233,7 @@ class Identities:
                 await self.s.flush()
         except IntegrityError:
             return None
+        await dircache.directory_changed(self.s)
         log.info(
             "linked a %s identity in %s to person %s by email (%s)",
             info.name,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dircache
 from bot.db.models import Membership, Person, PlatformId, Setting, Team, Workspace
 from bot.orgfile import IdSpec, OrgSpec
 
@@ -60,6 +61,7 @@ async def apply_org(session: AsyncSession, spec: OrgSpec) -> ApplyReport:
     await _apply_people(session, spec, ids, report)
     await _apply_teams(session, spec, ids, report)
     await _apply_members(session, spec, report)
+    await dircache.directory_changed(session)  # every process's directory cache starts again
     return report
 
 

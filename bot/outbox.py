@@ -38,12 +38,11 @@ from bot.db.models import (
     Hop,
     Item,
     Outbox,
-    Person,
     PlatformId,
     PostedMessage,
-    Team,
 )
 from bot.db.session import Database
+from bot.directory import Directory
 from bot.messages import Message
 from bot.platform_info import PlatformInfo
 
@@ -231,10 +230,11 @@ async def enqueue(
 async def _platforms_for(
     session: AsyncSession, fanout: Fanout, dest_kind: str, dest_id: str
 ) -> list[str]:
+    d = Directory(session)  # from the directory cache when the session may use it
     if dest_kind == "person":
-        if await session.get(Person, dest_id) is None:
+        if await d.person(dest_id) is None:
             return []
-        ids = await _ids_of(session, "person", dest_id)
+        ids = await d.ids_of("person", dest_id)
         refs = (
             await session.scalars(
                 select(ConversationRef).where(
@@ -245,9 +245,9 @@ async def _platforms_for(
         return fanout.person_platforms(
             {i.platform for i in ids}, [r for r in refs if usable(r, ids)]
         )
-    if await session.get(Team, dest_id) is None:
+    if await d.team(dest_id) is None:
         return []
-    return fanout.team_platforms({i.platform for i in await _ids_of(session, "team", dest_id)})
+    return fanout.team_platforms({i.platform for i in await d.ids_of("team", dest_id)})
 
 
 class Dispatcher:

@@ -13,6 +13,7 @@ import logging
 
 from sqlalchemy import select
 
+from bot import dircache
 from bot.authority import Authority
 from bot.db.models import AdminEvent, PlatformId, Team
 from bot.messages import Message
@@ -95,6 +96,7 @@ async def _link(ctx: Ctx, info: PlatformInfo, team: Team, channel: str, scope: s
             origin="link",
         )
     )
+    await dircache.directory_changed(s)
     previous = ", ".join(r.value for r in current)
     s.add(
         AdminEvent(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import i18n
+from bot import dircache, i18n
 from bot.errors import InvalidInput
 from bot.i18n import _
 from bot.messages import Message
@@ -55,6 +55,7 @@ async def language_command(ctx: Ctx, args: str) -> FlowResult:
                 )
             )
         ctx.person.chosen_language = lang = picked
+    await dircache.directory_changed(ctx.s)  # the person changed: every cache starts again
     with i18n.speaking(lang):
         text = _(
             "From now on I write to you in %(language)s. Team channels stay in their team's language.",

@@ -27,7 +27,7 @@ import flows.reporter
 import flows.selfcheck
 import flows.similar
 import flows.triage
-from bot import i18n
+from bot import dircache, i18n
 from bot.db.models import ConversationState, Person, ProcessedDelivery
 from bot.domain import MAX_TEXT
 from bot.engine import Loop
@@ -87,6 +87,7 @@ async def handle(
         async with rt.db.transaction() as s:
             if ev.delivery_id and await s.get(ProcessedDelivery, ev.delivery_id) is not None:
                 return FlowResult(duplicate=True)
+            await dircache.attach(s)  # who is who, from memory while the directory is unchanged
             loop = Loop(s, rt.clock, rt.fanout)
             known = await _who(rt, loop, s, ev)
             if known is None:
@@ -100,7 +101,9 @@ async def handle(
                     replies=[Message(text=hello)],
                 )
             person, identity, places = known
-            _remember_locale(person, ev.locale)
+            person = await s.merge(person, load=False)  # a cached copy: this session's own
+            if _remember_locale(person, ev.locale):
+                await dircache.directory_changed(s)
             ctx = Ctx(rt, s, loop, person, ev, places)
             try:
                 with i18n.speaking(await loop.dir.person_reader(person, ev.locale)):
@@ -143,12 +146,14 @@ def _sorry(ev: Inbound) -> str:
         return _(SORRY)
 
 
-def _remember_locale(person: Person, locale: str | None) -> None:
+def _remember_locale(person: Person, locale: str | None) -> bool:
     """Keep the language the platform reports for the person (used when neither they nor the
-    org file chose one)."""
+    org file chose one); True when it changed."""
     lang = i18n.normalize(locale)
     if lang is not None and person.platform_locale != lang:
         person.platform_locale = lang
+        return True
+    return False
 
 
 def _refused(e: LoopError, ev: Inbound, person: Person, identity: Identity | None) -> FlowResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.db import inline_sqlite
 from bot.db.problems import backend
 
 DEFAULT_URL = "sqlite:///looplink.db"
@@ -83,6 +85,11 @@ class Database:
             engine_kw.setdefault("pool_pre_ping", True)
         # Error messages must never carry row values (a reporter id) into a log line.
         engine_kw.setdefault("hide_parameters", True)
+        if is_sqlite(url) and os.environ.get("LOOPLINK_SQLITE_THREADS") != "1":
+            # statements inline on the event loop, no thread hop per call (inline_sqlite.py)
+            engine_kw.setdefault(
+                "async_creator", inline_sqlite.creator(make_url(url).database or ":memory:")
+            )
         self.engine: AsyncEngine = create_async_engine(async_url(url), **engine_kw)
         if is_sqlite(url):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -218,6 +218,7 @@ VIEWS: dict[type[Any], Callable[[Any], Any]] = {
     AgendaItem: agenda_entry_view,
 }
 PLAIN = (str, int, float, bool, type(None), date, datetime, time, timedelta, Decimal, Enum, Markup)
+PLAIN_TYPES = frozenset((str, int, float, bool, type(None), date, datetime, time, timedelta))
 
 
 class _Converter:
@@ -246,6 +247,8 @@ class _Converter:
         if isinstance(value, _FROZEN_VIEWS):
             return value
         if isinstance(value, list | tuple | set | frozenset):
+            if all(type(v) in PLAIN_TYPES for v in value):  # figures: nothing to convert
+                return value
             items = [self(v) for v in value]
             if all(a is b for a, b in zip(items, value, strict=True)):
                 return value

@@ -56,7 +56,9 @@ async def produce_agenda(run: Run) -> list[Send]:
         Send(
             "team",
             run.team.id,
-            lambda: build_agenda(run.s, run.team, run.now, meeting_at=meeting, shared=run.shared),
+            lambda: build_agenda(
+                run.s, run.team, run.now, meeting_at=meeting, shared=run.shared, batch=run.batch
+            ),
         )
     ]
 
@@ -68,7 +70,7 @@ async def digest_recipients(s: AsyncSession, team: Team) -> list[str]:
 
 async def produce_digest(run: Run) -> list[Send]:
     def digest() -> Awaitable[Message]:  # in each lead's own language
-        return build_digest(run.s, run.team, run.now, shared=run.shared)
+        return build_digest(run.s, run.team, run.now, shared=run.shared, batch=run.batch)
 
     return [Send("person", pid, digest) for pid in await digest_recipients(run.s, run.team)]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.batch import SharedSections
 from bot.db.models import Team
 from bot.messages import Message
 from bot.metrics import SharedStats
@@ -52,6 +53,11 @@ class Run:
         """Scheduled runs share all teams' figures for the minute; "run now" computes fresh."""
         return SHARED_STATS if self.scheduled is not None else None
 
+    @property
+    def batch(self) -> SharedSections | None:
+        """Scheduled runs share all teams' digest and agenda sections for the minute."""
+        return SHARED_SECTIONS if self.scheduled is not None else None
+
     def previous_fire(self, default: timedelta) -> datetime:
         """When this job last fired before this run (for "since last time" windows)."""
         if self.job is not None:
@@ -66,3 +72,4 @@ Producer = Callable[[Run], Awaitable[list[Send]]]
 
 # One per process: the jobs that fall due in the same minute share every team's figures.
 SHARED_STATS = SharedStats()
+SHARED_SECTIONS = SharedSections()

@@ -140,8 +140,14 @@ async def loop_figures(
 async def selfcheck_summary(s: AsyncSession, team: Team) -> str:
     """The team's meeting self-check and protocol pulse, aggregated, with their trend ("" when
     nobody has answered yet)."""
-    found = [await selfcheck.results(s, team.id, kind) for kind in selfcheck.QUESTIONS]
-    found = [r for r in found if r.latest is not None]
+    return selfcheck_text(
+        [await selfcheck.results(s, team.id, kind) for kind in selfcheck.QUESTIONS]
+    )
+
+
+def selfcheck_text(results: list[selfcheck.Results]) -> str:
+    """The self-check results as the digest shows them ("" when nobody has answered yet)."""
+    found = [r for r in results if r.latest is not None]
     if not found:
         return ""
     labels = {

@@ -48,7 +48,9 @@ def rss(server: ServeProcess) -> list[str]:
 async def run(args: argparse.Namespace) -> int:
     with workdir() as wd, database(args.database, Path(wd)) as db_url:
         async with fake_slack() as fake:
-            server = ServeProcess(serve_env(db_url, fake), Path(wd) / "looplink.log").start()
+            server = ServeProcess(serve_env(db_url, fake), Path(wd) / "looplink.log").start(
+                timeout=120
+            )
             try:
                 await asyncio.sleep(args.settle)
                 rows = [["started, idle", 0, *rss(server)]]

@@ -30,13 +30,14 @@ from scheduler.triggers import AgendaTrigger
 
 log = logging.getLogger("looplink.scheduler")
 
-KINDS = ("agenda", "digest", "roundup", "progress", "nudges", "follow_up")
+KINDS = ("agenda", "digest", "roundup", "progress", "nudges", "follow_up", "pulse")
 
 DEFAULT_SCHEDULES = {
     "roundup": "0 14 * * fri",  # Friday afternoon: the week's recognition
     "progress": "0 9 1-7 * mon",  # the first Monday of each month
     "nudges": "0 9 * * *",  # every morning; skipped on non-working days
     "follow_up": "30 9 * * *",  # every morning; skipped on non-working days
+    "pulse": "0 10 1-7 1,4,7,10 mon",  # the first Monday of each quarter: the protocol pulse
 }
 HOUR = 3600
 # How late a run may start and still be worth sending (misfire_grace_time), per kind.
@@ -47,6 +48,7 @@ GRACE = {
     "progress": 12 * HOUR,
     "nudges": 6 * HOUR,  # within working hours; tomorrow's sweep covers anything later
     "follow_up": 6 * HOUR,
+    "pulse": 12 * HOUR,
 }
 MIN_AGENDA_GRACE = 5 * 60
 DEFAULT_FOLLOW_UP_WEEKS = 4
@@ -126,7 +128,7 @@ def team_jobs(team: Team, org: dict[str, Any]) -> list[JobSpec]:
         )
     if team.digest_schedule:
         out.append(JobSpec("digest", team.id, team.digest_schedule, tz))
-    for kind in ("roundup", "progress", "nudges", "follow_up"):
+    for kind in ("roundup", "progress", "nudges", "follow_up", "pulse"):
         cron = _schedule(kind, team, org)
         if cron is not None:
             out.append(JobSpec(kind, team.id, cron, tz))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import selfcheck
 from bot.authority import Act, Authority
-from bot.content.agenda import build_agenda
+from bot.content.agenda import build_agenda, selfcheck_button
+from bot.content.common import render
 from bot.content.digest import build_digest
 from bot.content.recognition import build_progress, build_roundup
 from bot.db.models import Team
@@ -91,6 +95,26 @@ async def produce_progress(run: Run) -> list[Send]:
     ]
 
 
+async def produce_pulse(run: Run) -> list[Send]:
+    """Each quarter, "how well is our feedback protocol working?" to every linked team (one
+    with a team above or below it), answered per member from the button, shown aggregated."""
+    if await _holiday(run):
+        return []
+    team = run.team
+    below = await run.s.scalar(
+        select(func.count()).select_from(Team).where(Team.parent_id == team.id, Team.active)
+    )
+    if team.parent_id is None and not below:
+        return []  # not linked to any team: no protocol to ask about
+    round_ = selfcheck.quarter(run.now.astimezone(ZoneInfo(team.timezone)))
+
+    def pulse() -> Message:  # in the team's language
+        msg = render("pulse", team=team, round=round_)
+        return replace(msg, buttons=(selfcheck_button("pulse", team, round_),))
+
+    return [Send("team", team.id, pulse)]
+
+
 PRODUCERS: dict[str, Producer] = {
     "agenda": produce_agenda,
     "digest": produce_digest,
@@ -98,4 +122,5 @@ PRODUCERS: dict[str, Producer] = {
     "progress": produce_progress,
     "nudges": produce_nudges,
     "follow_up": produce_follow_up,
+    "pulse": produce_pulse,
 }

@@ -63,7 +63,7 @@ async def test_jobs_follow_the_org_file(
     await svc.tick()
     assert svc.is_leader
     ids = job_ids(svc)
-    assert len(ids) == 42  # 7 teams x (agenda, digest, roundup, progress, nudges, follow_up)
+    assert len(ids) == 49  # 7 teams x (agenda, digest, roundup, progress, nudges, follow_up, pulse)
     assert {"agenda:lincoln", "digest:state", "nudges:harbor", "follow_up:oakgrove"} <= set(ids)
     for _ in range(2):  # re-syncing changes nothing and duplicates nothing
         report = await svc.sync()
@@ -90,7 +90,10 @@ async def test_jobs_follow_the_org_file(
     report = resynced
     assert report.moved == ["agenda:lincoln"]
     assert sorted(report.removed) == sorted(
-        [f"{k}:harbor" for k in ("agenda", "digest", "follow_up", "nudges", "progress", "roundup")]
+        [
+            f"{k}:harbor"
+            for k in ("agenda", "digest", "follow_up", "nudges", "progress", "pulse", "roundup")
+        ]
         + ["agenda:washington"]
     )
     assert svc.scheduler is not None

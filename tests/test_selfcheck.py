@@ -81,3 +81,36 @@ async def test_loop_figures_read_as_words(chat: LocalChat) -> None:
     assert " - " not in text and "0.0 days" not in text and "- of loops" not in text
     assert "no responses yet" in text
     assert "no barriers reported here yet, so no loops to close" in text
+
+
+async def test_quarterly_pulse_goes_to_every_linked_team_and_is_aggregated(
+    chat: LocalChat, clock: FixedClock
+) -> None:
+    from scheduler.jobs import run_job
+
+    fire = datetime(2027, 1, 4, 16, 0, tzinfo=UTC)  # first Monday of Q1, 10:00 in Chicago
+    clock.set(fire)
+    for team in ("lincoln", "riverside", "state"):
+        assert await run_job(chat.rt, "pulse", team, fire) == 1, team
+    await chat.rt.dispatcher.run_once()
+    posted = (await chat.channel("lincoln"))[-1].message
+    assert posted.title == "How well is our feedback protocol working? (2027-Q1)"
+    [button] = posted.buttons
+    assert (button.action, button.value) == ("selfcheck", "pulse:lincoln:2027-Q1")
+    for who, scores in (("alice", ("4", "2", "3")), ("carol", ("2", "2", "5"))):
+        opened = await chat.press(who, button.action, button.value)
+        assert opened.form is not None
+        assert [f.label for f in opened.form.fields][:3] == [
+            "We know what to send to our linked teams, and how",
+            "Responses come back within the agreed time",
+            "What comes back helps us act",
+        ]
+        values = dict(zip(("clear", "timely", "useful"), scores, strict=True))
+        assert (
+            "recorded" in (await chat.submit(who, "selfcheck", values, opened.form.context)).text()
+        )
+    digest = (await chat.say("alice", "digest")).replies[0].text
+    assert (
+        "Protocol pulse (2027-Q1, 2 answers): clear channels 3/5; timely responses 2/5; "
+        "useful answers 4/5." in digest
+    ), digest

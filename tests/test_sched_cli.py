@@ -51,16 +51,16 @@ def test_jobs_lists_next_runs(seeded: str, capsys: pytest.CaptureFixture[str]) -
     assert lines[0].split()[0] == "agenda:lincoln" and "(America/Chicago)" in lines[0]
     assert "120 min before meetings" in lines[0] and lines[0].split()[1] == "Tue"
     assert lines[1].split()[0] == "digest:lincoln" and " 08:00 " in lines[1]
-    assert "6 jobs." in out
+    assert "7 jobs." in out
 
 
 def test_org_apply_resyncs_the_jobs(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["org", "apply", str(EXAMPLE_ORG), "--database", db_url]) == 0
-    assert "Scheduled jobs synced: 42 added, 0 moved, 0 removed, 0 unchanged." in (
+    assert "Scheduled jobs synced: 49 added, 0 moved, 0 removed, 0 unchanged." in (
         capsys.readouterr().out
     )
     assert main(["org", "apply", str(EXAMPLE_ORG), "--database", db_url]) == 0
-    assert "0 added, 0 moved, 0 removed, 42 unchanged" in capsys.readouterr().out
+    assert "0 added, 0 moved, 0 removed, 49 unchanged" in capsys.readouterr().out
     assert main(["jobs", "--database", db_url]) == 0
     out = capsys.readouterr().out
-    assert "42 jobs." in out and "No scheduler has run" not in out and "(new)" not in out
+    assert "49 jobs." in out and "No scheduler has run" not in out and "(new)" not in out

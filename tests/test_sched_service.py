@@ -67,10 +67,10 @@ async def test_jobs_follow_the_org_file(
     assert {"agenda:lincoln", "digest:state", "nudges:harbor", "follow_up:oakgrove"} <= set(ids)
     for _ in range(2):  # re-syncing changes nothing and duplicates nothing
         report = await svc.sync()
-        assert (report.added, report.moved, report.removed, report.unchanged) == ([], [], [], 42)
+        assert (report.added, report.moved, report.removed, report.unchanged) == ([], [], [], 49)
     engine = create_engine(sync_url(org.db.url))
     with engine.connect() as c:
-        assert c.scalar(text(f"SELECT count(*) FROM {JOBS_TABLE}")) == 42
+        assert c.scalar(text(f"SELECT count(*) FROM {JOBS_TABLE}")) == 49
     engine.dispose()
 
     # Lincoln moves its meeting to Wednesday; Harbor leaves; Washington stops meeting.
@@ -107,7 +107,7 @@ async def test_jobs_follow_the_org_file(
     # The job store persists: a new leader finds the same 35 jobs and adds nothing.
     again = service(services, org)
     await again.tick()
-    assert len(job_ids(again)) == 35
+    assert len(job_ids(again)) == 41
     report = await again.sync()
     assert (report.added, report.moved, report.removed) == ([], [], [])
 
@@ -116,7 +116,7 @@ async def test_org_apply_resyncs_when_no_scheduler_runs(
     org: Runtime, services: list[SchedulerService]
 ) -> None:
     report = await sync_once(org)  # what `looplink org apply` does after applying
-    assert report is not None and len(report.added) == 42
+    assert report is not None and len(report.added) == 49
     leader = service(services, org)
     await leader.tick()
     assert await sync_once(org) is None  # a running leader re-syncs on its own

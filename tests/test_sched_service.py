@@ -104,7 +104,7 @@ async def test_jobs_follow_the_org_file(
     assert await svc.resync_if_changed() is None  # nothing changed since
     await svc.stop()
 
-    # The job store persists: a new leader finds the same 35 jobs and adds nothing.
+    # The job store persists: a new leader finds the same 41 jobs and adds nothing.
     again = service(services, org)
     await again.tick()
     assert len(job_ids(again)) == 41

@@ -298,6 +298,9 @@ def decision_buttons(item: Item, has_parent: bool) -> tuple[Button, ...]:
         out.append(Button(_(DECISION_LABELS[Decision.ESCALATE]), "decide:escalate", value))
     out.append(Button(_(DECISION_LABELS[Decision.ASK_INFO]), "decide:ask_info", value))
     out.append(Button(_(DECISION_LABELS[Decision.DECLINE]), "decide:decline", value, "danger"))
+    t = texts()
+    out.append(Button(t.render("card_words", which="assign"), "decide:assign", value))
+    out.append(Button(t.render("card_words", which="merge"), "decide:merge", value))
     return tuple(out)
 
 

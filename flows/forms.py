@@ -125,6 +125,7 @@ def decide_form(
     seen: dict[str, str] | None = None,
     note_label: str = "",
     hint: str = "",
+    merge_options: tuple[Option, ...] = (),
 ) -> Form:
     """A decision's form; `seen` (the holding team and the item's version) goes with it, so a
     submission for an item that has moved on since is refused (bot/claims.py). `hint`: what
@@ -139,7 +140,10 @@ def decide_form(
             hint=hint,
         )
     ]
-    if decision == Decision.MERGE:
+    if decision == Decision.MERGE and merge_options:  # a picker of the team's open items
+        picker = FormField("merge_into", _("Merge into"), "select", True, merge_options)
+        fields.insert(0, picker)
+    elif decision == Decision.MERGE:
         fields.insert(
             0, FormField("merge_into", _("Merge into item number"), "text", required=True)
         )

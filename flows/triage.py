@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from bot.domain import NOTE_REQUIRED, OPEN_STATES, Decision, Kind, State
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import N_, _, ngettext
 from bot.i18n import day as _day
-from bot.messages import Message
+from bot.messages import Message, Option
 from bot.texts import texts
 from flows.events import FlowResult
 from flows.forms import answer_form, decide_form
@@ -59,12 +60,71 @@ async def decide_button(ctx: Ctx, which: str, value: str) -> FlowResult:
             title = t.render("success_words", which=f"title_{decision.value}", id=item.id)
             label = t.render("success_words", which=f"note_{decision.value}")
         hint = texts().render("decide_prompt", item=item, decision=decision.value)
+        options = await merge_options(ctx, item) if decision == Decision.MERGE else ()
         form = decide_form(
-            item.id, decision, title, seen_context(item), note_label=label, hint=hint
+            item.id,
+            decision,
+            title,
+            seen_context(item),
+            note_label=label,
+            hint=hint,
+            merge_options=options,
         )
         return FlowResult(form=form)
     await ctx.loop.decide(ctx.person.id, item.id, decision_of(decision))
     return FlowResult(replies=[Message(text=_done(decision, item.id))])
+
+
+async def merge_options(ctx: Ctx, item: Item) -> tuple[Option, ...]:
+    """What `item` can be merged into: the same kind's other open items its team holds."""
+    others = (
+        await ctx.s.scalars(
+            select(Item)
+            .where(
+                Item.holding_team_id == item.holding_team_id,
+                Item.id != item.id,
+                Item.kind == item.kind,
+                Item.state.in_([s.value for s in OPEN_STATES]),
+            )
+            .order_by(Item.id.desc())
+            .limit(100)
+        )
+    ).all()
+    return tuple(Option(str(o.id), f"#{o.id} {o.summary[:60]}") for o in others)
+
+
+_TARGET = re.compile(r"^#?(\d+)\s+(?:into|to|in)\s+(.+)$", re.IGNORECASE)
+
+
+@command("assign", "asignar")
+async def assign_command(ctx: Ctx, args: str) -> FlowResult:
+    """Give an item an owner: assign #12 to @dev"""
+    return await _by_command(ctx, Decision.ASSIGN, args)
+
+
+@command("merge", "fusionar")
+async def merge_command(ctx: Ctx, args: str) -> FlowResult:
+    """Merge an item into another of your team's: merge #14 into #12"""
+    return await _by_command(ctx, Decision.MERGE, args)
+
+
+async def _by_command(ctx: Ctx, decision: Decision, args: str) -> FlowResult:
+    m = _TARGET.match(args.strip())
+    if m is None:
+        return FlowResult(
+            replies=[Message(text=texts().render("merge_assign_usage", which=decision.value))]
+        )
+    iid, target = m.group(1), m.group(2).strip()
+    chosen = (
+        decision_of(decision, "", owner=target.lstrip("@"))
+        if decision == Decision.ASSIGN
+        else decision_of(decision, "", merge_into=target.lstrip("#"))
+    )
+    item = await ctx.loop.decide(ctx.person.id, iid, chosen)
+    owner = await ctx.loop.dir.person(item.owner_id) if item.owner_id else None
+    shown = owner.name if owner is not None and decision == Decision.ASSIGN else target
+    done = texts().render("merge_assign_done", which=decision.value, item=item, target=shown)
+    return FlowResult(replies=[Message(text=done)])
 
 
 @form("decide")

@@ -82,6 +82,8 @@ async def test_submitting_the_modal_posts_the_card_to_the_team_channel(slack: Sl
         "decide:escalate",
         "decide:ask_info",
         "decide:decline",
+        "decide:assign",
+        "decide:merge",
     ]
     assert {b["value"] for b in buttons(post["blocks"])} == {str(iid)}
     text = block_text(post["blocks"])
@@ -143,6 +145,8 @@ async def test_full_loop_in_slack_building_to_district_and_back(slack: Slack) ->
         "decide:escalate",
         "decide:ask_info",
         "decide:decline",
+        "decide:assign",
+        "decide:merge",
     ]
     assert "Vendor contract is held by the district" in block_text(riverside["blocks"])
 

@@ -11,10 +11,12 @@ from adapters.local import LocalChat
 from adapters.slack.blocks import message_blocks
 from adapters.teams.cards import message_activity, message_card
 from bot.cards import card_key
+from bot.clock import FixedClock
 from bot.db.models import Item
 from tests.card_preview import adaptive_html
 from tests.fakes.connector import card_text
-from tests.fakes.slack_api import block_text
+from tests.fakes.slack_api import FakeSlack, block_text
+from tests.slack_harness import BARRIER, report_barrier, running_slack
 from tests.test_card_shots import FULL, LONG, escalated_twice, state_card
 
 ALICE_WHY = "Substitute training is set by the district's HR contract, not by the school."
@@ -136,3 +138,21 @@ async def test_thank_the_reporter(chat: LocalChat) -> None:
     assert "thanks" in said.text().lower(), said.text()
     dm = (await chat.dms("carol"))[-1].message.plain()
     assert "Lincoln Elementary Implementation Team thanks you" in dm, dm
+
+
+async def test_slack_show_full_report_opens_a_modal_with_all_of_it(
+    db_url: str, clock: FixedClock, fake: FakeSlack
+) -> None:
+    details = "Every Tuesday and Thursday, grades 2 to 4. " * 60
+    async with running_slack(db_url, clock, fake) as slack:
+        iid = await report_barrier(slack, {**BARRIER, "details": details.strip()})
+        await slack.settle()
+        card = slack.message("C0LINCOLN")
+        status, _body = await slack.user.click("U0ALICE", "C0LINCOLN", card, "full_report")
+        assert status == 200
+        await slack.settle()
+        opened = fake.to("views.open")
+        assert opened, fake.methods()
+        shown = block_text(opened[-1].args["view"]["blocks"])
+        assert details.strip() in shown.replace("&amp;", "&")
+        assert f"Barrier #{iid}" in json.dumps(opened[-1].args["view"])

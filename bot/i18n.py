@@ -160,6 +160,13 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     return text % {"num": n, **params}
 
 
+def pgettext(context: str, message: str, **params: Any) -> str:
+    """`message` in the reader's language where the same English means something else
+    elsewhere (`context` tells the translator which: "digest heading")."""
+    text = translations(_reader.get().language).pgettext(context, message)
+    return text % params if params else text
+
+
 gettext = _
 
 

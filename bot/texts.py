@@ -107,6 +107,10 @@ def _levels(level: str, n: int) -> str:
     return level_count(str(level), int(n))
 
 
+def _pgettext(context: str, message: str) -> str:
+    return i18n.translations(i18n.reader().language).pgettext(context, message)
+
+
 def _ngettext(singular: str, plural: str, n: int) -> str:
     # Jinja's new-style wrapper fills %(num)s and the other variables itself
     return i18n.translations(i18n.reader().language).ngettext(singular, plural, n)
@@ -157,7 +161,7 @@ class Texts:
         env.add_extension("jinja2.ext.i18n")
         env.policies["ext.i18n.trimmed"] = True
         env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
-            gettext=i18n.gettext, ngettext=_ngettext, newstyle=True
+            gettext=i18n.gettext, ngettext=_ngettext, newstyle=True, pgettext=_pgettext
         )
         return env
 

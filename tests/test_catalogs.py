@@ -7,6 +7,7 @@ i18n` was not run; an empty or fuzzy one means it was not translated (docs/trans
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -27,7 +28,8 @@ def _marked() -> Catalog:
     """What `pybabel extract -F babel.cfg -k N_` finds in the sources, now."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)  # type: ignore[no-untyped-call]  # Babel's
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords: dict[str, Any] = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords |= {"pgettext": ((1, "c"), 2)}  # a message with its context
     catalog = Catalog()
     for _file, line, message, comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords, comment_tags=("Translators:",)
@@ -51,7 +53,7 @@ def test_every_marked_message_is_translated(lang: str) -> None:
     marked = _marked()
     po = _po(lang)
     assert len(marked) > 20  # the extraction found the sources
-    missing = [str(m.id) for m in marked if m.id and m.id not in po]
+    missing = [str(m.id) for m in marked if m.id and po.get(m.id, context=m.context) is None]
     assert not missing, (
         f"{len(missing)} message(s) not in {lang}: run `python3 tasks.py i18n`, then translate "
         f"them in bot/locale/{lang}/LC_MESSAGES/messages.po (docs/translating.md): {missing[:10]}"

@@ -56,11 +56,11 @@ def pseudo() -> Iterator[str]:
         if not m.id:
             continue
         if isinstance(m.id, tuple):
-            catalog.add(m.id, tuple(_pseudo(str(x)) for x in m.id))
+            catalog.add(m.id, tuple(_pseudo(str(x)) for x in m.id), context=m.context)
         elif str(m.id).startswith("EEE"):  # a date pattern: the same, quoted marks around it
             catalog.add(m.id, f"'⟦'{m.id}'⟧'")
         else:
-            catalog.add(m.id, _pseudo(str(m.id)))
+            catalog.add(m.id, _pseudo(str(m.id)), context=m.context)
     import io
 
     buf = io.BytesIO()

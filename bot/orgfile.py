@@ -32,7 +32,8 @@ DEFAULT_DIGEST = "0 8 * * mon"
 PERSON_KEYS = {"id", "name", "email", "language", "timezone"}
 TEAM_KEYS = {"id", "name", "level", "parent", "response_days", "timezone", "channels"}
 TEAM_KEYS |= {"meeting", "digest", "recognition", "progress", "follow_up_weeks", "measures"}
-TEAM_KEYS |= {"nudges", "members", "language"}
+TEAM_KEYS |= {"nudges", "members", "language", "revisit_weeks"}
+TEAM_EXTRA = ("recognition", "progress", "follow_up_weeks", "revisit_weeks", "measures", "nudges")
 
 
 @dataclass(frozen=True)
@@ -705,12 +706,7 @@ class _Validator:
         members = self.members(entry, people)
         if tid is None or name is None:
             return None
-        extra = {
-            k: v
-            for k, v in entry.items()
-            if k
-            in ("recognition", "progress", "follow_up_weeks", "revisit_weeks", "measures", "nudges")
-        }
+        extra = {k: v for k, v in entry.items() if k in TEAM_EXTRA}
         return TeamSpec(
             id=tid,
             name=name,

@@ -169,3 +169,13 @@ def test_misspelt_keys_are_errors_with_their_line_and_the_closest_key() -> None:
     assert "did you mean 'role'?" in err
     top = str(problems("organisation: X\n" + GOOD))
     assert "unknown key 'organisation'" in top and "did you mean 'organization'?" in top
+
+
+def test_every_team_setting_the_code_reads_is_a_known_key() -> None:
+    """A key added to a team's settings must be added to TEAM_KEYS too, or files using it
+    would be refused as misspelt."""
+    from bot.orgfile import TEAM_EXTRA, TEAM_KEYS
+
+    assert set(TEAM_EXTRA) <= TEAM_KEYS
+    text = GOOD.replace("    parent: top\n", "    parent: top\n    revisit_weeks: 6\n")
+    assert parse_org(text, infos()).teams[1].extra["revisit_weeks"] == 6

@@ -20,10 +20,12 @@ from bot.db.models import ConversationState, Item, Team
 from bot.domain import (
     ANONYMITY_MIN_TEAM,
     DRIVER_LABELS,
+    LOCUS_LABELS,
     MAX_TEXT,
     STAGE_LABELS,
     Affected,
     Driver,
+    Locus,
     Stage,
     Urgency,
 )
@@ -48,7 +50,7 @@ SKIP = {"skip", "-", "none", "n/a", "no", "omitir", "saltar", "ninguno", "nada"}
 AFFECTED_WORDS = {"estudiantes": "students", "alumnos": "students", "familias": "families"}
 AFFECTED_WORDS |= {"personal": "staff"}
 URGENCY_WORDS = {"baja": "low", "alta": "high"}
-TEXT_STEPS = ("summary", "details", "tried", "suggestion")
+TEXT_STEPS = ("summary", "details", "evidence", "tried", "suggestion")
 
 
 async def anonymity_hint(ctx: Ctx, team: Team | None = None) -> str:
@@ -150,6 +152,7 @@ async def _submit_form(ctx: Ctx, kind: str, values: dict[str, str]) -> FlowResul
 
 DRIVERS = list(Driver)
 STAGES = list(Stage)
+LOCI = list(Locus)
 
 BARRIER_STEPS = [
     "summary",
@@ -157,6 +160,8 @@ BARRIER_STEPS = [
     "affected",
     "driver",
     "stage",
+    "locus",
+    "evidence",
     "tried",
     "suggestion",
     "urgency",
@@ -204,6 +209,17 @@ async def _question(ctx: Ctx, kind: str, step: str, answers: dict[str, Any]) -> 
             + "\n"
             + "\n".join(lines)
         )
+    if step == "locus":
+        lines = [f"{i}. {_(LOCUS_LABELS[c])}" for i, c in enumerate(LOCI, 1)]
+        return Message(
+            text=_("Is this within your team's control? Reply with a number or 'skip'.")
+            + "\n"
+            + "\n".join(lines)
+        )
+    if step == "evidence":
+        return Message(
+            text=_("How do you know? (data, something you observed, how often; or 'skip')")
+        )
     if step == "tried":
         return Message(text=_("What have you tried so far? (or 'skip')"))
     if step == "suggestion":
@@ -218,7 +234,12 @@ async def _question(ctx: Ctx, kind: str, step: str, answers: dict[str, Any]) -> 
         )
     inp = _input(kind, answers)
     return Message(
-        text=texts().render("steps_review", inp=inp, barrier=barrier),
+        text=texts().render(
+            "steps_review",
+            inp=inp,
+            barrier=barrier,
+            locus=_(LOCUS_LABELS[Locus(inp.locus)]) if inp.locus in LOCI else "",
+        ),
         buttons=(
             Button(_("Send"), "steps:send", "", "primary"),
             Button(_("Cancel"), "steps:cancel", "", "danger"),
@@ -274,8 +295,12 @@ def _parse(step: str, raw: str, answers: dict[str, Any]) -> str | None:  # noqa:
         if not text:
             return _("Please describe it in a few words.")
         answers["summary"] = text
-    elif step in ("details", "tried", "suggestion"):
+    elif step in ("details", "evidence", "tried", "suggestion"):
         answers[step] = "" if low in SKIP else text
+    elif step == "locus":
+        answers["locus"] = "" if low in SKIP else (_pick(LOCI, text, LOCUS_LABELS) or "?")
+        if answers["locus"] == "?":
+            return _("Please reply with a number from 1 to %(n)s, or 'skip'.", n=len(LOCI))
     elif step == "affected":
         if low in SKIP:
             answers["affected"] = []

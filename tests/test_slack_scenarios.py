@@ -230,6 +230,8 @@ async def test_dm_conversation_step_by_step(slack: Slack) -> None:
     assert "Who is affected" in (await say("Tuesdays and Thursdays, grades 3-5"))[0]
     assert "Which implementation driver" in (await say("staff"))[0]
     assert "Which stage of implementation" in (await say("2"))[0]
+    assert "within your team's control" in (await say("skip"))[0]  # issue 15: the locus
+    assert "How do you know" in (await say("outside"))[0]  # its own name picks it
     assert "What have you tried" in (await say("skip"))[0]
     assert "What might help" in (await say("Asked the transport office"))[0]
     assert "How urgent" in (await say("Start coaching 20 minutes earlier"))[0]

@@ -27,6 +27,8 @@ async def test_dm_report_survives_a_restart(chat: LocalChat, db_url: str) -> Non
         assert "Reply with a number" in (await chat2.say("carol", "42")).text()  # bad driver number
         await chat2.say("carol", "2")  # training
         await chat2.say("carol", "skip")  # stage
+        await chat2.say("carol", "2")  # outside this team's control (issue 15)
+        await chat2.say("carol", "Asked every week since September")  # how they know
         await chat2.say("carol", "Borrowed from Washington")
         await chat2.say("carol", "Order a decodable set")
         assert "low, normal or high" in (await chat2.say("carol", "whenever")).text()
@@ -50,6 +52,7 @@ async def test_dm_report_survives_a_restart(chat: LocalChat, db_url: str) -> Non
                 "high",
                 False,
             )
+            assert (item.locus, item.evidence) == ("outside", "Asked every week since September")
             ended = (await s.scalars(select(ConversationState))).all()
             assert [(r.flow, r.data["item"]) for r in ended] == [("sent", item.id)]
     finally:

@@ -247,7 +247,8 @@ async def test_lucia_reads_the_playground_in_spanish(db_url: str, clock: FixedCl
         assert "¿Qué está obstaculizando?" in text_of(first["messages"])
         for answer in ("No hay intérprete para las juntas con familias", "omitir", "familias"):
             await act(client, "lucia", kind="text", text=answer)
-        for answer in ("omitir", "omitir", "omitir", "omitir", "alta", "no"):
+        # driver, stage, locus, evidence, tried, suggestion skipped; urgency; not anonymous
+        for answer in ("omitir",) * 6 + ("alta", "no"):
             await act(client, "lucia", kind="text", text=answer)
         sent = await act(client, "lucia", kind="text", text="enviar")
         assert "Gracias — su barrera #1 está con *Washington" in text_of(sent["messages"]) or (

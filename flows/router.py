@@ -137,7 +137,12 @@ async def handle(
 
 def platform_words() -> dict[str, str]:
     """What adapters add around an answer, in the language being spoken."""
-    return {"close": _("Close"), "done": _("Done."), "already": _("That was already done.")}
+    return {
+        "close": _("Close"),
+        "done": _("Done."),
+        "already": _("That was already done."),
+        "use_button": _("Please use the button on the message above again."),
+    }
 
 
 def _sorry(ev: Inbound) -> str:

@@ -284,7 +284,11 @@ class SlackBot:
             replies.append(
                 Message(text=f"{result.form.title}:", buttons=(offer,))
                 if offer
-                else Message(text="Please use the button on the message above again.")
+                else Message(
+                    text=result.words.get(
+                        "use_button", "Please use the button on the message above again."
+                    )
+                )
             )
         return replies
 

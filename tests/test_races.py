@@ -56,6 +56,8 @@ async def draft_at_confirm(slack: Slack, user: str = "U0CAROL") -> str:
         "staff",
         "2",
         "skip",
+        "skip",  # whose control (issue 15)
+        "skip",  # how they know (issue 15)
         "skip",
         "skip",
         "high",

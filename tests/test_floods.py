@@ -154,7 +154,7 @@ async def test_a_refused_step_by_step_report_keeps_its_draft(chat: LocalChat) ->
     for n in range(PER_TEN_MINUTES):
         await chat.submit("carol", "barrier", {"summary": f"Form report {n}"})
     await chat.say("carol", "The bus schedule cuts coaching time")
-    for answer in ("Tuesdays", "staff", "2", "skip", "skip", "skip", "high", "no"):
+    for answer in ("Tuesdays", "staff", "2", "skip", "skip", "skip", "skip", "skip", "high", "no"):
         await chat.say("carol", answer)
     refused = (await chat.say("carol", "send")).text()
     assert "wait" in refused

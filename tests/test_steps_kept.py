@@ -25,7 +25,7 @@ async def test_a_command_mid_report_runs_and_the_draft_waits(chat: LocalChat) ->
     async with chat.rt.db.transaction() as s:
         assert len((await s.scalars(select(Kudos))).all()) == 1
     await chat.say("carol", "Every Tuesday, grades 2-4")
-    for answer in ("students", "2", "skip", "skip", "skip", "normal", "no"):
+    for answer in ("students", "2", "skip", "skip", "skip", "skip", "skip", "normal", "no"):
         await chat.say("carol", answer)
     await chat.say("carol", "send")
     item = await _only_item(chat)
@@ -52,6 +52,8 @@ async def test_the_review_shows_every_answer(chat: LocalChat) -> None:
         "students: English learners, staff",
         "fidelity assessment",
         "2",
+        "outside",  # whose control (issue 15)
+        "Asked three substitutes",  # how they know
         "A routine card",
         "Paid training time",
         "high",
@@ -66,6 +68,8 @@ async def test_the_review_shows_every_answer(chat: LocalChat) -> None:
         "English learners",
         "Fidelity assessment",
         "Installation",
+        "Outside this team's control",
+        "Asked three substitutes",
         "A routine card",
         "Paid training time",
         "high",

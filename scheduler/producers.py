@@ -25,12 +25,15 @@ from scheduler.nudges import produce_nudges
 from scheduler.run import Producer, Run, Send
 
 
-async def _holiday(run: Run) -> bool:
-    """Whether today is not a working day for the team (a weekend when the org pauses on
-    weekends, or one of its holidays): agendas, roundups and progress messages are skipped
-    then, like nudges, not moved (docs/scheduler.md)."""
+async def _holiday(run: Run, day_of: datetime | None = None) -> bool:
+    """Whether the day that matters is one of the organisation's holidays: for an agenda the
+    meeting's day (an agenda posted the day before a holiday meeting is skipped; one posted on
+    a Sunday for a Monday meeting is not), else the day of the run. Agendas, roundups,
+    progress messages and pulses are skipped then, not moved (docs/scheduler.md). Weekends do
+    not skip them: a schedule that names a weekend day was chosen by the team."""
     cal = await Directory(run.s).calendar()
-    return not cal.is_working_day(run.now.astimezone(ZoneInfo(run.team.timezone)).date())
+    at = day_of or run.now
+    return at.astimezone(ZoneInfo(run.team.timezone)).date() in cal.holidays
 
 
 async def _since(run: Run, default: timedelta) -> datetime:
@@ -39,8 +42,8 @@ async def _since(run: Run, default: timedelta) -> datetime:
     cal = await Directory(run.s).calendar()
     since = run.previous_fire(default)
     for _ in range(31):
-        if run.job is None or cal.is_working_day(
-            since.astimezone(ZoneInfo(run.team.timezone)).date()
+        if run.job is None or (
+            since.astimezone(ZoneInfo(run.team.timezone)).date() not in cal.holidays
         ):
             break
         before = last_fire_at_or_before(run.job.trigger(), since - TICK)
@@ -51,11 +54,11 @@ async def _since(run: Run, default: timedelta) -> datetime:
 
 
 async def produce_agenda(run: Run) -> list[Send]:
-    if await _holiday(run):
-        return []
     meeting = None
     if run.scheduled is not None and run.job is not None:
         meeting = run.job.trigger().meeting_for(run.scheduled)
+    if await _holiday(run, meeting):
+        return []
     return [
         Send(
             "team",

@@ -224,3 +224,24 @@ async def test_agenda_roundup_and_progress_skip_holidays(
     clock.set(working)
     for kind in ("agenda", "roundup", "progress"):
         assert await run(chat, kind, "lincoln", working) == 1, kind
+
+
+async def test_an_agenda_follows_its_meetings_day_not_the_weekend(
+    chat: LocalChat, clock: FixedClock
+) -> None:
+    """A Monday meeting's agenda goes out on the Sunday before (a weekend is no holiday); a
+    meeting on a holiday has no agenda even when the day before is a working day."""
+    async with chat.rt.db.transaction() as s:
+        team = await s.get(Team, "lincoln")
+        assert team is not None
+        team.meeting_schedule, team.agenda_before_minutes = "0 15 * * mon", 1440
+    sunday = datetime(2026, 12, 6, 21, 0, tzinfo=UTC)  # 15:00 CST, the day before Mon 7 Dec
+    clock.set(sunday)
+    assert await run(chat, "agenda", "lincoln", sunday) == 1
+    async with chat.rt.db.transaction() as s:
+        team = await s.get(Team, "lincoln")
+        assert team is not None
+        team.meeting_schedule = "0 15 * * thu"  # Thu 24 Dec is a holiday in the org file
+    wednesday = datetime(2026, 12, 23, 21, 0, tzinfo=UTC)
+    clock.set(wednesday)
+    assert await run(chat, "agenda", "lincoln", wednesday) == 0

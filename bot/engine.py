@@ -15,7 +15,7 @@ from typing import assert_never
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import burst, claims, i18n, limits
+from bot import burst, claims, dircache, i18n, limits
 from bot.attribution import stored_actor
 from bot.authority import Act, Authority
 from bot.cards import card_key, item_card
@@ -944,9 +944,12 @@ class Loop:
 
     async def set_updates(self, person_id: str, on: bool) -> Person:
         """Progress updates on one's own reports on or off (questions and answers always come)."""
-        person = await self._person(person_id)
+        await self._person(person_id)  # active, in the directory
+        person = await self.s.get(Person, person_id)  # this session's own copy, not the cache's
+        assert person is not None
         person.updates_muted = not on
         await self.s.flush()
+        await dircache.directory_changed(self.s)  # cached copies of people are read-only
         return person
 
     async def _tell_reporter(

@@ -176,61 +176,20 @@ def _steps(kind: str) -> list[str]:
 
 
 async def _question(ctx: Ctx, kind: str, step: str, answers: dict[str, Any]) -> Message:
+    """The question for `step` (steps_question.j2, which an organisation can override), or the
+    review with Send and Cancel once every step is answered."""
     barrier = kind == "barrier"
-    if step == "summary":
+    if step != "confirm":
+        options = {
+            "driver": [_(DRIVER_LABELS[d]) for d in DRIVERS],
+            "stage": [_(STAGE_LABELS[s]) for s in STAGES],
+            "locus": [_(LOCUS_LABELS[c]) for c in LOCI],
+        }.get(step, [])
+        hint = await anonymity_hint(ctx) if step == "anonymous" else ""
         return Message(
-            text=_("What is getting in the way?")
-            if barrier
-            else _("What worked? Tell us in a sentence or two.")
-        )
-    if step == "details":
-        return Message(
-            text=_("Where, when and how often does it happen?")
-            if barrier
-            else _("Where, and for whom?")
-        )
-    if step == "affected":
-        return Message(
-            text=_(
-                "Who is affected: students, families, staff? (any of them, separated by commas; add a group after a colon for equity, e.g. 'students: English learners'; or 'skip')"
+            text=texts().render(
+                "steps_question", step=step, barrier=barrier, options=options, hint=hint or ""
             )
-        )
-    if step == "driver":
-        lines = [f"{i}. {_(DRIVER_LABELS[d])}" for i, d in enumerate(DRIVERS, 1)]
-        return Message(
-            text=_("Which implementation driver does it concern? Reply with a number or 'skip'.")
-            + "\n"
-            + "\n".join(lines)
-        )
-    if step == "stage":
-        lines = [f"{i}. {_(STAGE_LABELS[s])}" for i, s in enumerate(STAGES, 1)]
-        return Message(
-            text=_("Which stage of implementation are you in? Reply with a number or 'skip'.")
-            + "\n"
-            + "\n".join(lines)
-        )
-    if step == "locus":
-        lines = [f"{i}. {_(LOCUS_LABELS[c])}" for i, c in enumerate(LOCI, 1)]
-        return Message(
-            text=_("Is this within your team's control? Reply with a number or 'skip'.")
-            + "\n"
-            + "\n".join(lines)
-        )
-    if step == "evidence":
-        return Message(
-            text=_("How do you know? (data, something you observed, how often; or 'skip')")
-        )
-    if step == "tried":
-        return Message(text=_("What have you tried so far? (or 'skip')"))
-    if step == "suggestion":
-        return Message(text=_("What might help? (or 'skip')"))
-    if step == "urgency":
-        return Message(text=_("How urgent is it: low, normal or high?"))
-    if step == "anonymous":
-        hint = await anonymity_hint(ctx)
-        return Message(
-            text=_("Should your name be hidden from everyone? (yes / no)")
-            + (f"\n{hint}" if hint else "")
         )
     inp = _input(kind, answers)
     return Message(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from adapters.local import LocalChat, LocalSender
@@ -10,6 +12,7 @@ from bot.db.models import ConversationState, Item
 from bot.db.session import Database
 from bot.outbox import Fanout
 from bot.runtime import Runtime
+from bot.texts import Texts, set_texts
 
 
 async def test_dm_report_survives_a_restart(chat: LocalChat, db_url: str) -> None:
@@ -85,3 +88,24 @@ async def test_success_steps_send(chat: LocalChat) -> None:
     assert card.title.startswith("Success #1") and any(
         b.label == "Send up to share" for b in card.buttons
     )
+
+
+async def test_an_organisation_can_reword_the_step_by_step_questions(
+    chat: LocalChat, tmp_path: Path
+) -> None:
+    """The questions are a template (steps_question.j2) like every other word, so an
+    organisation's override rewords them; the numbered choices still come with them."""
+    (tmp_path / "steps_question.j2").write_text(
+        '{% if step == "details" %}Where does it show up, and how often?'
+        '{% elif step == "driver" %}Pick the area:\n{% for o in options %}{{ loop.index }}) {{ o }}\n'
+        "{% endfor %}{% else %}Next: {{ step }}{% endif %}"
+    )
+    set_texts(Texts(tmp_path))
+    try:
+        res = await chat.say("carol", "barrier Subs are not trained on the routine")
+        assert "Where does it show up, and how often?" in res.text()
+        assert "Next: affected" in (await chat.say("carol", "Grades 2-4, twice a week")).text()
+        res = await chat.say("carol", "students")
+    finally:
+        set_texts(Texts())
+    assert "Pick the area:\n1) " in res.text() and "2) " in res.text()

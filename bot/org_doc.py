@@ -88,8 +88,18 @@ async def snapshot(session: AsyncSession, platforms: Sequence[PlatformInfo]) -> 
     teams = [t for t in (await session.scalars(select(Team).order_by(Team.id))).all() if t.active]
     members = (await session.scalars(select(Membership).where(Membership.active))).all()
     people = (await session.scalars(select(Person).order_by(Person.id))).all()
-    doc["people"] = [_person(p, ids, ws_name) for p in people if p.active]
-    doc["teams"] = [_team(t, members, ids, ws_name) for t in teams]
+    owned: dict[tuple[str, str], list[PlatformId]] = {}  # one pass, not one per owner
+    for r in ids:
+        owned.setdefault((r.owner_kind, r.owner_id), []).append(r)
+    on_team: dict[str, list[Membership]] = {}
+    for m in members:
+        on_team.setdefault(m.team_id, []).append(m)
+    doc["people"] = [
+        _person(p, owned.get(("person", p.id), []), ws_name) for p in people if p.active
+    ]
+    doc["teams"] = [
+        _team(t, on_team.get(t.id, []), owned.get(("team", t.id), []), ws_name) for t in teams
+    ]
     if settings.get("language") and settings["language"] != "en":
         doc["language"] = settings["language"]
     if settings.get("org"):

@@ -40,7 +40,8 @@ HEAD = (
 
 
 def org(teams: int, per_team: int, chain: bool = False, fan: int = 10) -> str:
-    out = ["organization: Scale", "timezone: America/Chicago", "people:"]
+    out = ["organization: Scale", "timezone: America/Chicago"]
+    out += ["workspaces:", "  - {id: main, slack: T0SCALE01}", "people:"]  # its own workspace
     out += [
         f"  - {{id: p{i}, name: Person {i}, email: p{i}@scale.example, slack: U{i:07d}}}"
         for i in range(teams * per_team)

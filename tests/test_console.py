@@ -93,7 +93,7 @@ async def test_the_admin_adds_a_team_and_it_is_audited(client: Client) -> None:
     assert ["member kofi", "", "lead"] in change.changes
     overview = text_of(await (await client.get("/console")).text())
     assert "1 edit made here is not in the org file yet" in overview
-    assert "team:jefferson created" in overview
+    assert "team jefferson created" in overview
 
 
 async def test_a_wrong_form_keeps_what_was_typed_and_says_where(client: Client) -> None:

@@ -130,7 +130,7 @@ async def test_admin_adds_a_building_team_and_the_next_report_routes_through_it(
     await expect(admin.locator("#rule-h + p + details summary")).to_contain_text(
         "2 edits made here are not in the org file yet"
     )
-    await expect(admin.locator("#changes")).to_contain_text("team:jefferson created")
+    await expect(admin.locator("#changes")).to_contain_text("team jefferson created")
 
     # Zoe's next report goes to Jefferson, whose channel gets the card; escalated, Riverside
     await admin.goto(f"{live.url}/?as=zoe&conv=dm")

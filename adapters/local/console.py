@@ -24,8 +24,10 @@ from adapters.local.signin import (
     Locked,
     Visitor,
     _csrf_ok,
+    form_expired,
     gate_of,
     mount_login,
+    refused_cross_site,
     same_origin,
     settings_of,
     sign_in_offered,
@@ -37,6 +39,7 @@ from bot.authority import Authority
 from bot.cadence import cadence, lead
 from bot.directory import Directory
 from bot.domain import Role
+from bot.i18n import _
 from bot.org_changes import recent, since_last_apply
 from bot.org_doc import Doc, Invalid, Where, snapshot
 from bot.org_edit import (
@@ -96,12 +99,12 @@ def admin_only(handler: Handler) -> Handler:
                 return html("disabled.html", status=403, demo=False)
             if request.method == "GET":
                 raise web.HTTPSeeOther(f"/login?next={request.path}")
-            return web.Response(status=401, text="Sign in first.")
+            return web.Response(status=401, text=_("Sign in first."))
         if request.method == "POST":
             if not same_origin(request):
-                return web.Response(status=403, text="Cross-site request refused.")
+                return web.Response(status=403, text=refused_cross_site())
             if who.session is not None and not await _csrf_ok(request, who.session):
-                return web.Response(status=403, text="This form has expired; reload the page.")
+                return web.Response(status=403, text=form_expired())
         if not await _is_admin(request, who):
             return html("console_forbidden.html", status=403, demo=False)
         CSRF.set(who.session.csrf if who.session is not None else "")

@@ -44,7 +44,12 @@ def team_tree(doc: Doc) -> list[dict[str, Any]]:
 
 
 def change_view(c: OrgChange) -> dict[str, Any]:
+    """A change as the page shows it; `kind` and `ident` ("team", "lincoln") let the page say
+    what changed in the reader's language ("team:lincoln" is how it is stored)."""
+    kind, _, ident = c.entity.partition(":")
     return {
+        "kind": kind,
+        "ident": ident,
         "id": c.id,
         "at": c.at,
         "actor": c.actor,

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.local.oidc import Provider
 from adapters.local.web import CSRF, WEB, html, mount_security_headers
 from bot.db.models import Membership, Person
+from bot.i18n import N_, _, ngettext
 from bot.sessions import MAX_AGE, Session, SessionStore
 from bot.settings import Settings
 from bot.throttle import Throttle
@@ -182,9 +183,18 @@ SIGN_INS = "failed sign-ins"
 def too_many(request: web.Request, seconds: int, page: bool, what: str = TOKENS) -> web.Response:
     headers = {"Retry-After": str(seconds)}
     minutes = max(1, round(seconds / 60))
-    message = (
-        f"Too many {what} from here. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-    )
+    if what == SIGN_INS:
+        message = ngettext(
+            "Too many failed sign-ins from here. Try again in %(num)d minute.",
+            "Too many failed sign-ins from here. Try again in %(num)d minutes.",
+            minutes,
+        )
+    else:
+        message = ngettext(
+            "Too many wrong tokens from here. Try again in %(num)d minute.",
+            "Too many wrong tokens from here. Try again in %(num)d minutes.",
+            minutes,
+        )
     if page:
         nxt = safe_next(request.query.get("next"))
         resp = html("login.html", status=429, next=nxt, error=message, demo=False, providers=[])
@@ -219,19 +229,43 @@ def protected(handler: Handler) -> Handler:
                 raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
             return web.Response(
                 status=401,
-                text="Sign in first (or send Authorization: Bearer TOKEN).",
+                text=_("Sign in first (or send Authorization: Bearer TOKEN)."),
                 headers={"WWW-Authenticate": 'Bearer realm="looplink"'},
             )
         if request.method == "POST":
             if not same_origin(request):
-                return web.Response(status=403, text="Cross-site request refused.")
+                return web.Response(status=403, text=refused_cross_site())
             if who.session is not None and not await _csrf_ok(request, who.session):
-                return web.Response(status=403, text="This form has expired; reload the page.")
+                return web.Response(status=403, text=form_expired())
         CSRF.set(who.session.csrf if who.session is not None else "")
         WHO.set(who)
         return await handler(request)
 
     return wrapped
+
+
+def refused_cross_site() -> str:
+    return _("Cross-site request refused.")
+
+
+def form_expired() -> str:
+    return _("This form has expired; reload the page.")
+
+
+# The roles' names, as the pages say them (the org file's words are the English ones).
+ROLE_NAMES = {
+    "lead": N_("lead"),
+    "liaison": N_("liaison"),
+    "coach": N_("coach"),
+    "data": N_("data"),
+    "facilitator": N_("facilitator"),
+    "notes": N_("notes"),
+    "member": N_("member"),
+}
+
+
+def role_name(role: str) -> str:
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
 
 
 def safe_next(target: str | None) -> str:
@@ -290,7 +324,10 @@ async def demo_people(s: AsyncSession) -> list[tuple[str, str]]:
     for m in (await s.scalars(select(Membership))).all():
         roles.setdefault(m.person_id, []).append(m.role)
     return [
-        (p.id, f"{p.name} ({', '.join(sorted(set(roles.get(p.id, ['member']))))})")
+        (
+            p.id,
+            f"{p.name} ({', '.join(role_name(r) for r in sorted(set(roles.get(p.id, ['member']))))})",
+        )
         for p in sorted(people, key=lambda p: p.name)
     ]
 
@@ -301,7 +338,7 @@ async def demo_sign_in(request: web.Request) -> web.StreamResponse:
     if not settings.demo:
         raise web.HTTPNotFound()
     if not same_origin(request):
-        return web.Response(status=403, text="Cross-site request refused.")
+        return web.Response(status=403, text=refused_cross_site())
     data = await request.post()
     nxt = safe_next(str(data.get("next") or ""))
     person = str(data.get("person") or "")
@@ -311,7 +348,7 @@ async def demo_sign_in(request: web.Request) -> web.StreamResponse:
         async with rt.db.transaction() as s:
             known = await s.get(Person, person)
     if known is None:
-        return await login_html(request, nxt, status=400, error="Pick someone from the list.")
+        return await login_html(request, nxt, status=400, error=_("Pick someone from the list."))
     return await start_session(request, f"{PERSON}{person}", DEMO, nxt)
 
 
@@ -340,7 +377,7 @@ async def start_session(
 async def login_submit(request: web.Request) -> web.StreamResponse:
     settings = settings_of(request)
     if not same_origin(request):
-        return web.Response(status=403, text="Cross-site request refused.")
+        return web.Response(status=403, text=refused_cross_site())
     token = settings.admin_token
     if not token:
         return html("disabled.html", status=403, demo=False)
@@ -354,19 +391,19 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     given = str(data.get("token") or "").strip()
     if not _token_ok(given, token):
         gate.throttle.failed(client)
-        return await login_html(request, nxt, status=401, error="That token is not right.")
+        return await login_html(request, nxt, status=401, error=_("That token is not right."))
     gate.throttle.succeeded(client)
     return await start_session(request, ADMIN, ADMIN_TOKEN, nxt)
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
-        return web.Response(status=403, text="Cross-site request refused.")
+        return web.Response(status=403, text=refused_cross_site())
     gate = gate_of(request)
     cookie = request.cookies.get(COOKIE)
     session = await gate.sessions.lookup(cookie)
     if session is not None and not await _csrf_ok(request, session):
-        return web.Response(status=403, text="This form has expired; reload the page.")
+        return web.Response(status=403, text=form_expired())
     await gate.sessions.revoke(cookie)
     resp = web.HTTPSeeOther("/login")
     resp.del_cookie(COOKIE, path="/")

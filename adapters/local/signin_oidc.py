@@ -69,7 +69,7 @@ def refused(request: web.Request, reason: str, status: int, provider: Provider) 
         status=status,
         reason=reason,
         provider=provider.label,
-        workspace=provider.info.workspace_label or provider.info.label,
+        platform=provider.info.name,  # the page words "a Slack workspace" / "a tenant" itself
         demo=org.demo,
     )
 

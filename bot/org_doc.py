@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Membership, Person, PlatformId, Setting, Team, Workspace
-from bot.orgfile import OrgFileError, OrgSpec, Problem, validate_data
+from bot.i18n import _
+from bot.orgfile import KIND_NAMES, OrgFileError, OrgSpec, Problem, line_ref, validate_data
 from bot.platform_info import PlatformInfo
 from bot.yamlload import Lined
 
@@ -227,7 +228,9 @@ def validate(doc: Doc, platforms: Sequence[PlatformInfo]) -> OrgSpec:
         raise Invalid([_where(doc, liner, p) for p in e.problems]) from e
 
 
-_LINE = re.compile(r"\bline (\d+)")
+def _line_refs() -> re.Pattern[str]:
+    """ "line 12" as the validator wrote it, in the reader's language (orgfile.line_ref)."""
+    return re.compile(re.escape(line_ref(10**9)).replace(str(10**9), r"(\d+)"))
 
 
 def _where(doc: Doc, liner: _Liner, p: Problem) -> Where:
@@ -235,6 +238,14 @@ def _where(doc: Doc, liner: _Liner, p: Problem) -> Where:
 
     def place(m: re.Match[str]) -> str:
         path = _named(doc, liner.paths.get(int(m.group(1)), ()))
-        return f"{path[0]} '{path[1]}'" if len(path) >= 2 else "the organisation"
+        if len(path) >= 2:
+            kind = str(path[0])
+            return _(
+                "%(kind)s '%(id)s'",
+                kind=_(KIND_NAMES[kind]) if kind in KIND_NAMES else kind,
+                id=path[1],
+            )
+        return _("the organisation")
 
-    return Where(_named(doc, liner.paths.get(p.line, ())), _LINE.sub(place, p.message), p.fix)
+    message = _line_refs().sub(place, p.message)
+    return Where(_named(doc, liner.paths.get(p.line, ())), message, p.fix)

@@ -19,6 +19,7 @@ import yaml
 
 from bot import i18n
 from bot.domain import MAX_CHAIN_LEVELS, Role
+from bot.i18n import N_, _
 from bot.platform_info import PlatformInfo
 from bot.schedule import CronError, parse_cron
 from bot.yamlload import Lined, YamlLimitError, load
@@ -106,6 +107,22 @@ class OrgSpec:
     workspaces: tuple[WorkspaceSpec, ...] = ()
     admins: tuple[str, ...] = ()  # person ids: implementation specialists who set Looplink up
     language: str = "en"  # the organisation's language (docs/translating.md)
+
+
+# What an id belongs to, as the messages say it (translated where the message is built).
+KIND_NAMES = {
+    "person": N_("person"),
+    "team": N_("team"),
+    "workspace": N_("workspace"),
+    "user": N_("user"),
+    "channel": N_("channel"),
+}
+
+
+def line_ref(line: int) -> str:
+    """ "line 12" in the reader's language: the admin console (bot/org_doc.py) finds it in a
+    message and names the place instead."""
+    return _("line %(line)s", line=line)
 
 
 @dataclass(frozen=True)
@@ -249,14 +266,26 @@ class _Validator:
         value = obj.get(key)
         if value is None or value == "":
             if required:
-                self.bad(_line(obj, key), f"'{key}' is missing", f"add '{key}: ...'")
+                self.bad(
+                    _line(obj, key),
+                    _("'%(key)s' is missing", key=key),
+                    _("add '%(key)s: ...'", key=key),
+                )
             return None
         if not isinstance(value, str | int | float):
-            self.bad(_line(obj, key), f"'{key}' must be text", f"write '{key}' as a single value")
+            self.bad(
+                _line(obj, key),
+                _("'%(key)s' must be text", key=key),
+                _("write '%(key)s' as a single value", key=key),
+            )
             return None
         value = str(value).strip()
         if len(value) > max_len:
-            self.bad(_line(obj, key), f"'{key}' is longer than {max_len} characters", "shorten it")
+            self.bad(
+                _line(obj, key),
+                _("'%(key)s' is longer than %(max)s characters", key=key, max=max_len),
+                _("shorten it"),
+            )
         return value
 
     def validate(self, data: Any) -> OrgSpec:
@@ -311,8 +340,11 @@ class _Validator:
         if lang is None:
             self.bad(
                 _line(obj, "language"),
-                f"unknown language '{value}'",
-                f"use one of {', '.join(i18n.languages())} (docs/translating.md adds a language)",
+                _("unknown language '%(value)s'", value=value),
+                _(
+                    "use one of %(languages)s (docs/translating.md adds a language)",
+                    languages=", ".join(i18n.languages()),
+                ),
             )
         return lang
 
@@ -351,8 +383,8 @@ class _Validator:
         except (ZoneInfoNotFoundError, ValueError):
             self.bad(
                 _line(obj, key),
-                f"unknown timezone '{name}'",
-                "use an IANA name such as America/Chicago",
+                _("unknown timezone '%(name)s'", name=name),
+                _("use an IANA name such as America/Chicago"),
             )
             return default
         return name
@@ -371,16 +403,16 @@ class _Validator:
         if weekends not in ("pause", "count"):
             self.bad(
                 _line(cal, "weekends"),
-                f"weekends must be 'pause' or 'count', not '{weekends}'",
-                "write 'weekends: pause'",
+                _("weekends must be 'pause' or 'count', not '%(value)s'", value=weekends),
+                _("write 'weekends: pause'"),
             )
         holidays: list[date] = []
         raw = cal.get("holidays") or []
         if not isinstance(raw, list):
             self.bad(
                 _line(cal, "holidays"),
-                "'holidays' must be a list of dates",
-                "write holidays: [2026-12-24, 2026-12-25]",
+                _("'holidays' must be a list of dates"),
+                _("write holidays: [2026-12-24, 2026-12-25]"),
             )
             raw = []
         for h in raw:
@@ -391,7 +423,9 @@ class _Validator:
                     holidays.append(date.fromisoformat(str(h)))
                 except ValueError:
                     self.bad(
-                        _line(cal, "holidays"), f"'{h}' is not a date", "write dates as YYYY-MM-DD"
+                        _line(cal, "holidays"),
+                        _("'%(value)s' is not a date", value=h),
+                        _("write dates as YYYY-MM-DD"),
                     )
         return CalendarSpec(weekends != "count", tuple(sorted(set(holidays))))
 
@@ -413,8 +447,12 @@ class _Validator:
             if pid in seen:
                 self.bad(
                     _line(entry, "id"),
-                    f"duplicate person id '{pid}' (first on line {seen[pid]})",
-                    "give each person a unique id",
+                    _(
+                        "duplicate person id '%(id)s' (first on %(place)s)",
+                        id=pid,
+                        place=line_ref(seen[pid]),
+                    ),
+                    _("give each person a unique id"),
                 )
                 continue
             seen[pid] = _line(entry, "id")
@@ -563,12 +601,18 @@ class _Validator:
             return None
         if not isinstance(raw, str | int) or isinstance(raw, bool):
             self.bad(
-                line, f"a {what} id must be text", "write the id as it appears on the platform"
+                line,
+                _("a %(what)s id must be text", what=_(KIND_NAMES.get(what, what))),
+                _("write the id as it appears on the platform"),
             )
             return None
         value = str(raw).strip()
         if len(value) > 200:
-            self.bad(line, f"the {what} id is longer than 200 characters", "check the id")
+            self.bad(
+                line,
+                _("the %(what)s id is longer than 200 characters", what=_(KIND_NAMES[what])),
+                _("check the id"),
+            )
             return None
         return value
 
@@ -579,9 +623,17 @@ class _Validator:
         if first is not None and first[0] != owner:
             self.bad(
                 line,
-                f"{kind} '{owner}' has the {self.infos[spec.platform].label} id '{spec.value}' "
-                f"of {kind} '{first[0]}' (line {first[1]})",
-                f"an id belongs to one {kind}: fix one of them",
+                _(
+                    "%(kind)s '%(owner)s' has the %(platform)s id '%(value)s' of %(kind)s "
+                    "'%(first)s' (%(place)s)",
+                    kind=_(KIND_NAMES[kind]),
+                    owner=owner,
+                    platform=self.infos[spec.platform].label,
+                    value=spec.value,
+                    first=first[0],
+                    place=line_ref(first[1]),
+                ),
+                _("an id belongs to one %(kind)s: fix one of them", kind=_(KIND_NAMES[kind])),
             )
             return False
         self._owners[key] = (owner, line)
@@ -638,8 +690,12 @@ class _Validator:
         if value is not None and not ID_RE.match(value):
             self.bad(
                 _line(entry, "id"),
-                f"{what} id '{value}' has characters we cannot use",
-                "use letters, digits, '-', '_' or '.'",
+                _(
+                    "%(what)s id '%(value)s' has characters we cannot use",
+                    what=_(KIND_NAMES.get(what, what)),
+                    value=value,
+                ),
+                _("use letters, digits, '-', '_' or '.'"),
             )
             return None
         return value
@@ -664,8 +720,12 @@ class _Validator:
             if spec.id in lines:
                 self.bad(
                     _line(entry, "id"),
-                    f"duplicate team id '{spec.id}' (first on line {lines[spec.id]})",
-                    "give each team a unique id",
+                    _(
+                        "duplicate team id '%(id)s' (first on %(place)s)",
+                        id=spec.id,
+                        place=line_ref(lines[spec.id]),
+                    ),
+                    _("give each team a unique id"),
                 )
                 continue
             lines[spec.id] = _line(entry, "id")
@@ -682,8 +742,12 @@ class _Validator:
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 90:
             self.bad(
                 _line(entry, "response_days"),
-                f"response_days must be a whole number of working days from 1 to 90, not '{days}'",
-                "write e.g. 'response_days: 5'",
+                _(
+                    "response_days must be a whole number of working days from 1 to 90, "
+                    "not '%(value)s'",
+                    value=days,
+                ),
+                _("write e.g. 'response_days: 5'"),
             )
             days = 5
         tz = self.timezone(entry, "timezone", default=org_tz)
@@ -697,8 +761,8 @@ class _Validator:
             if not isinstance(before, int) or isinstance(before, bool) or not 0 <= before <= 10080:
                 self.bad(
                     _line(meeting, "agenda_before_minutes"),
-                    "agenda_before_minutes must be minutes from 0 to 10080",
-                    "write e.g. 'agenda_before_minutes: 120'",
+                    _("agenda_before_minutes must be minutes from 0 to 10080"),
+                    _("write e.g. 'agenda_before_minutes: 120'"),
                 )
                 before = 120
         for key in ("recognition", "progress"):
@@ -739,8 +803,8 @@ class _Validator:
             if key == "meeting":
                 self.bad(
                     _line(block, key),
-                    "'meeting' needs a 'schedule'",
-                    'write schedule: "0 15 * * tue" (cron, team timezone)',
+                    _("'meeting' needs a 'schedule'"),
+                    _('write schedule: "0 15 * * tue" (cron, team timezone)'),
                 )
             return block
         seen = (str(cron), tz)
@@ -754,8 +818,8 @@ class _Validator:
         if error is not None:
             self.bad(
                 _line(block, "schedule"),
-                f"bad cron '{cron}' ({error})",
-                'use five fields: minute hour day month weekday, e.g. "0 15 * * tue"',
+                _("bad cron '%(cron)s' (%(error)s)", cron=cron, error=error),
+                _('use five fields: minute hour day month weekday, e.g. "0 15 * * tue"'),
             )
         return block
 
@@ -779,8 +843,8 @@ class _Validator:
         if not isinstance(raw, list) or not raw:
             self.bad(
                 line,
-                f"team '{entry.get('id')}' has no members",
-                "add members with at least one 'role: lead'",
+                _("team '%(id)s' has no members", id=entry.get("id")),
+                _("add members with at least one 'role: lead'"),
             )
             return []
         roles = {r.value for r in Role}
@@ -799,33 +863,47 @@ class _Validator:
             else:
                 self.bad(
                     line,
-                    "each member must be {person: ID, role: ROLE}",
-                    "write '- {person: alice, role: lead}'",
+                    _("each member must be {person: ID, role: ROLE}"),
+                    _("write '- {person: alice, role: lead}'"),
                 )
                 continue
             if m_person not in people:
                 self.bad(
                     m_line,
-                    f"unknown person '{m_person}' in members of team '{entry.get('id')}'",
-                    "add them under 'people' or fix the id",
+                    _(
+                        "unknown person '%(person)s' in members of team '%(id)s'",
+                        person=m_person,
+                        id=entry.get("id"),
+                    ),
+                    _("add them under 'people' or fix the id"),
                 )
                 continue
             if m_role not in roles:
                 self.bad(
-                    m_line, f"unknown role '{m_role}'", f"use one of {', '.join(sorted(roles))}"
+                    m_line,
+                    _("unknown role '%(role)s'", role=m_role),
+                    _("use one of %(roles)s", roles=", ".join(sorted(roles))),
                 )
                 continue
             if m_person in seen:
                 self.bad(
                     m_line,
-                    f"'{m_person}' is listed twice in team '{entry.get('id')}'",
-                    "list each member once",
+                    _(
+                        "'%(person)s' is listed twice in team '%(id)s'",
+                        person=m_person,
+                        id=entry.get("id"),
+                    ),
+                    _("list each member once"),
                 )
                 continue
             seen.add(m_person)
             out.append(MemberSpec(m_person, m_role))
         if out and not any(m.role == Role.LEAD for m in out):
-            self.bad(line, f"team '{entry.get('id')}' has no lead", "give one member 'role: lead'")
+            self.bad(
+                line,
+                _("team '%(id)s' has no lead", id=entry.get("id")),
+                _("give one member 'role: lead'"),
+            )
         return out
 
     def links(self, teams: list[TeamSpec], raw: list[Any], lines: dict[str, int]) -> None:  # noqa: C901 - one pass by design (linear)
@@ -845,14 +923,14 @@ class _Validator:
             if t.parent is not None and t.parent not in by_id:
                 self.bad(
                     where(t.id),
-                    f"team '{t.id}' has unknown parent '{t.parent}'",
-                    "use the id of a team in this file, or omit 'parent' for the top team",
+                    _("team '%(id)s' has unknown parent '%(parent)s'", id=t.id, parent=t.parent),
+                    _("use the id of a team in this file, or omit 'parent' for the top team"),
                 )
             if t.parent == t.id:
                 self.bad(
                     where(t.id),
-                    f"team '{t.id}' is its own parent",
-                    "link it to the team above it",
+                    _("team '%(id)s' is its own parent", id=t.id),
+                    _("link it to the team above it"),
                 )
         levels: dict[str, int] = {}  # team -> its level, the top team being 1; 0 in a cycle
         too_deep: list[str] = []
@@ -872,8 +950,8 @@ class _Validator:
                     chain = " -> ".join([*cycle, cur])
                     self.bad(
                         where(cur),
-                        f"the team links form a cycle ({chain})",
-                        "remove one 'parent' so the chain ends at a top team",
+                        _("the team links form a cycle (%(chain)s)", chain=chain),
+                        _("remove one 'parent' so the chain ends at a top team"),
                     )
                 for tid in cycle:
                     levels[tid] = 0
@@ -891,7 +969,12 @@ class _Validator:
         for tid in too_deep:
             self.bad(
                 where(tid),
-                f"team '{tid}' is level {MAX_CHAIN_LEVELS + 1} of its chain (its top team is "
-                f"level 1); a chain of linked teams may have at most {MAX_CHAIN_LEVELS} levels",
-                "link it to a team higher up, so that no chain is that long",
+                _(
+                    "team '%(id)s' is level %(level)s of its chain (its top team is level 1); "
+                    "a chain of linked teams may have at most %(max)s levels",
+                    id=tid,
+                    level=MAX_CHAIN_LEVELS + 1,
+                    max=MAX_CHAIN_LEVELS,
+                ),
+                _("link it to a team higher up, so that no chain is that long"),
             )

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.i18n import _
+
 TICK = timedelta(microseconds=1)
 
 _DOW_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -27,7 +29,7 @@ def _dow_to_names(field: str) -> str:
         if token.isdigit():
             n = int(token)
             if not 0 <= n <= 7:
-                raise CronError(f"weekday {n} is out of range 0-7")
+                raise CronError(_("weekday %(n)s is out of range 0-7", n=n))
             return _DOW_NAMES[n]
         return token
 
@@ -44,7 +46,7 @@ def _dow_to_names(field: str) -> str:
 def parse_cron(expr: str, timezone: str) -> CronTrigger:
     fields = expr.split()
     if len(fields) != 5:
-        raise CronError(f"expected 5 fields, found {len(fields)}")
+        raise CronError(_("expected 5 fields, found %(n)s", n=len(fields)))
     minute, hour, day, month, dow = fields
     try:
         return CronTrigger(

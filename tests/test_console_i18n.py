@@ -267,6 +267,27 @@ async def test_no_english_escapes_on_the_console_and_sign_in_pages(
             carol, _ = await store.create("person:carol", "oidc:slack")
             client.session.cookie_jar.update_cookies({COOKIE: carol})
             seen.append(("forbidden", await get(client, "/console", status=403)))
+            # the plain refusals: a form without its token, from another site, signed out
+            resp = await client.post("/console/calendar", data={"weekends": "pause"})
+            assert resp.status == 403
+            seen.append(("no csrf", await resp.text()))
+            evil = {"Origin": "https://evil.example"}
+            resp = await client.post("/console/calendar", data={}, headers=evil)
+            assert resp.status == 403
+            seen.append(("cross-site", await resp.text()))
+            client.session.cookie_jar.clear()
+            resp = await client.post("/console/calendar", data={})
+            assert resp.status == 401
+            seen.append(("signed out", await resp.text()))
+            # wrong tokens until the client is locked out (one was tried above)
+            for _try in range(5):
+                resp = await client.post("/login", data={"token": "wrong", "next": "/"})
+            assert resp.status == 429
+            seen.append(("too many", await resp.text()))
+        # the demo's sign-in: be anyone, each with their roles
+        demo = settings_for(db_url, demo=True, org_file=org)
+        async with serving_in(pseudo, demo, clock) as client:
+            seen.append(("demo sign-in", await get(client, "/login")))
 
     known = [*names(), *ids(), "Riverside Regional Literacy Initiative"]
     leaks = {}

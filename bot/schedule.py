@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.i18n import _
+from bot.i18n import N_, _
 
 TICK = timedelta(microseconds=1)
 
@@ -60,7 +60,29 @@ def parse_cron(expr: str, timezone: str) -> CronTrigger:
     except CronError:
         raise
     except (ValueError, TypeError) as e:
-        raise CronError(str(e)) from e
+        raise CronError(_bad_field(fields) or str(e)) from e
+
+
+# The five fields of a cron schedule, as its problems name them.
+_FIELDS = (
+    ("minute", N_("minute")),
+    ("hour", N_("hour")),
+    ("day", N_("day of the month")),
+    ("month", N_("month")),
+    ("day_of_week", N_("weekday")),
+)
+
+
+def _bad_field(fields: list[str]) -> str | None:
+    """Which field APScheduler refused, in the reader's language (its own message is English
+    only): each field is tried alone."""
+    for (key, label), value in zip(_FIELDS, fields, strict=True):
+        try:
+            given = _dow_to_names(value) if key == "day_of_week" else value
+            CronTrigger(**{key: given})
+        except (ValueError, TypeError):
+            return _("the %(field)s field “%(value)s” is not valid", field=_(label), value=value)
+    return None
 
 
 def fires_between(trigger: BaseTrigger, start: datetime, end: datetime) -> list[datetime]:

@@ -142,9 +142,12 @@ async def test_lucia_reads_the_console_in_spanish(lucia: Client) -> None:
 
 async def test_a_console_error_in_spanish_keeps_what_lucia_typed(lucia: Client) -> None:
     csrf = csrf_of(await get(lucia, "/console/teams/new"))
-    resp = await lucia.post("/console/teams/new", data={**TYPED, "csrf": csrf})
+    typed = {**TYPED, "digest": "0 25 * * mon", "csrf": csrf}
+    resp = await lucia.post("/console/teams/new", data=typed)
     html = await resp.text()
     assert resp.status == 422, html[:500]
+    assert 'value="0 25 * * mon"' in html
+    assert "el campo de hora “25” no es válido" in text_of(html)  # APScheduler's, in Spanish
     for value in ("una semana", "martes", "kofi.mensah@riverside.example"):
         assert f'value="{value}"' in html, value
     assert 'value="Equipo de Implementación de Jefferson"' in html
@@ -235,7 +238,8 @@ async def test_no_english_escapes_on_the_console_and_sign_in_pages(
             session, _ = await store.create("person:lucia", "oidc:slack")
             client.session.cookie_jar.update_cookies({COOKIE: session})
             csrf = csrf_of(await get(client, "/console/teams/new"))
-            resp = await client.post("/console/teams/new", data={**TYPED, "csrf": csrf})
+            typed = {**TYPED, "digest": "0 25 * * mon", "csrf": csrf}
+            resp = await client.post("/console/teams/new", data=typed)
             seen.append(("team form errors", await resp.text()))
             form = {**TYPED, "id": "lincoln", "response_days": "5", "csrf": csrf}
             form["role:alice"] = "lead"  # Lincoln's lead stays (the others leave the team)

@@ -17,7 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
+import signal
 import sys
+import time
+import tracemalloc
 from pathlib import Path
 
 from bench.common import (
@@ -40,17 +44,51 @@ def mib(kib: int) -> str:
 
 
 def rss(server: ServeProcess) -> list[str]:
-    """Resident now and peak resident so far, in MiB."""
+    """Resident now, peak resident so far, anonymous (heaps) and file-backed (maps), in MiB."""
     m = server.memory()
-    return [mib(m["VmRSS"]), mib(m["VmHWM"])]
+    return [mib(m["VmRSS"]), mib(m["VmHWM"]), mib(m["RssAnon"]), mib(m["RssFile"])]
+
+
+def snapshot(server: ServeProcess, trace: Path | None, n: int) -> tracemalloc.Snapshot | None:
+    """The server's Python allocations now (bench/memserve.py writes them on SIGUSR1)."""
+    if trace is None:
+        return None
+    path = Path(f"{trace}.{n}")
+    os.kill(server.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if path.exists():
+            time.sleep(1.0)  # written in one go by the server; let it finish
+            return tracemalloc.Snapshot.load(str(path))
+        time.sleep(0.2)
+    raise RuntimeError(f"no tracemalloc snapshot from the server at {path}")
+
+
+def instrumented(
+    args: argparse.Namespace, wd: str
+) -> tuple[list[str] | None, dict[str, str], Path | None]:
+    """The server command and environment for --tracemalloc / --sqlite-cache-kib / --sqlite-mmap."""
+    env: dict[str, str] = {}
+    trace = Path(wd) / "trace" if args.tracemalloc else None
+    if trace is not None:
+        env["BENCH_TRACEMALLOC"] = str(trace)
+    if args.sqlite_cache_kib is not None:
+        env["BENCH_SQLITE_CACHE_KIB"] = str(args.sqlite_cache_kib)
+    if args.sqlite_mmap is not None:
+        env["BENCH_SQLITE_MMAP"] = str(args.sqlite_mmap)
+    return (["-m", "bench.memserve"] if env else None), env, trace
 
 
 async def run(args: argparse.Namespace) -> int:
     with workdir() as wd, database(args.database, Path(wd)) as db_url:
         async with fake_slack() as fake:
-            server = ServeProcess(serve_env(db_url, fake), Path(wd) / "looplink.log").start(
-                timeout=120
-            )
+            command, extra, trace = instrumented(args, wd)
+            server = ServeProcess({**serve_env(db_url, fake), **extra}, Path(wd) / "looplink.log")
+            if command:
+                server.args = command
+            server.start(timeout=120)
+            growth: list[tuple[str, int, int]] = []
+            total = 0
             try:
                 await asyncio.sleep(args.settle)
                 rows = [["started, idle", 0, *rss(server)]]
@@ -66,6 +104,7 @@ async def run(args: argparse.Namespace) -> int:
                 await asyncio.sleep(args.settle)
                 sent = warm.sent
                 rows.append(["after warm-up", sent, *rss(server)])
+                first = snapshot(server, trace, 1)
                 statuses: dict[int, int] = dict(warm.statuses)
                 step = max(1, args.requests // args.slices)
                 while sent < args.requests:
@@ -83,6 +122,11 @@ async def run(args: argparse.Namespace) -> int:
                     )
                 await asyncio.sleep(args.settle)
                 rows.append(["idle again", sent, *rss(server)])
+                last = snapshot(server, trace, 2)
+                if first is not None and last is not None:
+                    diff = last.compare_to(first, "lineno")
+                    growth = [(str(d.traceback), d.size_diff, d.count_diff) for d in diff[:15]]
+                    total = sum(d.size_diff for d in diff)
             finally:
                 server.stop()
     dialect = "PostgreSQL" if db_url.startswith("postgresql") else "SQLite"
@@ -90,7 +134,13 @@ async def run(args: argparse.Namespace) -> int:
     print(
         f"mixed Slack requests (slash commands, report submissions, DMs), concurrency {args.concurrency}; HTTP statuses {statuses}\n"
     )
-    print(table(["when", "requests", "RSS MiB", "peak RSS MiB"], rows))
+    print(table(["when", "requests", "RSS MiB", "peak RSS MiB", "RssAnon", "RssFile"], rows))
+    if growth:
+        print(
+            f"\nPython allocations (tracemalloc), after warm-up -> idle again: {total / 1024:+.1f} KiB in all; largest:"
+        )
+        for where, size, count in growth:
+            print(f"  {size / 1024:+9.1f} KiB {count:+7d} blocks  {where}")
     return 0
 
 
@@ -101,6 +151,13 @@ def main() -> int:
     p.add_argument("--slices", type=int, default=5, help="RSS readings during the run (5)")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--settle", type=float, default=2.0, help="idle seconds before readings")
+    p.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="trace the server's Python allocations; print the growth after warm-up (slower)",
+    )
+    p.add_argument("--sqlite-cache-kib", type=int, help="SQLite page cache per connection (KiB)")
+    p.add_argument("--sqlite-mmap", type=int, help="SQLite mmap_size in bytes (0: no map)")
     return asyncio.run(run(p.parse_args()))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import event, select, update
 from adapters.local import LocalChat
 from bot import dircache
 from bot.db.models import Person, Setting
-from bot.db.session import Database
+from bot.db.session import Database, transaction_control
 from bot.domain import MAX_TEXT
 from bot.org_apply import apply_org
 from bot.orgfile import load_org
@@ -55,7 +55,8 @@ async def test_a_repeated_command_reads_nothing_of_the_directory(chat: LocalChat
         res = await chat.command("carol", "barrier")
     assert res.form is not None
     assert [s for s in seen if reads_directory(s)] == []
-    ours = [s for s in seen if "outbox" not in s]  # the local sender's dispatcher runs too
+    # the local sender's dispatcher runs too; SQLite's group commit adds its savepoints
+    ours = [s for s in seen if "outbox" not in s and not transaction_control(s)]
     assert len(ours) <= 3  # the delivery check, the directory token, the delivery key
 
 

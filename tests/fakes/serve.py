@@ -33,11 +33,12 @@ def free_port() -> int:
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS (resident now) and VmHWM (peak resident) of a process, in KiB."""
+    """VmRSS (resident now), VmHWM (peak resident), RssAnon (heap) and RssFile (mapped files)
+    of a process, in KiB."""
     out: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[key] = int(value.split()[0])
     return out
 

@@ -64,6 +64,7 @@ class HeldCommits:
             await original(conn)
 
         monkeypatch.setattr(inline_sqlite.InlineConnection, "commit", commit)
+        monkeypatch.setattr(inline_sqlite.InlineConnection, "begin_commit", lambda _c: None)
 
 
 async def test_transactions_waiting_their_turn_share_one_commit(

@@ -96,6 +96,7 @@ class InlineConnection:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._tx = _Now()
+        self._committing: asyncio.Future[None] | None = None
 
     @property
     def _connection(self) -> sqlite3.Connection | None:
@@ -116,9 +117,46 @@ class InlineConnection:
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)
 
+    async def begin_immediate(self, timeout: float = 10.0) -> None:
+        """BEGIN IMMEDIATE (take SQLite's write lock) without blocking the event loop while
+        another connection holds it: SQLite's busy handler would sleep on the loop's thread,
+        and when the holder is a task on this loop it could never finish. Here the wait is an
+        asyncio sleep between tries (1 ms, doubling to 50 ms), for up to `timeout` seconds."""
+        conn = self._live()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        delay = 0.001
+        (busy,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as e:
+                    if "locked" not in str(e) or loop.time() > deadline:
+                        raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(busy)}")
+
+    def begin_commit(self) -> None:
+        """Start the commit in its thread now; the next `commit()` waits for it. (A group
+        commit decides to commit in one task and awaits it in another: until the thread has
+        the commit, a second connection's write would wait on SQLite's lock with the event
+        loop blocked, and the commit could never start.)"""
+        if self._committing is None:
+            loop = asyncio.get_running_loop()
+            self._committing = loop.run_in_executor(None, self._live().commit)
+
     async def commit(self) -> None:
         # the one call that waits on the disk (fsync): in a thread, so the loop serves others
-        await asyncio.to_thread(self._live().commit)
+        started, self._committing = self._committing, None
+        if started is not None:
+            await started
+        else:
+            await asyncio.to_thread(self._live().commit)
 
     async def rollback(self) -> None:
         self._live().rollback()

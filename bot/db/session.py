@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -82,6 +83,7 @@ class _Group:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.members = 0
+        self.closing = False  # a member failed in the database: commit what is there now
         self.done = asyncio.Event()
         self.error: BaseException | None = None
 
@@ -107,11 +109,15 @@ def transaction_control(sql: str) -> bool:
     )
 
 
+def _driver(conn: AsyncConnection) -> Any:
+    """The driver's connection under SQLAlchemy's (an InlineConnection, or aiosqlite's)."""
+    return conn.sync_connection.connection.driver_connection if conn.sync_connection else None
+
+
 def _intact(conn: AsyncConnection) -> bool:
     """Whether SQLite's transaction is still open (some errors roll the whole of it back)."""
     try:
-        raw = conn.sync_connection.connection.driver_connection if conn.sync_connection else None
-        return bool(raw._connection.in_transaction)  # type: ignore[union-attr]
+        return bool(_driver(conn)._connection.in_transaction)
     except Exception:  # aiosqlite's connection lives in its thread: trust the next statement
         return True
 
@@ -198,6 +204,8 @@ class Database:
                 if not _intact(group.conn):  # SQLite rolled the whole group back
                     self._group = None
                     await self._discard(group, e)
+                elif isinstance(e, DBAPIError):  # e.g. a stale read snapshot: end the group
+                    group.closing = True
                 raise
             finally:
                 _holding.reset(token)
@@ -218,8 +226,13 @@ class Database:
         conn = await self.engine.connect()
         try:
             await conn.begin()
-            # pysqlite starts SQLite's transaction lazily; savepoints need it open first
-            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # pysqlite starts SQLite's transaction lazily; savepoints need it open first, and
+            # IMMEDIATE: the group writes with the snapshot it reads (no stale-snapshot failure)
+            driver = _driver(conn)
+            if isinstance(driver, inline_sqlite.InlineConnection):
+                await driver.begin_immediate()  # waits for another writer without blocking
+            else:  # aiosqlite: the wait is in its thread
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             await conn.close()
             raise
@@ -231,10 +244,13 @@ class Database:
         if group is None or self._group is not group:  # no group, or already discarded
             self._turns.release()
             return
-        if self._waiting and group.members < GROUP_LIMIT:
+        if self._waiting and group.members < GROUP_LIMIT and not group.closing:
             self._turns.release()  # the next transaction joins the group
             return
         self._group = None
+        driver = _driver(group.conn)
+        if isinstance(driver, inline_sqlite.InlineConnection):
+            driver.begin_commit()  # the fsync starts now, not when the task below first runs
         # the lock is released by the commit itself, even if this task is cancelled meanwhile
         task = asyncio.get_running_loop().create_task(self._commit(group))
         self._committing.add(task)

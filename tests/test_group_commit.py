@@ -159,7 +159,7 @@ async def test_a_failing_member_loses_only_its_own_rows(
 
 
 async def test_a_later_member_sees_the_rows_of_earlier_members(
-    db_url: str, db: Database, clock: FixedClock
+    sqlite_only: str, db: Database, clock: FixedClock
 ) -> None:
     seen: list[bool] = []
 

@@ -16,6 +16,7 @@ minutes (a frequency of 50,000 is as good as one of 50,100 for weighting).
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -248,14 +249,17 @@ async def _score(
             .where(Item.id.in_(list(ids)))
         )
     ).all()
+    # model.weight's factors that do not depend on the candidate, once (same arithmetic)
+    terms = [(f, xw, model.idf(df[f], n), f.startswith("~")) for f, xw in x.items()]
     out = []
     for iid, kind, state, closed_at, encoded, norm, gid in rows:
         c = model.decode(encoded)
         score = 0.0
-        for f, xw in x.items():
+        for f, xw, idf, concept in terms:
             tf = c.get(f)
             if tf:
-                score += xw * model.weight(f, tf, df[f], n)
+                w = ((1.0 + math.log(tf)) if tf >= 1 else tf) * idf
+                score += xw * (w * model.CONCEPT_BOOST if concept else w)
         out.append(_Scored(iid, kind, state, closed_at, c, norm or 1.0, gid, score / (norm or 1.0)))
     out.sort(key=lambda d: (-d.score, d.id))
     return out

@@ -17,6 +17,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from adapters.local.console_views import change_view, team_tree
+from adapters.local.page_language import as_reader, in_page_language
 from adapters.local.signin import (
     ADMIN,
     COOKIE,
@@ -87,9 +88,9 @@ async def _is_admin(request: web.Request, who: Visitor) -> bool:
 
 def admin_only(handler: Handler) -> Handler:
     """Signed in (else the sign-in page), an admin (else 403), and for a POST this site's form
-    with the session's CSRF token (else 403)."""
+    with the session's CSRF token (else 403). In the reader's language (page_language.py)."""
 
-    async def wrapped(request: web.Request) -> web.StreamResponse:
+    async def checked(request: web.Request) -> web.StreamResponse:
         try:
             who = await _someone(request)
         except Locked as e:
@@ -100,6 +101,9 @@ def admin_only(handler: Handler) -> Handler:
             if request.method == "GET":
                 raise web.HTTPSeeOther(f"/login?next={request.path}")
             return web.Response(status=401, text=_("Sign in first."))
+        return await as_reader(request, who.person_id, lambda r: admitted(r, who))
+
+    async def admitted(request: web.Request, who: Visitor) -> web.StreamResponse:
         if request.method == "POST":
             if not same_origin(request):
                 return web.Response(status=403, text=refused_cross_site())
@@ -111,7 +115,7 @@ def admin_only(handler: Handler) -> Handler:
         request[ACTOR] = who.person_id or who.principal
         return await handler(request)
 
-    return wrapped
+    return in_page_language(checked)
 
 
 # ---- pages ------------------------------------------------------------------------------------

@@ -241,11 +241,8 @@ class Playground:
         members: dict[str, list[tuple[Person, str]]] = {}
         for team_id, person, role in rows:
             members.setdefault(team_id, []).append((person, role))
-        language = await self._setting("language", i18n.SOURCE)  # nobody chosen yet
-        with i18n.speaking(i18n.normalize(language) or i18n.SOURCE):
-            return html(
-                "pick.html", tree=team_tree(list(teams)), members=members, org=org, people=None
-            )
+        # nobody chosen yet: the visitor's language (page_language.py, set by `protected`)
+        return html("pick.html", tree=team_tree(list(teams)), members=members, org=org, people=None)
 
     async def messages_fragment(self, request: web.Request) -> web.StreamResponse:
         who, conv = await self._who_conv(request.query)

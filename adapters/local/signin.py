@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.local.oidc import Provider
+from adapters.local.page_language import as_reader, in_page_language
 from adapters.local.web import CSRF, WEB, html, mount_security_headers
 from bot.db.models import Membership, Person
 from bot.i18n import N_, _, ngettext
@@ -214,9 +215,10 @@ async def _csrf_ok(request: web.Request, session: Session) -> bool:
 
 
 def protected(handler: Handler) -> Handler:
-    """Serve the page only to someone signed in (always, in demo mode)."""
+    """Serve the page only to someone signed in (always, in demo mode), in their language
+    (page_language.py; a refusal before sign-in in the visitor's)."""
 
-    async def wrapped(request: web.Request) -> web.StreamResponse:
+    async def checked(request: web.Request) -> web.StreamResponse:
         settings = settings_of(request)
         try:
             who = await visitor(request)
@@ -232,6 +234,9 @@ def protected(handler: Handler) -> Handler:
                 text=_("Sign in first (or send Authorization: Bearer TOKEN)."),
                 headers={"WWW-Authenticate": 'Bearer realm="looplink"'},
             )
+        return await as_reader(request, who.person_id, lambda r: admitted(r, who))
+
+    async def admitted(request: web.Request, who: Visitor) -> web.StreamResponse:
         if request.method == "POST":
             if not same_origin(request):
                 return web.Response(status=403, text=refused_cross_site())
@@ -241,7 +246,7 @@ def protected(handler: Handler) -> Handler:
         WHO.set(who)
         return await handler(request)
 
-    return wrapped
+    return in_page_language(checked)
 
 
 def refused_cross_site() -> str:
@@ -422,10 +427,10 @@ def mount_login(app: web.Application) -> None:
     app[LOGIN_KEY] = True
     rt = app[WEB].rt
     app[GATE] = Gate(SessionStore(rt.db, rt.clock), Throttle(rt.clock))
-    app.router.add_get("/login", login_page)
-    app.router.add_post("/login", login_submit)
-    app.router.add_post("/logout", logout)
-    app.router.add_post("/login/demo", demo_sign_in)
+    app.router.add_get("/login", in_page_language(login_page))
+    app.router.add_post("/login", in_page_language(login_submit))
+    app.router.add_post("/logout", in_page_language(logout))
+    app.router.add_post("/login/demo", in_page_language(demo_sign_in))
 
 
 # ---- what the signed-in visitor may see ------------------------------------------------------

@@ -26,6 +26,7 @@ from adapters.local.oidc import (
     browser_hash,
     caller_of,
 )
+from adapters.local.page_language import in_page_language
 from adapters.local.signin import (
     PERSON,
     SIGN_INS,
@@ -157,5 +158,5 @@ def mount_oidc(app: web.Application) -> None:
     app[OIDC] = {p.name: OidcClient(p) for p in settings.sign_in if isinstance(p, Provider)}
     app[PENDING] = PendingSignIns(app[WEB].rt.db, app[WEB].rt.clock)
     if app[OIDC]:
-        app.router.add_get("/login/{provider}", start)
-        app.router.add_get("/login/{provider}/callback", callback)
+        app.router.add_get("/login/{provider}", in_page_language(start))
+        app.router.add_get("/login/{provider}/callback", in_page_language(callback))

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -70,8 +70,9 @@ _holding: ContextVar[tuple[object, ...]] = ContextVar("looplink_db_holding", def
 GROUP_LIMIT = 64
 
 
-class GroupCommitFailed(Exception):
-    """The commit of a group failed: this transaction's rows were not stored."""
+class GroupCommitFailed(OperationalError):
+    """The commit of a group failed: this transaction's rows were not stored. A database
+    error like the commit's own (`orig` is the driver's), for whoever explains those."""
 
 
 class _Group:
@@ -95,7 +96,8 @@ class _Group:
         """Wait for the group's commit; raise if it failed (nothing of this member stored)."""
         await self.done.wait()
         if self.error is not None:
-            raise GroupCommitFailed("the group commit failed") from self.error
+            orig = getattr(self.error, "orig", None) or self.error
+            raise GroupCommitFailed("COMMIT", None, orig) from self.error
 
 
 def transaction_control(sql: str) -> bool:

@@ -239,3 +239,18 @@ async def test_reports_whose_group_commit_fails_are_not_acknowledged_as_stored(
         assert "nothing was saved" in told[summaries[0]]  # the first group's commit failed
         for summary in summaries:  # thanked if and only if committed
             assert (summary in stored) == told[summary].startswith("Thanks"), told[summary]
+
+
+async def test_the_similar_index_keeps_one_cache_per_database_across_groups(
+    db_url: str, db: Database
+) -> None:
+    """Sessions of SQLite's groups are bound to a new connection each group: a cache keyed
+    by the bind grew by one entry per group (a leak bench/memory.py --tracemalloc found)."""
+    from bot.similar import store
+
+    store.forget_cache()
+    for _ in range(5):
+        async with db.transaction() as s:
+            await store.frequencies(s, ["screener", "~data"])
+            await store.doc_count(s)
+    assert len(store._caches) == 1

@@ -71,9 +71,15 @@ _caches: dict[str, _Cache] = {}
 
 
 def _cache(s: AsyncSession) -> _Cache:
+    """The database's cache. By its engine's URL: a session bound to a connection (SQLite's
+    group commit) has a new connection object every group, and keying by it kept one cache
+    per group for ever (found by bench/memory.py --tracemalloc)."""
     bind = s.get_bind()
-    key = str(getattr(bind, "url", "")) or str(id(bind))
-    return _caches.setdefault(key, _Cache())
+    key = str(bind.engine.url)
+    cache = _caches.get(key)
+    if cache is None:
+        cache = _caches[key] = _Cache()
+    return cache
 
 
 def forget_cache() -> None:

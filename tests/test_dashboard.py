@@ -94,11 +94,11 @@ async def test_dashboard_reflects_the_loop(client: Client, clock: FixedClock) ->
         "open": "1 (1 new)",
         "above": "0",
         "overdue": "0",
-        "median": "1.0 day",
+        "median": "1 day",
         "closed": "50% (1 of 2; 0 confirmed)",
         "selfcheck": "—",
     }
-    assert row(html, "riverside")["median"] == "2.0 days"
+    assert row(html, "riverside")["median"] == "2 days"
     # the path, with its timestamps (Chicago time) and the escalation note
     item = html[html.index('id="item-1"') :]
     item = item[: item.index("</article>")]
@@ -112,7 +112,7 @@ async def test_dashboard_reflects_the_loop(client: Client, clock: FixedClock) ->
     # charts: inline SVG with the figures in their descriptions, and the numbers as tables
     assert html.count('<svg class="chart"') == 4
     assert "Decision-support data systems: 1; Coaching: 1" in html
-    assert "Lincoln Elementary → Riverside District: 2.0 days (median of 1 decision)" in html
+    assert "Lincoln Elementary → Riverside District: 2 days (median of 1 decision)" in html
     assert "Riverside District → State: no decision yet" not in html
     assert "<script" not in html.replace('<script src="/static/', "")
 
@@ -205,7 +205,7 @@ def test_charts_escape_labels_and_state_their_figures() -> None:
 def test_days_read_well() -> None:
     assert days(None) == "—"
     assert days(0.0) == "under 0.1 days"  # a demo decided in minutes is not "0.0"
-    assert days(1.0) == "1.0 day" and days(2.5) == "2.5 days"
+    assert days(1.0) == "1 day" and days(2.5) == "2.5 days" and days(1.04) == "1 day"
     assert days(0.0, [0.5, 1.5, 3.0]) == "1.5 days"  # the unrounded figures when known
 
 

@@ -18,12 +18,21 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from adapters.local import dashboard_charts as charts
-from adapters.local.dashboard_data import PERIODS, Dashboard, Filters, days, load, short
+from adapters.local.dashboard_data import (
+    PERIODS,
+    Dashboard,
+    Filters,
+    affected_label,
+    days,
+    load,
+    short,
+)
 from adapters.local.pages import add_people_pages
 from adapters.local.signin import forbidden, mount_login, protected, settings_of, viewer
 from adapters.local.signin_oidc import mount_oidc
 from adapters.local.web import WEB, html, iso, mount_context, mount_static
 from bot.domain import DRIVER_LABELS, Affected, Driver
+from bot.i18n import _, ngettext
 from bot.runtime import Runtime
 from bot.settings import Settings
 
@@ -53,9 +62,14 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         (
             f"{short(low)} → {short(high)}",
             median,
-            f"{days(median)} (median of {n} decision{'s' if n != 1 else ''})"
+            ngettext(
+                "%(days)s (median of %(num)d decision)",
+                "%(days)s (median of %(num)d decisions)",
+                n,
+                days=days(median),
+            )
             if n
-            else "no decision yet",
+            else _("no decision yet"),
         )
         for low, high, median, n in d.links
     ]
@@ -69,17 +83,25 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         me=v,
         demo=demo,
         signed_in=not demo or v.person_id is not None,
-        drivers=[(d.value, DRIVER_LABELS[d]) for d in Driver],
-        affected_choices=[(a.value, a.value.capitalize()) for a in Affected],
+        drivers=[(d.value, _(DRIVER_LABELS[d])) for d in Driver],
+        affected_choices=[(a.value, affected_label(a.value)) for a in Affected],
         periods=PERIODS,
         csv_query=urlencode((d.filters or Filters()).query()),
-        chart_driver=charts.hbar("c-driver", "Barriers by implementation driver", _rows(d.drivers)),
-        chart_affected=charts.hbar("c-affected", "Barriers by who is affected", _rows(d.affected)),
-        chart_subgroups=charts.hbar(
-            "c-subgroups", "Barriers by group affected (as reporters wrote it)", _rows(d.subgroups)
+        chart_driver=charts.hbar(
+            "c-driver", _("Barriers by implementation driver"), _rows(d.drivers)
         ),
-        chart_weeks=charts.weekly_lines("c-weeks", "Items opened and resolved per week", d.weeks),
-        chart_links=charts.hbar("c-links", "Median days to response per link", links, ""),
+        chart_affected=charts.hbar(
+            "c-affected", _("Barriers by who is affected"), _rows(d.affected)
+        ),
+        chart_subgroups=charts.hbar(
+            "c-subgroups",
+            _("Barriers by group affected (as reporters wrote it)"),
+            _rows(d.subgroups),
+        ),
+        chart_weeks=charts.weekly_lines(
+            "c-weeks", _("Items opened and resolved per week"), d.weeks
+        ),
+        chart_links=charts.hbar("c-links", _("Median days to response per link"), links, ""),
         link_rows=links,
         days=days,
         link_table=link_table,

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel.dates import format_date
 from markupsafe import Markup, escape
+
+from bot import i18n
+from bot.i18n import _
 
 INK = "#1f2933"
 MUTED = "#52606d"
@@ -26,7 +30,7 @@ def _e(value: object) -> str:
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+    return i18n.number(value, 0 if float(value).is_integer() else 1)
 
 
 def _value_text(value: float | None, unit: str, text: str) -> str:
@@ -53,7 +57,7 @@ def hbar(
     width, row_h, top = 360, 44, 8  # narrow: read at its size on a phone, not shrunk
     height = top + row_h * max(len(rows), 1) + 4
     desc = "; ".join(f"{label}: {_value_text(v, unit, extra)}" for label, v, extra in rows)
-    out = _open(chart_id, width, height, title, desc or "No data yet.")
+    out = _open(chart_id, width, height, title, desc or _("No data yet."))
     top_value = max((v or 0 for _, v, _ in rows), default=0) or 1
     usable = width - 60
     for i, (label, value, extra) in enumerate(rows):
@@ -79,8 +83,16 @@ def weekly_lines(chart_id: str, title: str, weeks: list[tuple[str, int, int]]) -
     width, height = 360, 230
     left, right, top, bottom = 26, 6, 40, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    desc = "; ".join(f"week of {_label(w)}: {o} opened, {r} resolved" for w, o, r in weeks)
-    out = _open(chart_id, width, height, title, desc or "No data yet.")
+    desc = "; ".join(
+        _(
+            "week of %(week)s: %(opened)d opened, %(resolved)d resolved",
+            week=_label(w),
+            opened=o,
+            resolved=r,
+        )
+        for w, o, r in weeks
+    )
+    out = _open(chart_id, width, height, title, desc or _("No data yet."))
     out.append(
         f'<defs><pattern id="{chart_id}-hatch" width="4" height="4" '
         'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
@@ -124,9 +136,9 @@ def weekly_lines(chart_id: str, title: str, weeks: list[tuple[str, int, int]]) -
             )
     out.append(  # the legend, above the plot
         f'<rect x="{left}" y="8" width="12" height="12" fill="{OPENED}"/>'
-        f'<text x="{left + 17}" y="18" font-size="12" fill="{INK}" {FONT}>Opened</text>'
+        f'<text x="{left + 17}" y="18" font-size="12" fill="{INK}" {FONT}>{_e(_("Opened"))}</text>'
         f'<rect x="{left + 90}" y="8" width="12" height="12" fill="url(#{chart_id}-hatch)"/>'
-        f'<text x="{left + 107}" y="18" font-size="12" fill="{INK}" {FONT}>Resolved</text>'
+        f'<text x="{left + 107}" y="18" font-size="12" fill="{INK}" {FONT}>{_e(_("Resolved"))}</text>'
     )
     out.append("</svg>")
     return Markup("".join(out))
@@ -137,4 +149,5 @@ def _label(iso_day: str) -> str:
         d = date.fromisoformat(iso_day)
     except ValueError:
         return iso_day
-    return f"{d.day} {d.strftime('%b')}"
+    # Translators: a Babel/CLDR pattern for a week's first day on a chart axis, e.g. 3 Feb
+    return format_date(d, _("d MMM"), locale=i18n.babel_locale())

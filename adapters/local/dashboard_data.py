@@ -17,11 +17,13 @@ from typing import Any
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.attribution import Shown, shown
 from bot.cards import STATE_LABELS
 from bot.content.common import selfcheck_summary
 from bot.db.models import AuditEvent, Hop, Item, Person, Setting, Team
 from bot.domain import (
+    AFFECTED_WORDS,
     DRIVER_LABELS,
     OPEN_STATES,
     OUTCOME_LABELS,
@@ -30,6 +32,7 @@ from bot.domain import (
     Outcome,
     State,
 )
+from bot.i18n import N_, _, ngettext
 from bot.metrics import (
     TeamStats,
     breakdown,
@@ -42,22 +45,23 @@ from bot.similar.views import ClusterLine, clusters
 from bot.similar.views import line as cluster_line
 from bot.visibility import below
 
-HIDDEN = "Not shown (anonymous report)"
-REPORTER_LABEL = "Anonymous reporter"
+# English message ids, translated where a page is built (the request's reader, page_language).
+HIDDEN = N_("Not shown (anonymous report)")
+REPORTER_LABEL = N_("Anonymous reporter")
 ACTION_LABELS = {
-    "reported": "reported",
-    "acknowledge": "acknowledged",
-    "assign": "assigned an owner",
-    "resolve": "resolved",
-    "escalate": "escalated",
-    "ask_info": "asked the reporter",
-    "info_provided": "reporter answered",
-    "decline": "declined",
-    "merge": "merged",
-    "feedback": "follow-up",
-    "linked": "linked to a similar item",
-    "voice_added": "reporter added their voice to a similar item",
-    "imported": "imported",
+    "reported": N_("reported"),
+    "acknowledge": N_("acknowledged"),
+    "assign": N_("assigned an owner"),
+    "resolve": N_("resolved"),
+    "escalate": N_("escalated"),
+    "ask_info": N_("asked the reporter"),
+    "info_provided": N_("reporter answered"),
+    "decline": N_("declined"),
+    "merge": N_("merged"),
+    "feedback": N_("follow-up"),
+    "linked": N_("linked to a similar item"),
+    "voice_added": N_("reporter added their voice to a similar item"),
+    "imported": N_("imported"),
 }
 
 
@@ -68,8 +72,11 @@ def days(median: float | None, raw: list[float] | None = None) -> str:
     if median is None:
         return "—"
     if median < 0.05:
-        return "under 0.1 days"
-    return f"{median:.1f} day{'' if round(median, 1) == 1 else 's'}"
+        return _("under %(figure)s days", figure=i18n.number(0.1))
+    figure = round(median, 1)
+    # the plural form by the figure as written: 1 → "1 day", 1.5 → "1.5 days"
+    count = int(figure) if figure == int(figure) else 2
+    return ngettext("%(figure)s day", "%(figure)s days", count, figure=i18n.number(figure))
 
 
 def short(team_name: str) -> str:
@@ -148,6 +155,21 @@ class ItemPath:
     @property
     def is_open(self) -> bool:
         return self.item.state in OPEN_STATES
+
+    @property
+    def decided_word(self) -> str:
+        """How the item was closed ("resolved" / "resuelto"), for the step that closed it."""
+        return _state_word(self.item.state)
+
+    @property
+    def affected_words(self) -> str:
+        """Who it affects, in the reader's words ("students, families")."""
+        return ", ".join(affected_label(a).lower() for a in self.item.affected or [])
+
+    @property
+    def outcome_label(self) -> str:
+        """What the reporter said the fix did, in the reader's words."""
+        return _outcome(self.item.outcome or "").lower()
 
 
 @dataclass
@@ -264,7 +286,7 @@ async def load(
         now=now,
         rows=rows,
         drivers=[(_driver_label(k), v) for k, v in counts["driver"].most_common()],
-        affected=[(k.capitalize(), v) for k, v in counts["affected"].most_common()],
+        affected=[(affected_label(k), v) for k, v in counts["affected"].most_common()],
         subgroups=counts["subgroup"].most_common(),
         weeks=await opened_vs_resolved(s, now, within=within),
         links=links,
@@ -297,14 +319,32 @@ def _name(teams: dict[str, Team], team_id: str | None) -> str:
 
 def _outcome(value: str) -> str:
     try:
-        return OUTCOME_LABELS[Outcome(value)]
+        return _(OUTCOME_LABELS[Outcome(value)])
     except ValueError:
         return value
 
 
+def _state_word(state: str | None) -> str:
+    """A state in the audit log's words ("in progress" / "en curso"), lower case."""
+    if not state:
+        return ""
+    try:
+        return _(STATE_LABELS[State(state)]).lower()
+    except ValueError:
+        return state.replace("_", " ")
+
+
+def affected_label(value: str) -> str:
+    """'families' -> 'Families' / 'Familias' (a value the org does not know, as written)."""
+    try:
+        return _(AFFECTED_WORDS[Affected(value)]).capitalize()
+    except ValueError:
+        return value.capitalize()
+
+
 def _driver_label(value: str | None) -> str:
     try:
-        return DRIVER_LABELS[Driver(value or "other")]
+        return _(DRIVER_LABELS[Driver(value or "other")])
     except ValueError:
         return str(value)
 
@@ -343,12 +383,12 @@ async def item_paths(
     by_item: dict[int, ItemPath] = {}
     for i in items:
         try:
-            state_label = STATE_LABELS[State(i.state)]
+            state_label = _(STATE_LABELS[State(i.state)])
         except ValueError:
             state_label = i.state
         by_item[i.id] = ItemPath(
             item=i,
-            reporter="Anonymous" if i.anonymous else people.get(i.reporter_id, i.reporter_id),
+            reporter=_("Anonymous") if i.anonymous else people.get(i.reporter_id, i.reporter_id),
             state_label=state_label,
             driver_label=_driver_label(i.driver),
         )
@@ -374,14 +414,16 @@ async def item_paths(
             AuditRow(
                 at=e.at,
                 team_name=_name(teams, e.team_id),
-                action=ACTION_LABELS.get(e.action, e.action.replace("_", " ")),
+                action=_(ACTION_LABELS[e.action])
+                if e.action in ACTION_LABELS
+                else e.action.replace("_", " "),
                 actor=actor_label(path.item, e),
-                from_state=(e.from_state or "").replace("_", " "),
-                to_state=e.to_state.replace("_", " "),
+                from_state=_state_word(e.from_state),
+                to_state=_state_word(e.to_state),
                 note=_outcome(e.note) if e.action == "feedback" else e.note,
             )
         )
-        if path.audit[-1].actor not in (REPORTER_LABEL, "Looplink", HIDDEN):
+        if path.audit[-1].actor not in (_(REPORTER_LABEL), "Looplink", _(HIDDEN)):
             path.audit[-1].actor = people.get(path.audit[-1].actor, path.audit[-1].actor)
     return [by_item[i] for i in ids], total
 
@@ -391,9 +433,9 @@ def actor_label(item: Item, e: AuditEvent) -> str:
     anonymous item as such, and their decisions exactly like anyone else's."""
     how = shown(item.anonymous, e.action, e.actor_id)
     if how is Shown.REPORTER:
-        return REPORTER_LABEL
+        return _(REPORTER_LABEL)
     if how is Shown.NOBODY:
-        return HIDDEN
+        return _(HIDDEN)
     if how is Shown.LOOPLINK or e.actor_id is None:
         return "Looplink"
     return e.actor_id

@@ -22,9 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.local.dashboard_data import ItemPath, days, item_paths, short
 from adapters.local.signin import forbidden, protected, settings_of, viewer
 from adapters.local.web import WEB, html
+from bot import i18n
 from bot.content.agenda import build_agenda
 from bot.db.models import Item, Kudos, Person, Setting, Team
 from bot.domain import OPEN_STATES
+from bot.i18n import _
 from bot.metrics import TeamStats, team_stats
 from bot.visibility import Viewer, may_see_item
 
@@ -98,7 +100,7 @@ async def me_page(request: web.Request) -> web.StreamResponse:
         given, got = await _kudos(s, v.person_id)
         tz = await _tz(s)
     for p in paths:
-        p.reporter = "you, anonymously" if p.item.anonymous else "you"
+        p.reporter = _("you, anonymously") if p.item.anonymous else _("you")
     return html(
         "me.html",
         now=rt.clock.now(),
@@ -143,7 +145,7 @@ async def team_page(request: web.Request) -> web.StreamResponse:
     figures = TeamFigures(
         stats,
         days(stats.median_days_to_response, stats.response_days),
-        f"{round(stats.closed_share * 100)}%" if stats.closed_share is not None else "—",
+        i18n.percent(stats.closed_share) if stats.closed_share is not None else "—",
     )
     return html(
         "team.html",
@@ -178,7 +180,7 @@ async def item_page(request: web.Request) -> web.StreamResponse:
         tz = await _tz(s)
     path: ItemPath = paths[0]
     if v.person_id is not None and item.reporter_id == v.person_id:
-        path.reporter = "you, anonymously" if item.anonymous else "you"
+        path.reporter = _("you, anonymously") if item.anonymous else _("you")
     return html(
         "item.html",
         me=v,

@@ -199,7 +199,9 @@ class Playground:
             return html(
                 "not_found.html",
                 status=404,
-                what=f"There is no active person called '{person_id}' in this organisation.",
+                what=i18n._(
+                    "There is no active person called '%(id)s' in this organisation.", id=person_id
+                ),
             )
         with i18n.speaking(await self._reader(who)):
             conv = who.conv(request.query.get("conv"))
@@ -207,7 +209,7 @@ class Playground:
                 return html(
                     "not_found.html",
                     status=404,
-                    what=f"{who.person.name} cannot see that conversation.",
+                    what=i18n._("%(name)s cannot see that conversation.", name=who.person.name),
                     back=f"/?as={who.id}",
                 )
             return html(

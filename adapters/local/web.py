@@ -58,6 +58,20 @@ def iso(value: datetime | None) -> str:
 
 _env: ImmutableSandboxedEnvironment | None = None
 
+# A team's level as the pages say it (the org file's words are the English ones).
+LEVEL_NAMES = {
+    "building": i18n.N_("building"),
+    "district": i18n.N_("district"),
+    "region": i18n.N_("region"),
+    "state": i18n.N_("state"),
+}
+
+
+def level_name(level: object) -> str:
+    """'district' -> 'distrito' for a Spanish reader; an unknown level as the org file says it."""
+    key = str(level or "")
+    return i18n.gettext(LEVEL_NAMES[key]) if key in LEVEL_NAMES else key
+
 
 def _ngettext(singular: str, plural: str, n: int) -> str:
     return i18n.translations(i18n.reader().language).ngettext(singular, plural, n)
@@ -85,6 +99,7 @@ def env() -> ImmutableSandboxedEnvironment:
         e.globals["lang"] = lambda: i18n.reader().language  # <html lang="...">
         e.filters["q"] = lambda v: quote(str(v), safe="")
         e.filters["capitalize_first"] = lambda v: str(v)[:1].upper() + str(v)[1:]
+        e.globals["level_name"] = level_name
         e.globals["csrf"] = CSRF.get  # {{ csrf() }} in every form that posts
         _env = e
     return _env

@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from playwright.async_api import Page, async_playwright, expect
 
-from bot import i18n
 from looplink.server import build_server
 from tests.test_browser import ARGS, CHROMIUM, Live, assert_accessible_names, card, new_page
 from tests.web_support import ROOT, settings_for
@@ -37,22 +35,6 @@ pytestmark = [
 
 @pytest.fixture
 async def live(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Live]:
-    async with running(tmp_path, sqlite_template) as live:
-        yield live
-
-
-@pytest.fixture
-async def live_es(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Live]:
-    """The server speaking Spanish: `i18n.speaking` around its start, which its requests
-    inherit (the per-request reader is another part of issue 17, not on main yet)."""
-    async with running(tmp_path, sqlite_template, "es") as live:
-        yield live
-
-
-@asynccontextmanager
-async def running(
-    tmp_path: Path, sqlite_template: Path, language: str = "en"
-) -> AsyncIterator[Live]:
     """A real Looplink in serve mode (admin token, no demo) and a headless Chromium."""
     db = tmp_path / "console.db"
     shutil.copy(sqlite_template, db)
@@ -60,8 +42,7 @@ async def running(
     runner = web.AppRunner(server.app, access_log=None, shutdown_timeout=2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
-    with i18n.speaking(language):  # the server's connections start here and inherit it
-        await site.start()
+    await site.start()
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -183,9 +164,8 @@ async def test_admin_adds_a_building_team_and_the_next_report_routes_through_it(
     await shots(admin, "05-riverside-received", fits=False)
 
 
-async def test_the_console_in_spanish(live_es: Live) -> None:
-    """Signed in with the admin token (no person), a browser that asks for Spanish."""
-    live = live_es
+async def test_the_console_in_spanish_for_a_browser_that_asks_for_spanish(live: Live) -> None:
+    """The admin token is no person, so the browser's language decides (Accept-Language)."""
     admin = await live.browser.new_page(locale="es-US", viewport={"width": 1366, "height": 860})
     admin.set_default_timeout(10_000)
     admin.on("pageerror", lambda e: live.errors.append(str(e)))

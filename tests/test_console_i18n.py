@@ -1,12 +1,9 @@
 """The admin console and the sign-in pages in the reader's language (issue 17), over real HTTP
 against the real server.
 
-The server here speaks one language, set with `i18n.speaking()` around its start (each
-request's task inherits it): the infrastructure that picks each request's reader (the
-signed-in person's language, else Accept-Language, else the organisation's) is another part of
-issue 17, not on main when these tests were written. These tests check that every word of
-these pages follows the language the request is built in; when that infrastructure lands,
-`serving_in` gives way to plain `serving` with Lucía's own language and the browser's header.
+No language is forced on the server: each request is in its reader's language as
+adapters/local/page_language.py picks it (the signed-in person's, else the browser's, else the
+organisation's).
 
 Lucía (examples/org.yaml: `language: es`), made an admin in a copy of the demo organisation,
 reads the console in Spanish: its pages, the schedules it words, the changes table, and a form
@@ -20,17 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from adapters.local.providers import slack_provider
-from bot import i18n
-from bot.clock import Clock, FixedClock
+from bot.clock import FixedClock
 from bot.db.models import Team
 from bot.sessions import SessionStore
-from bot.settings import Settings
 from tests.client import Client
 from tests.conftest import EXAMPLE_ORG
 from tests.fakes.oidc import FakeOidc
@@ -71,26 +65,16 @@ def org_with(tmp_path: Path, language: str = "es", org_language: str = "en") -> 
     return path
 
 
-@asynccontextmanager
-async def serving_in(language: str, settings: Settings, clock: Clock) -> AsyncIterator[Client]:
-    """The real server, every request of which is built in `language` (see the docstring)."""
-    with i18n.speaking(language):  # the server's tasks start here and inherit it
-        started = serving(settings, clock)
-        client = await started.__aenter__()
-    try:
-        yield client
-    finally:
-        await started.__aexit__(None, None, None)
-
-
 @pytest.fixture
 async def lucia(db_url: str, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Client]:
     """The server, with Lucía signed in (a Slack sign-in's session)."""
     settings = settings_for(db_url, demo=False, admin_token=TOKEN, org_file=org_with(tmp_path))
-    async with serving_in("es", settings, clock) as client:
+    async with serving(settings, clock) as client:
         store = SessionStore(server_of(client).rt.db, server_of(client).rt.clock)
         session, _ = await store.create("person:lucia", "oidc:slack")
         client.session.cookie_jar.update_cookies({COOKIE: session})
+        # her browser is in English: her own language (the org file's) comes first
+        client.session.headers.update({"Accept-Language": "en-US,en;q=0.9"})
         yield client
 
 
@@ -186,13 +170,15 @@ async def test_a_console_error_in_spanish_keeps_what_lucia_typed(lucia: Client) 
     assert "Idioma desconocido 'klingon'" in text_of(language)  # next to its field
 
 
-async def test_signed_out_pages_in_spanish(db_url: str, clock: FixedClock, tmp_path: Path) -> None:
+async def test_signed_out_pages_follow_the_browsers_language(
+    db_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
     async with FakeOidc() as slack:
         provider = slack_provider(slack.client_id, slack.client_secret, slack.discovery_url)
         settings = settings_for(
             db_url, demo=False, admin_token=TOKEN, sign_in=(provider,), org_file=org_with(tmp_path)
         )
-        async with serving_in("es", settings, clock) as client:
+        async with serving(settings, clock) as client:
             client.session.headers.update(SPANISH)
             login = text_of(await get(client, "/login"))
             assert "Iniciar sesión con Slack" in login and "Sign in with" not in login
@@ -210,6 +196,10 @@ async def test_signed_out_pages_in_spanish(db_url: str, clock: FixedClock, tmp_p
             assert "No ha iniciado sesión" in refused
             assert "Inició sesión con un espacio de trabajo de Slack que no es de esta" in refused
             assert "Volver a iniciar sesión" in refused and "You are not" not in refused
+            # the same page, a browser in English
+            client.session.headers.update({"Accept-Language": "en-US,en;q=0.9"})
+            resp = await sign_in(client, "slack")
+            assert "You signed in with a Slack workspace" in text_of(await resp.text())
 
 
 async def test_no_english_escapes_on_the_console_and_sign_in_pages(
@@ -225,7 +215,7 @@ async def test_no_english_escapes_on_the_console_and_sign_in_pages(
         settings = settings_for(
             db_url, demo=False, admin_token=TOKEN, sign_in=(provider,), org_file=org
         )
-        async with serving_in(pseudo, settings, clock) as client:
+        async with serving(settings, clock) as client:
             client.session.headers.update({"Accept-Language": pseudo})
             seen.append(("/login", await get(client, "/login")))
             slack.account = {**ALICE_SLACK, "https://slack.com/team_id": "T0ELSEWHERE"}
@@ -290,7 +280,8 @@ async def test_no_english_escapes_on_the_console_and_sign_in_pages(
             seen.append(("too many", await resp.text()))
         # the demo's sign-in: be anyone, each with their roles
         demo = settings_for(db_url, demo=True, org_file=org)
-        async with serving_in(pseudo, demo, clock) as client:
+        async with serving(demo, clock) as client:
+            client.session.headers.update({"Accept-Language": pseudo})
             seen.append(("demo sign-in", await get(client, "/login")))
 
     known = [*names(), *ids(), "Riverside Regional Literacy Initiative"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.common import WEEK, meetings
 from bot.content.views import LIST_LIMIT, OPEN, KudosView, Names
 from bot.db.models import (
     AgendaItem,
@@ -117,8 +119,9 @@ async def load_sections(
     s: AsyncSession, now: datetime, since: datetime, week: datetime
 ) -> Sections:
     """Every team's sections: a fixed number of statements, whatever the number of teams."""
-    out = Sections(now, min(since, week), week)
-    out.teams = {t.id: t for t in (await s.scalars(select(Team))).all()}
+    teams = {t.id: t for t in (await s.scalars(select(Team))).all()}
+    out = Sections(now, min(since, week, earliest_window(teams.values(), now)), week)
+    out.teams = teams
     out.people = {p.id: p for p in (await s.scalars(select(Person))).all()}
     await _digest_sections(s, out)
     await _agenda_sections(s, out)
@@ -217,6 +220,23 @@ async def _shared_sections(s: AsyncSession, out: Sections) -> None:
     )
     for tid, pid in rows.all():
         out.member_ids.setdefault(tid, set()).add(pid)
+
+
+EARLIEST = timedelta(weeks=5)  # a batch reads back at most this far for every team
+
+
+def earliest_window(teams: Iterable[Team], now: datetime) -> datetime:
+    """The earliest start any team's agenda asks for at `now` (its previous meeting, or a week
+    ago), so one batch serves the digests and every agenda; no earlier than EARLIEST (a team
+    meeting less often than monthly gets a batch of its own, as a build asking earlier than
+    the batch always does)."""
+    floor = now - WEEK
+    for t in teams:
+        if t.active:
+            previous = meetings(t, now, None).previous
+            if previous is not None and previous < floor:
+                floor = previous
+    return max(floor, now - EARLIEST)
 
 
 def revisit_weeks(team: Team) -> int:

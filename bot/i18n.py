@@ -211,6 +211,17 @@ def number(value: float | int | None, digits: int = 1) -> str:
     return format_decimal(value, format=fmt, locale=babel_locale())
 
 
+def days(value: float | None) -> str:
+    """A number of days as people say it, in the reader's language: "1 day", "1.5 days",
+    "2 days" / "1 día", "1.5 días" (one decimal at most; the plural form by the figure as
+    written, so 1.0 is "1 day" and 1.5 is plural)."""
+    if value is None:
+        return "-"
+    figure = round(float(value), 1)
+    count = int(figure) if figure == int(figure) else 2
+    return ngettext("%(figure)s day", "%(figure)s days", count, figure=number(figure))
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None else format_percent(value, locale=babel_locale())
 

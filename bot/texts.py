@@ -146,6 +146,7 @@ class Texts:
             when=i18n.when,
             day=i18n.day,
             number=i18n.number,
+            days=i18n.days,
             percent=i18n.percent,
             driver=_driver,
             stage=_stage,

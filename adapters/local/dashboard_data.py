@@ -32,7 +32,7 @@ from bot.domain import (
     Outcome,
     State,
 )
-from bot.i18n import N_, _, ngettext
+from bot.i18n import N_, _
 from bot.metrics import (
     TeamStats,
     breakdown,
@@ -73,10 +73,7 @@ def days(median: float | None, raw: list[float] | None = None) -> str:
         return "—"
     if median < 0.05:
         return _("under %(figure)s days", figure=i18n.number(0.1))
-    figure = round(median, 1)
-    # the plural form by the figure as written: 1 → "1 day", 1.5 → "1.5 days"
-    count = int(figure) if figure == int(figure) else 2
-    return ngettext("%(figure)s day", "%(figure)s days", count, figure=i18n.number(figure))
+    return i18n.days(median)
 
 
 def short(team_name: str) -> str:

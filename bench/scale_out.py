@@ -27,10 +27,12 @@ import asyncio
 import contextlib
 import itertools
 import math
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -196,6 +198,7 @@ async def one_run(
                 make = SlackRequests(fake, view)
                 await asyncio.sleep(1.0)  # the scheduler's leader election settles
                 before = sum(cpu_seconds(r.pid) for r in replicas)
+                parts_before = _other_cpu()
                 result = await drive(
                     f"{lb.url}/slack/events",
                     make.submit,
@@ -205,15 +208,51 @@ async def one_run(
                     warmup=2 * args.concurrency,
                 )
                 cpu = sum(cpu_seconds(r.pid) for r in replicas) - before
+                parts = _other_cpu(parts_before)
                 await _drained(db_url)
                 checks = _check(db_url, fake, result, make.run, 2 * args.concurrency)
-                per_req = cpu / max(1, result.sent + 2 * args.concurrency)
+                done = max(1, result.sent + 2 * args.concurrency)
+                per_req = cpu / done
+                print(
+                    f"  {n} replica(s), CPU ms per report: replicas {1000 * per_req:.1f}, "
+                    f"benchmark process (balancer, clients, fake Slack) "
+                    f"{1000 * parts['bench'] / done:.1f}, PostgreSQL (every backend on the "
+                    f"machine) {1000 * parts['postgres'] / done:.1f}; {os.cpu_count()} cores",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return result, per_req, checks, lb.connections
             finally:
                 if lb is not None:
                     await lb.stop()
                 for r in replicas:
                     r.stop()
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (d / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(d.name))
+    return pids
+
+
+def _other_cpu(before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """CPU seconds of the parts that share the machine with the replicas: this process (the
+    balancer, the clients and the fake Slack) and PostgreSQL (backends alive at both ends)."""
+    pg = {}
+    for pid in _postgres_pids():
+        with contextlib.suppress(OSError):
+            pg[pid] = cpu_seconds(pid)
+    now = {"bench": cpu_seconds(os.getpid()), "pg": pg}
+    if before is None:
+        return now
+    return {
+        "bench": now["bench"] - before["bench"],
+        "postgres": sum(v - before["pg"][k] for k, v in pg.items() if k in before["pg"]),
+    }
 
 
 async def run(args: argparse.Namespace) -> int:

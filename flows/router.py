@@ -29,6 +29,7 @@ import flows.similar
 import flows.triage
 from bot import dircache, i18n
 from bot.db.models import ConversationState, Person, ProcessedDelivery
+from bot.directory import Directory
 from bot.domain import MAX_TEXT
 from bot.engine import Loop
 from bot.errors import FieldErrors, InvalidInput, LoopError
@@ -81,7 +82,37 @@ async def handle(
     `queue_replies`: where the answer to the person is itself an outgoing message (a direct
     message), the adapter queues it here, in the same transaction as the change and the
     delivery id: either all three are stored or none is (then `result.queued` is True).
+
+    Every answer carries the words its platform adds around it ("Close", "Done.", "That was
+    already done."), in its reader's language: also a refusal, a stranger's answer and an
+    apology, which are decided before or without the person's own language.
     """
+    result = await _handle(rt, ev, queue_replies)
+    if not result.words and not result.duplicate:
+        with i18n.speaking(await _fallback_reader(rt, ev, result.person_id)):
+            result.words = platform_words()
+    return result
+
+
+async def _fallback_reader(rt: Runtime, ev: Inbound, person_id: str | None) -> i18n.Reader | str:
+    """The person's language when known, else the platform's, else the organisation's (the
+    database may be what failed: then the platform's, else English)."""
+    try:
+        async with rt.db.transaction() as s:
+            directory = Directory(s)
+            if person_id is not None:
+                return await directory.person_reader(person_id, ev.locale)
+            return i18n.normalize(ev.locale) or await directory.org_language()
+    except Exception:  # the words must not fail the answer they go with
+        log.warning("no language for the words of an answer; the platform's or English")
+        return i18n.normalize(ev.locale) or i18n.SOURCE
+
+
+async def _handle(
+    rt: Runtime,
+    ev: Inbound,
+    queue_replies: Callable[[AsyncSession, FlowResult], Awaitable[None]] | None,
+) -> FlowResult:
     ev = clean(ev)
     try:
         async with rt.db.transaction() as s:

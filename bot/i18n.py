@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_decimal, format_percent
 
 SOURCE = "en"  # the language of the message ids
@@ -76,14 +76,51 @@ def _po_path(language: str) -> Path | None:
     return None
 
 
-def compile_po(po: Path) -> _gettext.GNUTranslations:
-    """A catalog compiled in memory from its .po file (fuzzy and empty entries are skipped)."""
+def compile_po(po: Path, strict: bool = False) -> _gettext.GNUTranslations:
+    """A catalog compiled in memory from its .po file (fuzzy and empty entries are skipped);
+    `strict`: a malformed entry is an error (PoFileError), not skipped."""
     with po.open("rb") as f:
-        catalog = read_po(f, locale=po.parent.parent.name)
+        catalog = read_po(f, locale=po.parent.parent.name, abort_invalid=strict)
     buf = io.BytesIO()
     write_mo(buf, catalog, use_fuzzy=False)
     buf.seek(0)
     return _gettext.GNUTranslations(buf)
+
+
+class CatalogError(ValueError):
+    """A catalog Looplink cannot use; the text names the file and what to do."""
+
+
+def check_catalogs() -> tuple[str, ...]:
+    """Compile every catalog found (ours and LOOPLINK_LOCALE_DIR's) once, at start, so that a
+    broken one is a clear message then rather than a failure in the middle of someone's
+    conversation. Returns the languages."""
+    extra = os.environ.get("LOOPLINK_LOCALE_DIR")
+    if extra and not Path(extra).is_dir():
+        raise CatalogError(
+            f"LOOPLINK_LOCALE_DIR={extra} is not a folder. It should hold "
+            "<language>/LC_MESSAGES/messages.po files (docs/translating.md)."
+        )
+    for language in languages():
+        po = _po_path(language) if language not in _extra and language != SOURCE else None
+        if po is None:
+            continue
+        try:
+            Locale.parse(language)
+        except (ValueError, UnknownLocaleError):
+            raise CatalogError(
+                f"{po}: '{language}' is not a language code Looplink knows (the folder's name "
+                "must be one, such as 'fr' or 'pt_BR'). Rename the folder (docs/translating.md)."
+            ) from None
+        try:
+            _catalogs[language] = compile_po(po, strict=True)
+        except (PoFileError, OSError, UnicodeDecodeError, ValueError) as e:
+            raise CatalogError(
+                f"{po}: this catalog cannot be read ({e}). Fix it (check it with "
+                f"`pybabel compile --statistics -i {po} -o /dev/null`) or remove it "
+                "(docs/translating.md)."
+            ) from None
+    return languages()
 
 
 def register(language: str, translations: _gettext.NullTranslations, formats: str = SOURCE) -> None:

@@ -16,14 +16,14 @@ from aiohttp import web
 
 from adapters.local.console import add_console_routes
 from adapters.local.dashboard import add_dashboard_routes
-from bot import limits
+from bot import i18n, limits
 from bot.clock import Clock, SystemClock
 from bot.db.session import Database
 from bot.identity import undeclared
 from bot.outbox import Fanout
 from bot.platforms import Platform, PlatformAdapter
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.startup import prepare_database
 from bot.texts import Texts, set_texts
 from looplink.platforms import PLATFORMS, infos
@@ -63,6 +63,10 @@ async def build_server(
     """The whole program as an aiohttp app; `platforms` are the registered ones (tests add)."""
     if settings.templates_dir is not None:
         set_texts(Texts(settings.templates_dir))
+    try:  # a broken catalog is a message now, not a failure in someone's conversation
+        i18n.check_catalogs()
+    except i18n.CatalogError as e:
+        raise SettingsError(str(e)) from None
     limits.configure(settings.flood_limits)
     own_db = db is None
     if db is None:

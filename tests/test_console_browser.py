@@ -202,3 +202,24 @@ async def test_the_console_in_spanish_for_a_browser_that_asks_for_spanish(live: 
     )
     await assert_accessible_names(admin)
     await shots(admin, "07-team-form-error-es")
+
+
+async def test_the_dashboard_and_a_team_page_in_spanish(live: Live) -> None:
+    """The web pages' longer Spanish words still fit: the dashboard and a team page read by a
+    Spanish browser (the admin token is no person: Accept-Language decides), at 1280 and 375 px."""
+    page = await live.browser.new_page(locale="es-US", viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10_000)
+    page.on("pageerror", lambda e: live.errors.append(str(e)))
+    await page.goto(f"{live.url}/dashboard")
+    await page.get_by_label("Token de administración").fill(TOKEN)
+    await page.get_by_role("button", name="Iniciar sesión con el token").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Panel del ciclo")
+    await expect(page.locator("html")).to_have_attribute("lang", "es")
+    await expect(page.get_by_role("heading", name="Equipos vinculados")).to_be_visible()
+    await expect(page.get_by_label("Reportado en")).to_contain_text("los últimos 30 días")
+    await assert_accessible_names(page)
+    await shots(page, "08-dashboard-es")
+    await page.goto(f"{live.url}/teams/riverside")
+    await expect(page.get_by_role("heading", name="Agenda de la próxima reunión")).to_be_visible()
+    await expect(page.locator("h1 .level")).to_have_text("distrito")
+    await shots(page, "09-team-es")

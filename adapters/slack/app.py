@@ -63,6 +63,9 @@ SHORTCUTS = {
     "share_success": "success",
 }
 EMAIL_CACHE = 2000
+# Slack does not say when someone changes their Slack language: App Home, which a person opens
+# themselves, re-reads it at most this often (seconds) per person, after the Home is shown.
+LOCALE_REFRESH = 24 * 3600.0
 FORM_FAILED = (
     "Sorry, Slack would not open the form (it can take a few seconds too long). Please try again."
 )
@@ -125,6 +128,8 @@ class SlackBot:
         # "team|user" -> (email, locale) from users.info, asked on first contact only: no other
         # call names a person (the locale is their language when nobody chose one, issue 17)
         self._profiles: dict[str, tuple[str | None, str | None]] = {}
+        self._locale_read: dict[str, float] = {}  # "team|user" -> when App Home last read it
+        self.locale_refresh = LOCALE_REFRESH
         self.http: aiohttp.ClientSession | None = None  # shared connections (set at start)
         anything = re.compile(r".*")
         self.app.command(anything)(self.on_command)
@@ -613,11 +618,36 @@ class SlackBot:
         home = Inbound(PLATFORM, user, "command", command="home", scope=where[0], within=where[1])
         result = await self._handle(home, args.client)
         self._later(self._publish_home(args.client, user, result.replies))
+        if result.person_id is not None:
+            self._later(self._refresh_locale(args.client, home, result))
 
     async def _publish_home(
         self, client: AsyncWebClient, user: str, replies: list[Message]
     ) -> None:
         await client.views_publish(user_id=user, view=home_view(replies))
+
+    async def _refresh_locale(
+        self, client: AsyncWebClient, home: Inbound, shown: FlowResult
+    ) -> None:
+        """Someone who changed their Slack language later: read it again (at most once a day,
+        when they open App Home themselves, after it is shown) and, when it changed, let the
+        router keep it (it counts only when neither they nor the org file chose a language)
+        and show the Home again in it."""
+        key = f"{home.scope}|{home.user_id}"
+        now = asyncio.get_running_loop().time()
+        last = self._locale_read.get(key)
+        if last is not None and now - last < self.locale_refresh:
+            return
+        if len(self._locale_read) >= EMAIL_CACHE:
+            self._locale_read.clear()
+        self._locale_read[key] = now
+        cached = self._profiles.pop(key, None)
+        _email, locale = await self._profile(client, home.scope, home.user_id)
+        if locale is None or (cached is not None and cached[1] == locale):
+            return
+        again = await self._handle(replace(home, locale=locale), client)
+        if again.replies != shown.replies:
+            await self._publish_home(client, home.user_id, again.replies)
 
     async def on_uninstalled(self, args: AsyncArgs) -> None:
         """A workspace (or organisation) removed Looplink: record it; deliveries there stop."""

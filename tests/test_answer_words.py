@@ -44,3 +44,23 @@ async def test_a_refusal_carries_the_persons_words(chat: LocalChat) -> None:
     # and an English reader's refusal stays English
     ev = Inbound("local", "carol", "action", action="decide:resolve", value="999")
     assert (await handle(chat.rt, ev)).words["close"] == "Close"
+
+
+async def test_a_platform_language_that_changes_is_followed_below_a_choice(
+    chat: LocalChat,
+) -> None:
+    """Teams sends the user's locale with every activity (`Inbound.locale`): when it changes,
+    the next answer follows it, unless the person chose a language or the org file sets one."""
+
+    async def help_for(person: str, locale: str) -> str:
+        result = await handle(chat.rt, Inbound("local", person, "text", text="help", locale=locale))
+        return result.replies[0].text
+
+    assert "barrera" in (await help_for("carol", "es-MX")).lower()
+    assert "barrier" in (await help_for("carol", "en-US")).lower()
+    assert "barrera" in (await help_for("carol", "es-US")).lower()
+    # Lucía's org-file language (es) wins over what her platform says
+    assert "barrera" in (await help_for("lucia", "en-US")).lower()
+    # and a language chosen in chat wins over both
+    await chat.say("carol", "language en")
+    assert "barrera" not in (await help_for("carol", "es-MX")).lower()

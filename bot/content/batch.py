@@ -63,7 +63,7 @@ class Sections:
     teams: dict[str, Team] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     # digest
-    recent: dict[str, list[tuple[Item, Hop]]] = field(default_factory=dict)
+    recent: dict[str, list[tuple[Any, Any]]] = field(default_factory=dict)  # rows: item, hop
     overdue: dict[str, Capped] = field(default_factory=dict)
     from_below: dict[str, Capped] = field(default_factory=dict)
     drivers: dict[str, Counter[str]] = field(default_factory=dict)
@@ -140,14 +140,18 @@ async def _digest_sections(s: AsyncSession, out: Sections) -> None:
         | (Item.outcome_at >= week)
     )
     rows = await s.execute(
-        select(Hop, Item)
+        select(
+            *VIEWED, Item.outcome_at, Hop.team_id.label("hop_team_id"), Hop.arrived_at, Hop.left_at
+        )
         .join(Item, Item.id == Hop.item_id)
         .where(active)
         .order_by(Item.id, Hop.seq)
     )
-    latest: dict[tuple[str, int], tuple[Item, Hop]] = {}
-    for hop, item in rows.all():
-        latest[(hop.team_id, item.id)] = (item, hop)  # the team's latest hop on the item
+    latest: dict[tuple[str, int], tuple[Any, Any]] = {}
+    for row in rows.all():
+        # the team's latest hop on the item; the row is both the item (its VIEWED columns and
+        # outcome_at) and the hop (arrived_at, left_at): the digest reads nothing else of them
+        latest[(row.hop_team_id, row.id)] = (row, row)
     for (tid, _iid), pair in latest.items():
         out.recent.setdefault(tid, []).append(pair)
     held = (Item.state.in_(OPEN),)

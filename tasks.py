@@ -112,8 +112,18 @@ def main(argv: list[str]) -> None:
     lint()
     # The whole suite measures coverage and fails under [tool.coverage.report] fail_under
     # (pyproject.toml); a run narrowed by arguments (a file, -k) only reports tests.
-    coverage = [] if rest else ["--cov", "--cov-report=term:skip-covered"]
-    run([str(PY), "-m", "pytest", *coverage, *rest])
+    # The whole suite runs in parallel (pytest-xdist): most of its time is spent waiting on servers,
+    # subprocesses, browsers and PostgreSQL, not on CPU, so twice as many workers as cores (at
+    # most 8: each worker has its own PostgreSQL database and connection pool) fill the waits.
+    # LOOPLINK_TEST_WORKERS overrides the count (0 = one process, no xdist).
+    whole = [] if rest else ["--cov", "--cov-report=term:skip-covered", *workers()]
+    run([str(PY), "-m", "pytest", *whole, *rest])
+
+
+def workers() -> list[str]:
+    wanted = os.environ.get("LOOPLINK_TEST_WORKERS", "")
+    n = int(wanted) if wanted.strip() else min(8, 2 * (os.cpu_count() or 1))
+    return ["-n", str(n)] if n > 0 else []
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from bot.settings import Settings
 from scheduler.config import JobSpec, desired_jobs
 from scheduler.jobs import run_job
 from scheduler.producers import digest_recipients
-from scheduler.service import JOBS_TABLE, sync_once
+from scheduler.service import JOBS_TABLE, job_store_engine, sync_once
 
 
 def register(sub: Any, ctx: CliContext) -> None:
@@ -194,9 +194,17 @@ def _row(
 
 async def stored_next_runs(db: Database) -> dict[str, float | None] | None:
     """Job id -> next run time (UNIX time) from APScheduler's table; None if it has none."""
+
+    def read() -> list[Any]:
+        engine = job_store_engine(db.url)
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text(f"SELECT id, next_run_time FROM {JOBS_TABLE}")))
+        finally:
+            engine.dispose()
+
     try:
-        async with db.engine.connect() as conn:
-            rows = (await conn.execute(text(f"SELECT id, next_run_time FROM {JOBS_TABLE}"))).all()
+        rows = await asyncio.to_thread(read)  # the job store's own (blocking) connection
     except DBAPIError:
         return None
     return {str(r[0]): (float(r[1]) if r[1] is not None else None) for r in rows}

@@ -4,7 +4,7 @@ Every process that may schedule runs a `SchedulerService`. Each `tick` (every `p
 
 - a process without the leader lock tries to take it (scheduler.lock); on success it starts an
   `AsyncIOScheduler` on the persistent `SQLAlchemyJobStore` (table `apscheduler_jobs` in
-  Looplink's own database), syncs the jobs from the teams, catches up a run that a crash may
+  Looplink's own database on PostgreSQL, in a file beside it on SQLite: `job_store_url`), syncs the jobs from the teams, catches up a run that a crash may
   have cut short, then resumes the scheduler;
 - the leader checks it still holds the lock (else it stops scheduling at once) and re-syncs
   the jobs when the teams' schedules changed (`org apply` in another process needs no signal).
@@ -22,6 +22,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from traceback import format_tb
 from typing import Any
 
@@ -35,7 +36,7 @@ from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, make_url, select
 
 from bot.db.models import ScheduledSend
 from bot.db.session import is_sqlite, sync_url
@@ -140,7 +141,26 @@ class SyncReport:
         return "Scheduled jobs synced: " + ", ".join(parts) + "."
 
 
+def job_store_url(url: str) -> str:
+    """Where APScheduler keeps its jobs: the database itself on PostgreSQL; on SQLite a file
+    beside it (`looplink.db` -> `looplink.jobs.db`). The job store is a blocking connection
+    used on the event loop, and SQLite's statements run on that loop too: a write transaction
+    open there holds the one write lock of the file, which only the blocked loop could release,
+    so a job store in the same file waited out its busy timeout and failed ("database is
+    locked"). In its own file it shares no lock with the loop's transactions."""
+    if not is_sqlite(url):
+        return url
+    parsed = make_url(url)
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return url
+    file = Path(path)
+    jobs = file.with_name(f"{file.stem}.jobs{file.suffix or '.db'}")
+    return parsed.set(database=str(jobs)).render_as_string(hide_password=False)
+
+
 def job_store_engine(url: str) -> Engine:
+    url = job_store_url(url)
     engine = create_engine(sync_url(url), pool_pre_ping=not is_sqlite(url))
     if is_sqlite(url):
 

@@ -26,7 +26,7 @@ from looplink.platforms import infos
 from scheduler.config import run_key
 from scheduler.jobs import run_job, scheduled_job
 from scheduler.lock import PgAdvisoryLock
-from scheduler.service import JOBS_TABLE, SchedulerService, sync_once
+from scheduler.service import JOBS_TABLE, SchedulerService, job_store_url, sync_once
 from tests.conftest import EXAMPLE_ORG, MONDAY, PG_URL, _truncate_pg
 
 LINCOLN_AGENDA = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)  # Tue 13:00 CST, meeting at 15:00
@@ -69,7 +69,7 @@ async def test_jobs_follow_the_org_file(
     for _ in range(2):  # re-syncing changes nothing and duplicates nothing
         report = await svc.sync()
         assert (report.added, report.moved, report.removed, report.unchanged) == ([], [], [], 49)
-    engine = create_engine(sync_url(org.db.url))
+    engine = create_engine(sync_url(job_store_url(org.db.url)))
     with engine.connect() as c:
         assert c.scalar(text(f"SELECT count(*) FROM {JOBS_TABLE}")) == 49
     engine.dispose()
@@ -292,3 +292,26 @@ async def test_a_failed_run_is_retried_within_its_grace_time(
     assert await outbox_keys(org) == [f"{key}:team:lincoln:local"]  # as the same scheduled fire
     assert calls == [fire]
     assert await svc.retry_failed() == 0
+
+
+async def test_the_job_store_never_waits_on_a_transaction_of_its_own_loop(
+    org: Runtime, services: list[SchedulerService]
+) -> None:
+    """APScheduler's job store is a blocking database connection used on the event loop. On
+    SQLite, a write transaction open on that same loop (SQLite statements run on the loop, and a
+    group commit holds the write lock until it commits) could only be released by the loop the
+    job store was blocking: it waited out its busy timeout (10 s) and failed with "database is
+    locked" (seen in `looplink demo`'s scheduler and as 10 s stalls in the Teams tests). The job
+    store must not share a lock with the loop's own transactions."""
+    svc = service(services, org)
+    await svc.tick()
+    assert svc.is_leader
+    async with org.db.transaction() as s:
+        s.add(Setting(key="held-open", value="x"))
+        await s.flush()  # the write lock is held until this block ends
+        report = await svc.sync()  # the job store writes (a changed job) inside it
+        job = svc.scheduler.get_job("agenda:lincoln") if svc.scheduler else None
+        assert job is not None
+        svc.scheduler.remove_job("agenda:lincoln")  # type: ignore[union-attr]
+        again = await svc.sync()
+    assert report.unchanged and again.added == ["agenda:lincoln"]

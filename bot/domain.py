@@ -38,7 +38,7 @@ STATE_WORDS = {
 def state_word(state: str) -> str:
     try:
         return _(STATE_WORDS[State(state)])
-    except ValueError:
+    except (ValueError, KeyError):  # an unknown state, or one without its word (withdrawn)
         return state.replace("_", " ")
 
 

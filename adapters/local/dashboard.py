@@ -22,7 +22,6 @@ from adapters.local.dashboard_data import (
     PERIODS,
     Dashboard,
     Filters,
-    affected_label,
     days,
     load,
     short,
@@ -31,7 +30,7 @@ from adapters.local.pages import add_people_pages
 from adapters.local.signin import forbidden, mount_login, protected, settings_of, viewer
 from adapters.local.signin_oidc import mount_oidc
 from adapters.local.web import WEB, html, iso, mount_context, mount_static
-from bot.domain import DRIVER_LABELS, Affected, Driver
+from bot.domain import DRIVER_LABELS, Affected, Driver, affected_word
 from bot.i18n import _, ngettext
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -84,7 +83,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         demo=demo,
         signed_in=not demo or v.person_id is not None,
         drivers=[(d.value, _(DRIVER_LABELS[d])) for d in Driver],
-        affected_choices=[(a.value, affected_label(a.value)) for a in Affected],
+        affected_choices=[(a.value, affected_word(a.value).capitalize()) for a in Affected],
         periods=PERIODS,
         csv_query=urlencode((d.filters or Filters()).query()),
         chart_driver=charts.hbar(

@@ -23,7 +23,6 @@ from bot.cards import STATE_LABELS
 from bot.content.common import selfcheck_summary
 from bot.db.models import AuditEvent, Hop, Item, Person, Setting, Team
 from bot.domain import (
-    AFFECTED_WORDS,
     DRIVER_LABELS,
     OPEN_STATES,
     OUTCOME_LABELS,
@@ -31,6 +30,8 @@ from bot.domain import (
     Driver,
     Outcome,
     State,
+    affected_word,
+    state_word,
 )
 from bot.i18n import N_, _
 from bot.metrics import (
@@ -156,12 +157,12 @@ class ItemPath:
     @property
     def decided_word(self) -> str:
         """How the item was closed ("resolved" / "resuelto"), for the step that closed it."""
-        return _state_word(self.item.state)
+        return state_word(self.item.state)
 
     @property
     def affected_words(self) -> str:
         """Who it affects, in the reader's words ("students, families")."""
-        return ", ".join(affected_label(a).lower() for a in self.item.affected or [])
+        return ", ".join(affected_word(a) for a in self.item.affected or [])
 
     @property
     def outcome_label(self) -> str:
@@ -283,7 +284,7 @@ async def load(
         now=now,
         rows=rows,
         drivers=[(_driver_label(k), v) for k, v in counts["driver"].most_common()],
-        affected=[(affected_label(k), v) for k, v in counts["affected"].most_common()],
+        affected=[(affected_word(k).capitalize(), v) for k, v in counts["affected"].most_common()],
         subgroups=counts["subgroup"].most_common(),
         weeks=await opened_vs_resolved(s, now, within=within),
         links=links,
@@ -319,24 +320,6 @@ def _outcome(value: str) -> str:
         return _(OUTCOME_LABELS[Outcome(value)])
     except ValueError:
         return value
-
-
-def _state_word(state: str | None) -> str:
-    """A state in the audit log's words ("in progress" / "en curso"), lower case."""
-    if not state:
-        return ""
-    try:
-        return _(STATE_LABELS[State(state)]).lower()
-    except ValueError:
-        return state.replace("_", " ")
-
-
-def affected_label(value: str) -> str:
-    """'families' -> 'Families' / 'Familias' (a value the org does not know, as written)."""
-    try:
-        return _(AFFECTED_WORDS[Affected(value)]).capitalize()
-    except ValueError:
-        return value.capitalize()
 
 
 def _driver_label(value: str | None) -> str:
@@ -415,8 +398,8 @@ async def item_paths(
                 if e.action in ACTION_LABELS
                 else e.action.replace("_", " "),
                 actor=actor_label(path.item, e),
-                from_state=_state_word(e.from_state),
-                to_state=_state_word(e.to_state),
+                from_state=state_word(e.from_state) if e.from_state else "",
+                to_state=state_word(e.to_state),
                 note=_outcome(e.note) if e.action == "feedback" else e.note,
             )
         )

@@ -6,9 +6,6 @@ at start, not a traceback in the middle of someone's conversation.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +16,8 @@ from bot import i18n
 from bot.db.models import Person
 from bot.orgfile import OrgFileError, load_org
 from looplink.platforms import infos
-from tests.conftest import EXAMPLE_ORG, ROOT
-from tests.fakes.serve import free_port
+from tests.conftest import EXAMPLE_ORG
+from tests.fakes.serve import serve_until_exit
 
 FRENCH = r"""msgid ""
 msgstr ""
@@ -121,22 +118,7 @@ def test_serve_with_a_broken_catalog_exits_with_one_line(tmp_path: Path) -> None
     """`looplink serve` as run in production: no traceback, a non-zero exit, the message."""
     root = tmp_path / "locale"
     po = catalog(root, "fr", "a line that is not a .po line\n")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "LOOPLINK_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}",
-        "LOOPLINK_LOCALE_DIR": str(root),
-        "LOOPLINK_SCHEDULER": "off",
-        "LOOPLINK_PORT": str(free_port()),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "looplink.cli", "serve"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = serve_until_exit(f"sqlite:///{tmp_path / 'l.db'}", LOOPLINK_LOCALE_DIR=str(root))
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]

@@ -6,18 +6,15 @@ locked SQLite file, an unreachable PostgreSQL, a URL of a database Looplink does
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings, SettingsError
 from looplink.cli import main
-from tests.conftest import EXAMPLE_ORG, ROOT
-from tests.fakes.serve import free_port
+from tests.conftest import EXAMPLE_ORG
+from tests.fakes.serve import free_port, serve_until_exit
 
 SECRET = "s3cret-pw"
 
@@ -85,22 +82,7 @@ def test_a_locked_sqlite_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_serve_with_a_corrupt_database_exits_with_one_line(tmp_path: Path) -> None:
     """`looplink serve` as run in production: no traceback, a non-zero exit, the line."""
-    url = corrupt(tmp_path / "prod.db")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "LOOPLINK_DATABASE_URL": url,
-        "LOOPLINK_PORT": str(free_port()),
-        "LOOPLINK_SCHEDULER": "off",
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "looplink.cli", "serve"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = serve_until_exit(corrupt(tmp_path / "prod.db"))
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]

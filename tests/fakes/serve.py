@@ -32,6 +32,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_until_exit(database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`looplink serve` as run in production, expected to refuse to start: its exit and output
+    (the scheduler off, a free port; `env` adds or overrides LOOPLINK_* settings)."""
+    return subprocess.run(
+        [sys.executable, "-m", "looplink.cli", "serve"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "LOOPLINK_DATABASE_URL": database_url,
+            "LOOPLINK_PORT": str(free_port()),
+            "LOOPLINK_SCHEDULER": "off",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS (resident now), VmHWM (peak resident), RssAnon (heap) and RssFile (mapped files)
     of a process, in KiB."""
